@@ -1,0 +1,30 @@
+# make run: create .venv, install, run the flagship scenario (results/ and plots).
+# make test: the same environment, then the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLAGSHIP := scenarios/syria-2024-12-07.toml
+REPS ?= 100000
+SEED ?= 20241207
+
+.PHONY: venv run test bench clean
+
+$(BIN)/sim: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(BIN)/sim
+
+venv: $(BIN)/sim
+
+run: venv
+	$(BIN)/sim run $(FLAGSHIP) --reps $(REPS) --seed $(SEED)
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python benchmarks/engines.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,81 @@
+"""Parameter uncertainty: every scenario parameter drawn once per replication, as arrays.
+
+Both engines draw a block's parameters with :func:`draw_parameters` from the block's generator
+before any process randomness, so the same seed gives the same parameters whichever engine runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from .scenario import SECTIONS, Ally, Axis, Node, Scenario, param_fields
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Drawn parameters of ``n`` replications.
+
+    ``nodes.garrison`` has shape (n, nodes), ``axes.strength`` (n, axes), ``allies.capacity``
+    (n, allies), ``road_km`` (n, roads), and each model section's field, e.g. ``cohesion.shock``,
+    shape (n,). ``by_path`` maps every parameter path to its (n,) column.
+    """
+
+    n: int
+    nodes: SimpleNamespace
+    axes: SimpleNamespace
+    allies: SimpleNamespace
+    road_km: np.ndarray
+    sections: dict[str, SimpleNamespace]
+    by_path: dict[str, np.ndarray]
+
+    def __getattr__(self, name):
+        sections = object.__getattribute__(self, "sections")
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
+    def row(self, i: int) -> "Draws":
+        """Replication ``i`` alone, with scalars in place of (n,) columns (rows for per-entity fields)."""
+        def pick(ns: SimpleNamespace) -> SimpleNamespace:
+            return SimpleNamespace(**{k: v[i] for k, v in vars(ns).items()})
+        return Draws(
+            n=1, nodes=pick(self.nodes), axes=pick(self.axes), allies=pick(self.allies),
+            road_km=self.road_km[i], sections={k: pick(v) for k, v in self.sections.items()},
+            by_path={k: v[i] for k, v in self.by_path.items()},
+        )
+
+
+def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator) -> Draws:
+    """Draw every parameter of ``scenario`` for ``n`` replications, in the fixed order of
+    ``scenario.parameters()`` (fixed values draw nothing)."""
+    by_path: dict[str, np.ndarray] = {}
+    for path, p in scenario.parameters():
+        by_path[path] = p.dist.sample(n, rng=rng) if p.dist.is_random else np.full(n, p.dist.mean)
+
+    def entity(prefix: str, cls, names) -> SimpleNamespace:
+        cols = {}
+        for f in param_fields(cls):
+            if names:
+                cols[f.name] = np.stack([by_path[f"{prefix}.{x}.{f.name}"] for x in names], axis=1)
+            else:
+                cols[f.name] = np.zeros((n, 0))
+        return SimpleNamespace(**cols)
+
+    road_km = np.stack([by_path[f"roads.{r.a}-{r.b}"] for r in scenario.roads], axis=1) \
+        if scenario.roads else np.zeros((n, 0))
+    sections = {
+        name: SimpleNamespace(**{f.name: by_path[f"{name}.{f.name}"] for f in param_fields(cls)})
+        for name, cls in SECTIONS.items()
+    }
+    return Draws(
+        n=n,
+        nodes=entity("nodes", Node, [x.name for x in scenario.nodes]),
+        axes=entity("rebels", Axis, [x.name for x in scenario.axes]),
+        allies=entity("allies", Ally, [x.name for x in scenario.allies]),
+        road_km=road_km,
+        sections=sections,
+        by_path=by_path,
+    )

@@ -1,0 +1,7 @@
+"""Engines: the same model scheduled two ways. Each exposes ``simulate(scenario, reps, *, rng)``."""
+
+from . import reference
+
+ENGINES = {"reference": reference}
+
+__all__ = ["ENGINES", "reference"]

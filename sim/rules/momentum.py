@@ -1,0 +1,28 @@
+"""Rebel momentum M: multiplies advance speed and assault power; jumps at captures, decays daily,
+drops at repulses."""
+
+import numpy as np
+
+
+def after_capture(m, jump, cap):
+    """Momentum of an axis after a node falls (``jump`` for the captor, ``spillover * jump`` for others)."""
+    return np.minimum(m + jump, cap)
+
+
+def after_setback(m, setback):
+    """Momentum after an assault is repulsed."""
+    return m * (1.0 - setback)
+
+
+def daily_decay(m, decay_per_day):
+    """One day of relaxation of M towards 1: 1 + (M - 1) exp(-decay)."""
+    return 1.0 + (m - 1.0) * np.exp(-decay_per_day)
+
+
+def mean_active(m, active):
+    """Mean momentum over active axes along the last axis; 1 when none is active."""
+    m = np.asarray(m, dtype=float)
+    active = np.asarray(active, dtype=bool)
+    count = active.sum(axis=-1)
+    total = np.where(active, m, 0.0).sum(axis=-1)
+    return np.where(count > 0, total / np.maximum(count, 1), 1.0)

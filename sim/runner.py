@@ -1,0 +1,142 @@
+"""Runs: replications cut into fixed-size blocks, each seeded from ``SeedSequence(seed).spawn``,
+handed to an executor and folded into streaming aggregates in block order.
+
+The numbers depend on the scenario, the seed and the number of replications alone: never on the
+number of workers or the executor.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .draws import Draws
+from .engines import ENGINES
+from .outcomes import Outcomes
+from .scenario import GOVERNMENT, Scenario
+from .summary import Aggregate, summarise
+from .theatre import Theatre
+
+BLOCK_SIZE = 10_000  # part of the seeding contract: changing it changes every result
+
+
+@dataclass
+class BlockResult:
+    aggregate: Aggregate
+    outcomes: Outcomes | None
+    parameters: dict[str, np.ndarray] | None  # the uncertain parameters' draws, by path
+
+
+@dataclass
+class RunResult:
+    """A finished run: its summary, aggregates and (if kept) per-replication outcomes."""
+
+    scenario: Scenario
+    reps: int
+    seed: int
+    engine: str
+    summary: dict
+    aggregate: Aggregate
+    outcomes: Outcomes | None
+    parameters: dict[str, np.ndarray] | None
+    wall_seconds: float
+
+    @property
+    def theatre(self) -> Theatre:
+        return Theatre.from_scenario(self.scenario)
+
+
+def block_sizes(reps: int) -> list[int]:
+    full, rest = divmod(reps, BLOCK_SIZE)
+    return [BLOCK_SIZE] * full + ([rest] if rest else [])
+
+
+def run_block(scenario: Scenario, engine: str, size: int, seed_seq: np.random.SeedSequence,
+              keep_outcomes: bool) -> BlockResult:
+    """One block of replications (a picklable task for any executor)."""
+    rng = np.random.Generator(np.random.PCG64(seed_seq))
+    outcomes, draws = ENGINES[engine].simulate(scenario, size, rng=rng)
+    th = Theatre.from_scenario(scenario)
+    agg = Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies)
+    agg.add(outcomes)
+    params = _uncertain_columns(scenario, draws) if keep_outcomes else None
+    return BlockResult(agg, outcomes if keep_outcomes else None, params)
+
+
+def _uncertain_columns(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray]:
+    return {path: draws.by_path[path] for path, _ in scenario.uncertain_parameters()}
+
+
+class _InProcess(Executor):
+    """Runs each task at submission, in this process."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, as executors do
+            future.set_exception(exc)
+        return future
+
+
+def new_seed() -> int:
+    """Fresh entropy for a run given no seed (recorded in its manifest so it can be rerun)."""
+    return int(np.random.SeedSequence().entropy)
+
+
+def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "reference", workers: int = 1,
+        keep_outcomes: bool = True, executor: Executor | None = None, progress=None) -> RunResult:
+    """Simulate ``reps`` replications of ``scenario`` and summarise them.
+
+    ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress(done, total)``
+    is called after each block.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    start = time.perf_counter()
+    sizes = block_sizes(reps)
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    th = Theatre.from_scenario(scenario)
+    agg = Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies)
+    kept: list[BlockResult] = []
+    own = executor is None
+    if own:
+        executor = ProcessPoolExecutor(workers) if workers > 1 else _InProcess()
+    try:
+        window = max(2, 2 * workers)
+        pending = []
+        done = 0
+        for size, ss in zip(sizes, seeds):
+            pending.append(executor.submit(run_block, scenario, engine, size, ss, keep_outcomes))
+            while len(pending) >= window:
+                done += _fold(pending.pop(0).result(), agg, kept, keep_outcomes)
+                if progress:
+                    progress(done, reps)
+        for fut in pending:
+            done += _fold(fut.result(), agg, kept, keep_outcomes)
+            if progress:
+                progress(done, reps)
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+    outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if keep_outcomes else None
+    params = ({k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters}
+              if keep_outcomes else None)
+    summary = summarise(
+        agg, scenario=scenario, seed=seed, node_names=th.node_names,
+        government_nodes={n.name for n in scenario.nodes if n.controller == GOVERNMENT},
+        ally_names=th.ally_names)
+    return RunResult(scenario, reps, seed, engine, summary, agg, outcomes, params, time.perf_counter() - start)
+
+
+def _fold(block: BlockResult, agg: Aggregate, kept: list, keep: bool) -> int:
+    agg.merge(block.aggregate)
+    if keep:
+        kept.append(block)
+    return block.aggregate.n
