@@ -1,7 +1,7 @@
 """Engines: the same model scheduled two ways. Each exposes ``simulate(scenario, reps, *, rng)``."""
 
-from . import reference
+from . import reference, vectorised
 
-ENGINES = {"reference": reference}
+ENGINES = {"vectorised": vectorised, "reference": reference}
 
-__all__ = ["ENGINES", "reference"]
+__all__ = ["ENGINES", "reference", "vectorised"]
