@@ -102,9 +102,9 @@ class Ally:
 
 @dataclass(frozen=True)
 class Momentum:
-    jump: Param = spec(0.3, low=0.0, unit="momentum", doc="added to the capturing axis's momentum when a node falls")
+    jump: Param = spec(0.25, low=0.0, unit="momentum", doc="added to the capturing axis's momentum when a node falls")
     spillover: Param = spec(0.5, low=0.0, high=1.0, unit="fraction", doc="share of the jump the other axes get")
-    decay_per_day: Param = spec(0.05, low=0.0, unit="1/day", doc="exponential decay rate of M - 1 towards 0")
+    decay_per_day: Param = spec(0.07, low=0.0, unit="1/day", doc="exponential decay rate of M - 1 towards 0")
     setback: Param = spec(0.3, low=0.0, high=1.0, unit="fraction", doc="fractional loss of M when an assault is repulsed")
     cap: Param = spec(4.0, low=0.0, positive=True, unit="momentum", doc="upper bound of M")
 
@@ -114,8 +114,8 @@ class Cohesion:
     initial: Param = spec(0.7, low=0.0, high=1.0, unit="cohesion", doc="C at as_of")
     target: Param = spec(0.7, low=0.0, high=1.0, unit="cohesion", doc="level C recovers towards, before allies")
     recovery_per_day: Param = spec(0.02, low=0.0, high=1.0, unit="1/day", doc="daily share of the gap to the target recovered")
-    shock: Param = spec(0.1, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C per node lost, times its importance")
-    unrest_drag_per_day: Param = spec(0.02, low=0.0, unit="cohesion/day", doc="daily loss of C per unit of unrest")
+    shock: Param = spec(0.08, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C per node lost, times its importance")
+    unrest_drag_per_day: Param = spec(0.01, low=0.0, unit="cohesion/day", doc="daily loss of C per unit of unrest")
     collapse_below: Param = spec(0.1, low=0.0, high=1.0, unit="cohesion", doc="the regime collapses when C drops below this")
     combat_weight: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
                                 doc="how far cohesion scales defenders' fighting power: (1 - w) + w C")
@@ -123,11 +123,11 @@ class Cohesion:
 
 @dataclass(frozen=True)
 class Desertion:
-    base_rate_per_day: Param = spec(0.01, low=0.0, unit="1/day", doc="hazard of a desertion wave at a garrison in calm conditions")
-    cohesion_sensitivity: Param = spec(2.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
+    base_rate_per_day: Param = spec(0.002, low=0.0, unit="1/day", doc="hazard of a desertion wave at a garrison in calm conditions")
+    cohesion_sensitivity: Param = spec(3.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
     momentum_sensitivity: Param = spec(1.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of mean momentum above 1")
-    unrest_sensitivity: Param = spec(1.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of unrest U")
-    threat_sensitivity: Param = spec(2.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
+    unrest_sensitivity: Param = spec(1.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of unrest U")
+    threat_sensitivity: Param = spec(2.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
     wave_fraction: Param = spec(0.1, low=0.0, high=1.0, unit="fraction", doc="share of a garrison a wave removes")
     unrest_per_wave: Param = spec(0.02, low=0.0, unit="unrest", doc="unrest added by each wave")
 
@@ -146,19 +146,19 @@ class Combat:
 @dataclass(frozen=True)
 class Unrest:
     initial: Param = spec(0.0, low=0.0, high=1.0, unit="unrest", doc="U in the capital at as_of")
-    growth_per_day: Param = spec(0.05, low=0.0, unit="unrest/day", doc="daily growth at full threat to the capital, times mean momentum")
-    decay_per_day: Param = spec(0.05, low=0.0, high=1.0, unit="1/day", doc="daily calming share, times cohesion")
-    uprising_rate_per_day: Param = spec(0.05, low=0.0, unit="1/day", doc="uprising hazard per unit of unrest")
+    growth_per_day: Param = spec(0.02, low=0.0, unit="unrest/day", doc="daily growth at full threat to the capital, times mean momentum")
+    decay_per_day: Param = spec(0.1, low=0.0, high=1.0, unit="1/day", doc="daily calming share, times cohesion")
+    uprising_rate_per_day: Param = spec(0.02, low=0.0, unit="1/day", doc="uprising hazard per unit of unrest")
     uprising_garrison_loss: Param = spec(0.3, low=0.0, high=1.0, unit="fraction", doc="share of the capital's garrison lost in an uprising")
     uprising_cohesion_shock: Param = spec(0.3, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C in an uprising")
 
 
 @dataclass(frozen=True)
 class Leadership:
-    flight_rate_per_day: Param = spec(0.0005, low=0.0, unit="1/day", doc="base hazard that the ruler flees")
-    handover_rate_per_day: Param = spec(0.0002, low=0.0, unit="1/day", doc="base hazard of a negotiated hand-over")
+    flight_rate_per_day: Param = spec(3e-5, low=0.0, unit="1/day", doc="base hazard that the ruler flees")
+    handover_rate_per_day: Param = spec(1e-5, low=0.0, unit="1/day", doc="base hazard of a negotiated hand-over")
     threat_sensitivity: Param = spec(3.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of threat to the capital")
-    cohesion_sensitivity: Param = spec(3.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
+    cohesion_sensitivity: Param = spec(4.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
     unrest_sensitivity: Param = spec(2.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of unrest")
     flight_cohesion_shock: Param = spec(0.9, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C when the ruler flees")
 

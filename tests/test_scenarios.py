@@ -1,0 +1,81 @@
+"""The shipped scenarios: valid, fully sourced, honest about dates, and their variants tell their story."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.loading import load_scenario
+from sim.runner import run
+
+from .conftest import SCENARIOS
+
+FILES = sorted(SCENARIOS.glob("*.toml"))
+FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
+VARIANTS = sorted(SCENARIOS.glob("syria-2024-12-07-*.toml"))
+
+
+def test_the_shipped_set_is_complete():
+    names = {f.stem for f in FILES}
+    assert {"syria-2024-12-07", "syria-2024-11-27", "syria-2024-12-07-russia-commits",
+            "syria-2024-12-07-iran-hezbollah-surge", "syria-2024-12-07-army-holds",
+            "syria-2024-12-07-us-intervenes", "syria-2024-12-07-homs-holds"} <= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_value_has_provenance_no_later_than_as_of(path):
+    s = load_scenario(path)
+    assert s.name == path.stem
+    for key, p in s.parameters():
+        assert p.source, f"{path.name}: {key} has no source"
+        assert "model default" not in p.source, f"{path.name}: {key} is left to the model default"
+        if p.source.strip().lower() == "assumption":
+            assert p.note, f"{path.name}: {key} is an assumption without a note"
+        if p.date is not None:
+            assert p.date <= s.as_of, f"{path.name}: {key} cites a source dated {p.date}, after {s.as_of}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_no_date_in_a_source_text_is_after_as_of(path):
+    """Dates written inside source strings (ISO form) must not postdate the scenario either."""
+    s = load_scenario(path)
+    for key, p in s.parameters():
+        for found in re.findall(r"\b(20\d\d-\d\d-\d\d)\b", f"{p.source} {p.note or ''}"):
+            assert dt.date.fromisoformat(found) <= s.as_of, f"{path.name}: {key} mentions {found}"
+
+
+@pytest.mark.parametrize("path", VARIANTS, ids=lambda p: p.stem)
+def test_variants_extend_the_flagship(path):
+    assert path.read_text().startswith(f'extends = "{FLAGSHIP.name}"') or \
+        'extends = "syria-2024-12-07.toml"' in path.read_text().split("[")[0]
+
+
+@pytest.fixture(scope="module")
+def fall_within():
+    """P(the capital falls within d days) for a scenario, 20,000 replications, one seed (common random numbers)."""
+    cache = {}
+
+    def p(path: Path, days: float):
+        if path not in cache:
+            r = run(load_scenario(path), 20_000, seed=2024, engine="vectorised")
+            cache[path] = r.outcomes.end_day
+        d = cache[path]
+        return float(np.mean(d <= days)), len(d)
+    return p
+
+
+@pytest.mark.parametrize("path", VARIANTS, ids=lambda p: p.stem)
+def test_each_variant_slows_the_fall(path, fall_within):
+    """Every shipped variant helps the government: the capital falls within a week less often."""
+    base, n = fall_within(FLAGSHIP, 7)
+    var, _ = fall_within(path, 7)
+    se = np.sqrt(base * (1 - base) / n + var * (1 - var) / n)
+    assert base - var > 3 * se, f"{path.stem}: {var:.3f} vs flagship {base:.3f}"
+
+
+def test_the_first_day_of_the_offensive_is_further_from_the_end(fall_within):
+    early, n = fall_within(SCENARIOS / "syria-2024-11-27.toml", 30)
+    late, _ = fall_within(FLAGSHIP, 30)
+    assert late - early > 0.3
