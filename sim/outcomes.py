@@ -14,9 +14,10 @@ END_STATES = ("captured", "collapsed", "holds")
 class Outcomes:
     """Outcomes of ``n`` replications. Days are counted from the scenario's ``as_of``; NaN means never.
 
-    end_state         (n,) int8    CAPTURED (by assault), COLLAPSED (flight, hand-over or cohesion
-                                   collapse without an assault on the capital), HOLDS (at the horizon)
-    end_day           (n,) float   day of capture or collapse
+    end_state         (n,) int8    CAPTURED (the capital taken by assault), COLLAPSED (the regime
+                                   ends first: the ruler's flight collapsing cohesion, a hand-over, or
+                                   cohesion falling below its threshold), HOLDS (at the horizon)
+    end_day           (n,) float   day of capture or collapse (the capital's fall day either way)
     node_fall_day     (n, nodes)   day each node fell (the capital's is end_day when it fell)
     leader_fled_day   (n,)         day the ruler fled
     uprising_day      (n,)         day of the capital's uprising

@@ -88,7 +88,7 @@ def new_seed() -> int:
     return int(np.random.SeedSequence().entropy)
 
 
-def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "reference", workers: int = 1,
+def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised", workers: int = 1,
         keep_outcomes: bool = True, executor: Executor | None = None, progress=None) -> RunResult:
     """Simulate ``reps`` replications of ``scenario`` and summarise them.
 

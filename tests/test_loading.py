@@ -19,7 +19,7 @@ def test_valid_scenario_loads_into_typed_objects(make_scenario):
     assert s.nodes[2].garrison.dist == Triangular(5000, 8000, 15000)
     assert s.axes[0].route == ("base", "town", "cap")
     # Defaults fill what the file leaves out, labelled as assumptions.
-    assert s.momentum.jump.dist == Fixed(0.3)
+    assert s.momentum.jump.dist == Fixed(0.25)
     assert "assumption" in s.momentum.jump.source
 
 

@@ -138,3 +138,13 @@ def test_desertion_waves_at_a_constant_rate(engine, make_scenario):
     waves = np.round(np.log(1 - out.desertions / 1000) / np.log(0.9)).astype(int)
     assert abs(waves.mean() - rate * horizon) < 4.5 * np.sqrt(rate * horizon / len(out))
     assert abs(waves.var() - rate * horizon) < 0.15 * rate * horizon
+
+
+def test_an_axis_whose_route_ends_short_of_the_capital_stops_there(engine, make_scenario):
+    doc = merge(base_doc(), {**QUIET, "allies": None,
+                             "rebels": {"north": {"route": ["base", "town"], "strength": 5000}},
+                             "nodes": {"town": {"garrison": 100}}})
+    out = simulate(engine, make_scenario(doc), reps=200)
+    assert np.all(out.end_state == HOLDS)
+    assert np.all(out.node_fall_day[:, 1] >= 2.0)  # 50 km at up to 36 km/day, then a round at the next tick
+    assert np.all(np.isnan(out.node_fall_day[:, 2]))

@@ -92,7 +92,8 @@ class Block:
     # ------------------------------------------------------------------ derived quantities
 
     def target(self, r, a):
-        return self.th.routes[a, self.s.leg[r, a] + 1]
+        """Node each row's axis ``a`` is heading for (its last node once the route is done)."""
+        return self.th.routes[a, np.minimum(self.s.leg[r, a] + 1, self.th.route_len[a] - 1)]
 
     def air(self, r, government: bool):
         s = self.s
@@ -306,7 +307,8 @@ class Block:
     def calendar(self) -> np.ndarray:
         s = self.s
         with np.errstate(divide="ignore", invalid="ignore"):
-            remaining = np.take_along_axis(s.leg_km, s.leg[:, :, None], axis=2)[:, :, 0] - s.pos
+            leg = np.minimum(s.leg, s.leg_km.shape[2] - 1)  # finished axes point past their last leg
+            remaining = np.take_along_axis(s.leg_km, leg[:, :, None], axis=2)[:, :, 0] - s.pos
             arrival = np.where((s.status == MOVING) & (s.speed > 0.0), s.t[:, None] + remaining / s.speed, INF)
             hazards = np.where(s.rates > 0.0, s.t[:, None] + s.residual / s.rates, INF)
         tick = np.floor(s.t) + 1.0

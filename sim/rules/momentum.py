@@ -5,8 +5,9 @@ import numpy as np
 
 
 def after_capture(m, jump, cap):
-    """Momentum of an axis after a node falls (``jump`` for the captor, ``spillover * jump`` for others)."""
-    return np.minimum(m + jump, cap)
+    """Momentum of an axis after a node falls (``jump`` for the captor, ``spillover * jump`` for others),
+    capped at ``cap`` (a momentum already above the cap is left as it is, never lowered)."""
+    return np.maximum(m, np.minimum(m + jump, cap))
 
 
 def after_setback(m, setback):
