@@ -85,6 +85,8 @@ class Block:
         s.arrival_day = np.full((n, na), np.nan)
         s.node_threat = np.zeros((n, nn))
         s.capital_threat = np.zeros(n)
+        s.gov_air = np.zeros(n)
+        s.rebel_air = np.zeros(n)
         self.n_hazards = nn + 3
         s.residual = rng.exponential(1.0, (n, self.n_hazards))
         s.rates = np.zeros((n, self.n_hazards))
@@ -96,9 +98,8 @@ class Block:
         return self.th.routes[a, np.minimum(self.s.leg[r, a] + 1, self.th.route_len[a] - 1)]
 
     def air(self, r, government: bool):
-        s = self.s
-        side = self.th.ally_government if government else ~self.th.ally_government
-        return rules.allies.side_total(s.arrived[r], s.ally_capacity[r], s.ally_air_support[r], side)
+        """Air support delivered to a side (refreshed each step; it changes only at ally arrivals)."""
+        return self.s.gov_air[r] if government else self.s.rebel_air[r]
 
     def mean_momentum(self, r):
         return rules.momentum.mean_active(self.s.momentum[r], self.s.status[r] != DONE)
@@ -284,11 +285,12 @@ class Block:
     def refresh(self) -> None:
         """Speeds and hazard rates from the current state (constant until the next event)."""
         s, th = self.s, self.th
-        r = np.arange(len(s.t))
-        gov_air = self.air(r, True)
-        s.speed = rules.movement.advance_speed(s.axis_speed_km_day, s.momentum, gov_air[:, None],
+        gov = th.ally_government
+        s.gov_air = rules.allies.side_total(s.arrived, s.ally_capacity, s.ally_air_support, gov)
+        s.rebel_air = rules.allies.side_total(s.arrived, s.ally_capacity, s.ally_air_support, ~gov)
+        s.speed = rules.movement.advance_speed(s.axis_speed_km_day, s.momentum, s.gov_air[:, None],
                                                s.combat_air_slowdown[:, None])
-        mean_m = self.mean_momentum(r)
+        mean_m = rules.momentum.mean_active(s.momentum, s.status != DONE)
         live = ~s.rebel & (s.garrison > 0.0)
         desert = rules.desertion.hazard(
             s.desertion_base_rate_per_day[:, None], s.cohesion[:, None], mean_m[:, None], s.unrest[:, None],
@@ -326,44 +328,50 @@ class Block:
         self.observe_threat(live)
         self.check_collapse(live)
 
-    def finish(self, done: np.ndarray) -> None:
-        """Record and drop the rows in ``done``."""
+    def record(self, rows: np.ndarray) -> None:
+        """Copy the final state of ``rows`` (all ended) into the outcomes."""
         s, o = self.s, self.out
-        rid = s.rid[done]
-        o.node_fall_day[rid] = s.fall_day[done]
-        o.leader_fled_day[rid] = s.fled_day[done]
-        o.uprising_day[rid] = s.uprising_day[done]
-        o.desertions[rid] = s.deserted[done]
-        o.ally_arrival_day[rid] = s.arrival_day[done]
-        o.final_cohesion[rid] = s.cohesion[done]
-        s.keep(~done)
+        rid = s.rid[rows]
+        o.node_fall_day[rid] = s.fall_day[rows]
+        o.leader_fled_day[rid] = s.fled_day[rows]
+        o.uprising_day[rid] = s.uprising_day[rows]
+        o.desertions[rid] = s.deserted[rows]
+        o.ally_arrival_day[rid] = s.arrival_day[rows]
+        o.final_cohesion[rid] = s.cohesion[rows]
+
+    def compact(self) -> None:
+        """Record the ended rows and drop them from the working set."""
+        ended = self.s.ended
+        self.record(np.nonzero(ended)[0])
+        self.s.keep(~ended)
 
     def run(self) -> Outcomes:
         s, th = self.s, self.th
         k, na = th.n_axes, th.n_allies
         self.setup()
         if self.horizon <= 0:
-            self.finish(np.ones(len(s.t), dtype=bool))
-            return self.out
-        self.finish(s.ended.copy())
-        while len(s.t):
+            s.ended[:] = True
+        # Ended rows stay in the arrays, frozen, until they are half of them: compacting every
+        # step would copy the whole state each time.
+        while True:
+            n_ended = np.count_nonzero(s.ended)
+            if n_ended == len(s.t) or 2 * n_ended > len(s.t):
+                self.compact()
+                if not len(s.t):
+                    return self.out
             self.refresh()
             cal = self.calendar()
             kind = np.argmin(cal, axis=1)
             rows = np.arange(len(kind))
             t_next = cal[rows, kind]
-            over = t_next >= self.horizon
-            if over.any():
-                self.finish(over)
-                kind, t_next = kind[~over], t_next[~over]
-                if not len(s.t):
-                    break
-                rows = np.arange(len(kind))
-                cal = None
+            s.ended |= t_next >= self.horizon  # the rest hold at the horizon
+            t_next = np.where(s.ended, s.t, t_next)
             dt = t_next - s.t
             s.pos += np.where(s.status == MOVING, s.speed * dt[:, None], 0.0)
             s.residual -= s.rates * dt[:, None]
             s.t = t_next
+            live = ~s.ended
+            kind, rows = kind[live], rows[live]
             for c in np.unique(kind):
                 r = rows[kind == c]
                 if c == 0:
@@ -376,8 +384,6 @@ class Block:
                     h = c - 1 - k - na
                     s.residual[r, h] = self.rng.exponential(1.0, len(r))
                     self.hazard(r, h)
-            self.finish(s.ended.copy())
-        return self.out
 
 
 def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
