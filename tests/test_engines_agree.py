@@ -118,12 +118,12 @@ def late_first_round(self, r, a):
 def faster_desertion(self):
     """Fault: desertion waves 30% more frequent than the rule says."""
     original_refresh(self)
-    self.s.rates[:, : self.th.n_nodes] *= 1.3
+    self.s.rates[:, : len(self.deserting)] *= 1.3
 
 
 def uprising_without_effect(self, r, h):
     """Fault: an uprising is recorded but its effects on the garrison and cohesion are missed."""
-    if h == self.th.n_nodes + 2:
+    if h == len(self.deserting) + 2:
         self.s.uprising_day[r] = self.s.t[r]
     else:
         original_hazard(self, r, h)

@@ -46,26 +46,26 @@ class Block:
         s.rid = np.arange(n)
         s.t = np.zeros(n)
         s.ended = np.zeros(n, dtype=bool)
-        # Parameters (copied in so that they shrink with the working set).
+        # Parameters (read-only here; held per row so that they shrink with the working set).
         for name, arr in vars(p.nodes).items():
-            setattr(s, f"node_{name}", arr.copy())
+            setattr(s, f"node_{name}", arr)
         for name, arr in vars(p.axes).items():
-            setattr(s, f"axis_{name}", arr.copy())
+            setattr(s, f"axis_{name}", arr)
         for name, arr in vars(p.allies).items():
-            setattr(s, f"ally_{name}", arr.copy())
+            setattr(s, f"ally_{name}", arr)
         for section, ns in p.sections.items():
             for name, arr in vars(ns).items():
-                setattr(s, f"{section}_{name}", arr.copy())
+                setattr(s, f"{section}_{name}", arr)
         legs = np.where(th.road_of >= 0, 0, np.nan)  # (k, L-1)
         s.leg_km = p.road_km[:, np.maximum(th.road_of, 0)] + legs if k else np.zeros((n, 0, 1))
         s.cum_km = np.concatenate([np.zeros((n, k, 1)), np.nancumsum(s.leg_km, axis=2)], axis=2) \
             if k else np.zeros((n, 0, 2))
         # State.
         s.rebel = np.broadcast_to(th.rebel_at_start, (n, nn)).copy()
-        s.garrison = p.nodes.garrison.astype(float).copy()
+        s.garrison = p.nodes.garrison.astype(float)
         s.fall_day = np.full((n, nn), np.nan)
-        s.cohesion = p.cohesion.initial.copy()
-        s.unrest = p.unrest.initial.copy()
+        s.cohesion = p.cohesion.initial.astype(float)
+        s.unrest = p.unrest.initial.astype(float)
         s.fled_day = np.full(n, np.nan)
         s.uprising_day = np.full(n, np.nan)
         s.deserted = np.zeros(n)
@@ -73,8 +73,8 @@ class Block:
         s.leg = np.zeros((n, k), dtype=np.int64)
         s.pos = np.zeros((n, k))
         s.speed = np.zeros((n, k))
-        s.strength = p.axes.strength.astype(float).copy()
-        s.momentum = p.axes.momentum.astype(float).copy()
+        s.strength = p.axes.strength.astype(float)
+        s.momentum = p.axes.momentum.astype(float)
         s.start_att = np.zeros((n, k))
         s.start_def = np.zeros((n, k))
         s.fresh = np.ones((n, k), dtype=bool)
@@ -85,9 +85,14 @@ class Block:
         s.arrival_day = np.full((n, na), np.nan)
         s.node_threat = np.zeros((n, nn))
         s.capital_threat = np.zeros(n)
-        s.gov_air = np.zeros(n)
+        s.gov_air = np.zeros(n)  # support delivered so far, updated at each ally's arrival
         s.rebel_air = np.zeros(n)
-        self.n_hazards = nn + 3
+        s.gov_cohesion = np.zeros(n)
+        s.rebel_cohesion = np.zeros(n)
+        # Hazard columns: a desertion wave at each node held by the government at the start (the
+        # others never have a garrison to lose), then flight, hand-over and uprising.
+        self.deserting = np.nonzero(~th.rebel_at_start)[0]
+        self.n_hazards = len(self.deserting) + 3
         s.residual = rng.exponential(1.0, (n, self.n_hazards))
         s.rates = np.zeros((n, self.n_hazards))
 
@@ -232,12 +237,8 @@ class Block:
         self.observe_threat(r)
         s.unrest[r] = rules.unrest.daily(s.unrest[r], s.capital_threat[r], self.mean_momentum(r), s.cohesion[r],
                                          s.unrest_growth_per_day[r], s.unrest_decay_per_day[r])
-        gov = th.ally_government
-        target = rules.cohesion.target(
-            s.cohesion_target[r],
-            rules.allies.side_total(s.arrived[r], s.ally_capacity[r], s.ally_cohesion_support[r], gov),
-            rules.allies.side_total(s.arrived[r], s.ally_capacity[r], s.ally_cohesion_support[r], ~gov),
-            ~np.isnan(s.fled_day[r]))
+        target = rules.cohesion.target(s.cohesion_target[r], s.gov_cohesion[r], s.rebel_cohesion[r],
+                                       ~np.isnan(s.fled_day[r]))
         s.cohesion[r] = rules.cohesion.daily(s.cohesion[r], target, s.cohesion_recovery_per_day[r], s.unrest[r],
                                              s.cohesion_unrest_drag_per_day[r])
         self.check_collapse(r)
@@ -254,6 +255,12 @@ class Block:
         s.ally_time[c, j] = INF
         s.arrived[c, j] = True
         s.arrival_day[c, j] = s.t[c]
+        gov = th.ally_government
+        arrived, capacity = s.arrived[c], s.ally_capacity[c]
+        s.gov_air[c] = rules.allies.side_total(arrived, capacity, s.ally_air_support[c], gov)
+        s.rebel_air[c] = rules.allies.side_total(arrived, capacity, s.ally_air_support[c], ~gov)
+        s.gov_cohesion[c] = rules.allies.side_total(arrived, capacity, s.ally_cohesion_support[c], gov)
+        s.rebel_cohesion[c] = rules.allies.side_total(arrived, capacity, s.ally_cohesion_support[c], ~gov)
         forces = s.ally_capacity[c, j] * s.ally_ground_forces[c, j]
         if th.ally_government[j]:
             node = np.where(s.rebel[c, th.ally_deploy[j]], th.capital, th.ally_deploy[j])
@@ -263,9 +270,10 @@ class Block:
             s.strength[c] += np.where(active, rules.allies.split(forces, active.sum(axis=1))[:, None], 0.0)
 
     def hazard(self, r, h: int) -> None:
-        s, th, nn = self.s, self.th, self.th.n_nodes
+        s, th, nn = self.s, self.th, len(self.deserting)
         if h < nn:
-            s.garrison[r, h], deserters = rules.desertion.wave(s.garrison[r, h], s.desertion_wave_fraction[r])
+            i = self.deserting[h]
+            s.garrison[r, i], deserters = rules.desertion.wave(s.garrison[r, i], s.desertion_wave_fraction[r])
             s.deserted[r] += deserters
             s.unrest[r] = rules.unrest.after_wave(s.unrest[r], s.desertion_unrest_per_wave[r])
         elif h == nn:  # the ruler flees
@@ -285,21 +293,20 @@ class Block:
     def refresh(self) -> None:
         """Speeds and hazard rates from the current state (constant until the next event)."""
         s, th = self.s, self.th
-        gov = th.ally_government
-        s.gov_air = rules.allies.side_total(s.arrived, s.ally_capacity, s.ally_air_support, gov)
-        s.rebel_air = rules.allies.side_total(s.arrived, s.ally_capacity, s.ally_air_support, ~gov)
         s.speed = rules.movement.advance_speed(s.axis_speed_km_day, s.momentum, s.gov_air[:, None],
                                                s.combat_air_slowdown[:, None])
         mean_m = rules.momentum.mean_active(s.momentum, s.status != DONE)
-        live = ~s.rebel & (s.garrison > 0.0)
+        nodes = self.deserting
+        live = ~s.rebel[:, nodes] & (s.garrison[:, nodes] > 0.0)
         desert = rules.desertion.hazard(
             s.desertion_base_rate_per_day[:, None], s.cohesion[:, None], mean_m[:, None], s.unrest[:, None],
-            s.node_threat, s.desertion_cohesion_sensitivity[:, None], s.desertion_momentum_sensitivity[:, None],
-            s.desertion_unrest_sensitivity[:, None], s.desertion_threat_sensitivity[:, None])
+            s.node_threat[:, nodes], s.desertion_cohesion_sensitivity[:, None],
+            s.desertion_momentum_sensitivity[:, None], s.desertion_unrest_sensitivity[:, None],
+            s.desertion_threat_sensitivity[:, None])
         present = np.isnan(s.fled_day)
         lead = (s.capital_threat, s.cohesion, s.unrest, s.leadership_threat_sensitivity,
                 s.leadership_cohesion_sensitivity, s.leadership_unrest_sensitivity)
-        nn = th.n_nodes
+        nn = len(nodes)
         s.rates[:, :nn] = np.where(live, desert, 0.0)
         s.rates[:, nn] = np.where(present, rules.leadership.hazard(s.leadership_flight_rate_per_day, *lead), 0.0)
         s.rates[:, nn + 1] = np.where(present, rules.leadership.hazard(s.leadership_handover_rate_per_day, *lead), 0.0)
@@ -307,14 +314,19 @@ class Block:
                                       rules.unrest.uprising_hazard(s.unrest, s.unrest_uprising_rate_per_day), 0.0)
 
     def calendar(self) -> np.ndarray:
-        s = self.s
-        with np.errstate(divide="ignore", invalid="ignore"):
-            leg = np.minimum(s.leg, s.leg_km.shape[2] - 1)  # finished axes point past their last leg
-            remaining = np.take_along_axis(s.leg_km, leg[:, :, None], axis=2)[:, :, 0] - s.pos
-            arrival = np.where((s.status == MOVING) & (s.speed > 0.0), s.t[:, None] + remaining / s.speed, INF)
-            hazards = np.where(s.rates > 0.0, s.t[:, None] + s.residual / s.rates, INF)
-        tick = np.floor(s.t) + 1.0
-        return np.concatenate([tick[:, None], arrival, s.ally_time, hazards], axis=1)
+        """Next time of each event kind, shape (rows, kinds), in tie-breaking column order."""
+        s, k, na = self.s, self.th.n_axes, self.th.n_allies
+        cal = np.full((len(s.t), 1 + k + na + self.n_hazards), INF)
+        np.floor(s.t, out=cal[:, 0])
+        cal[:, 0] += 1.0
+        leg = np.minimum(s.leg, s.leg_km.shape[2] - 1)  # finished axes point past their last leg
+        remaining = np.take_along_axis(s.leg_km, leg[:, :, None], axis=2)[:, :, 0] - s.pos
+        np.divide(remaining, s.speed, out=cal[:, 1: 1 + k], where=(s.status == MOVING) & (s.speed > 0.0))
+        cal[:, 1 + k: 1 + k + na] = s.ally_time
+        np.divide(s.residual, s.rates, out=cal[:, 1 + k + na:], where=s.rates > 0.0)
+        cal[:, 1:1 + k] += s.t[:, None]
+        cal[:, 1 + k + na:] += s.t[:, None]
+        return cal
 
     def setup(self) -> None:
         s, th = self.s, self.th
