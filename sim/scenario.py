@@ -127,7 +127,7 @@ class Desertion:
     cohesion_sensitivity: Param = spec(3.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
     momentum_sensitivity: Param = spec(1.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of mean momentum above 1")
     unrest_sensitivity: Param = spec(1.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of unrest U")
-    threat_sensitivity: Param = spec(2.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
+    threat_sensitivity: Param = spec(1.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
     wave_fraction: Param = spec(0.1, low=0.0, high=1.0, unit="fraction", doc="share of a garrison a wave removes")
     unrest_per_wave: Param = spec(0.02, low=0.0, unit="unrest", doc="unrest added by each wave")
 

@@ -44,6 +44,7 @@ class Replication:
         self.th, self.p, self.horizon, self.rng = th, p, horizon, rng
         self.env = simpy.Environment()
         self.changed = self.env.event()
+        self.events = 0  # model events applied (for benchmarks)
         self.ended = False
         self.end_state, self.end_day = HOLDS, math.nan
 
@@ -216,6 +217,7 @@ class Replication:
             yield _Tick(self.env, 1.0)
             if self.ended:
                 return
+            self.events += 1
             for a in range(self.th.n_axes):
                 if self.status[a] == ASSAULTING and self.env.now >= self.resume_day[a]:
                     self.combat_round(a)
@@ -255,6 +257,7 @@ class Replication:
             if self.ended:
                 return
             if arrival.processed:
+                self.events += 1
                 self.sync(a)
                 self.arrive(a)
                 self.notify()
@@ -273,17 +276,20 @@ class Replication:
             if self.ended:
                 return
             if fire.processed:
+                self.events += 1
                 effect()
                 self.notify()
 
     def ally(self, j: int):
         p = self.p.allies
         yield self.env.timeout(float(p.decision_day[j]))
+        self.events += not self.ended
         if self.ended or not rules.allies.commits(self.rng.uniform(), p.commit_probability[j]):
             return
         yield self.env.timeout(float(p.arrival_delay_days[j]))
         if self.ended:
             return
+        self.events += 1
         self.arrived[j] = True
         self.arrival_day[j] = self.env.now
         forces = float(p.capacity[j] * p.ground_forces[j])

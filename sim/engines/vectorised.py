@@ -40,6 +40,7 @@ class Block:
 
     def __init__(self, th: Theatre, p: Draws, horizon: int, rng: np.random.Generator):
         self.th, self.horizon, self.rng = th, horizon, rng
+        self.events = 0  # events applied, summed over replications (for benchmarks)
         n, k, nn, na = p.n, th.n_axes, th.n_nodes, th.n_allies
         self.out = Outcomes.empty(n, nn, na)
         s = self.s = _Rows()
@@ -384,6 +385,7 @@ class Block:
             s.t = t_next
             live = ~s.ended
             kind, rows = kind[live], rows[live]
+            self.events += len(rows)
             for c in np.unique(kind):
                 r = rows[kind == c]
                 if c == 0:
