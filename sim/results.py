@@ -51,10 +51,18 @@ def write_json(path: Path, data) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, default=_json_default)
             fh.write("\n")
+        os.chmod(tmp, _mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode(full: int) -> int:
+    """``full`` less the process umask (temporary files and folders are created private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return full & ~umask
 
 
 def _json_default(v):
@@ -93,6 +101,7 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), plots=True) -> 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".partial"))
+    os.chmod(tmp, _mode(0o777))
     try:
         (tmp / SCENARIO).write_text(result.scenario.resolved_toml, encoding="utf-8")
         write_json(tmp / SUMMARY, result.summary)
