@@ -3,7 +3,7 @@
 A notebook session::
 
     import sim
-    scenario = sim.load_scenario("scenarios/syria-2024-12-07.toml", ["rebels.north.momentum=1.4"])
+    scenario = sim.load_scenario("scenarios/SCENARIO.toml", ["rebels.north.momentum=1.4"])
     result = sim.run(scenario, 100_000, seed=7)
     result.summary["end_states"]        # probabilities with 95% intervals
     result.outcomes.end_day             # one value per replication (NaN: the capital held)

@@ -6,7 +6,7 @@ through the same rule functions the reference engine calls (``sim.rules``). Fini
 leave the working set.
 
 Calendar columns, in tie-breaking order (argmin takes the first): the daily tick, each axis's
-arrival at its next node, each ally's next decision or arrival, then the hazards (a desertion wave
+arrival at its next node, each ally's arrival, then the hazards (a desertion wave
 at each node, the ruler's flight, a hand-over, an uprising). Hazards use the next-reaction method:
 each keeps a unit-exponential residual that its rate integrates down between events, which is
 exact for rates that are constant between events.
@@ -23,7 +23,6 @@ from ..scenario import Scenario
 from ..theatre import Theatre
 
 MOVING, ASSAULTING, DONE = 0, 1, 2
-DECIDING, COMMITTED, SETTLED = 0, 1, 2
 INF = np.inf
 
 
@@ -80,8 +79,10 @@ class Block:
         s.start_def = np.zeros((n, k))
         s.fresh = np.ones((n, k), dtype=bool)
         s.resume_day = np.zeros((n, k))
-        s.phase = np.full((n, na), DECIDING, dtype=np.int8)
-        s.ally_time = p.allies.decision_day.copy()
+        # An ally's decision depends on nothing in the state, so it is drawn up front and only its
+        # arrival is an event: the same distribution as deciding on the day, with one event fewer.
+        commits = rules.allies.commits(rng.uniform(0.0, 1.0, (n, na)), p.allies.commit_probability)
+        s.ally_time = np.where(commits, p.allies.decision_day + p.allies.arrival_delay_days, INF)
         s.arrived = np.zeros((n, na), dtype=bool)
         s.arrival_day = np.full((n, na), np.nan)
         s.node_threat = np.zeros((n, nn))
@@ -245,14 +246,8 @@ class Block:
         self.check_collapse(r)
 
     def ally(self, r, j: int) -> None:
-        s, th = self.s, self.th
-        deciding = s.phase[r, j] == DECIDING
-        d = r[deciding]
-        yes = rules.allies.commits(self.rng.uniform(0.0, 1.0, len(d)), s.ally_commit_probability[d, j])
-        s.phase[d, j] = np.where(yes, COMMITTED, SETTLED)
-        s.ally_time[d, j] = np.where(yes, s.t[d] + s.ally_arrival_delay_days[d, j], INF)
-        c = r[~deciding]
-        s.phase[c, j] = SETTLED
+        """Ally ``j``'s support arrives."""
+        s, th, c = self.s, self.th, r
         s.ally_time[c, j] = INF
         s.arrived[c, j] = True
         s.arrival_day[c, j] = s.t[c]
