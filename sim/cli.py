@@ -59,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="redraw the figures of a finished run")
     p.add_argument("run_dir", type=Path)
+    b = sub.add_parser("backtest", help="score a scenario's forecast against an observed timeline")
+    b.add_argument("scenario", type=Path, help="scenario TOML file")
+    b.add_argument("--observed", type=Path, required=True, help="observed-timeline TOML file")
+    b.add_argument("--reps", type=_positive_int, default=20_000, help="replications (default 20000)")
+    b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
+    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    b.add_argument("--workers", type=_positive_int, default=1)
+    b.add_argument("--out", type=Path, default=None,
+                   help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
+    b.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -93,7 +103,23 @@ def cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plot": cmd_plot}
+def cmd_backtest(args) -> int:
+    from .backtest import backtest, format_backtest, write_backtest
+    from .loading import load_scenario
+    from .observed import load_observed
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    observed = load_observed(args.observed)
+    scores, result = backtest(scenario, observed, args.reps, seed=args.seed, workers=args.workers)
+    out = args.out if args.out is not None else Path("results") / scenario.name / f"backtest-{observed.name}"
+    write_backtest(scores, result, out)
+    if not args.quiet:
+        print(format_backtest(scores))
+        print(f"\nwrote {out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "plot": cmd_plot, "backtest": cmd_backtest}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,209 @@
+"""Backtests: a scenario's forecast scored against what happened, beside simple baselines.
+
+Targets are the capital's fall, each government-held node that the observed record dates, and the
+ruler's flight; each is scored by CRPS over the horizon (sim.scoring) with its PIT. The capital's
+end state and "the capital falls within 7 / 30 / 90 days" get log and Brier scores. Baselines in
+the same run: ``always_holds`` (the regime never falls: every date forecast puts all its mass past
+the horizon) and ``uniform_hazard`` (a constant hazard giving an even chance of a fall within the
+horizon, split evenly between capture and collapse).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import scoring
+from .observed import Observed, Window, censored
+from .outcomes import END_STATES
+from .runner import RunResult, run
+from .scenario import GOVERNMENT, Scenario
+from .summary import bin_width
+
+WITHIN_DAYS = (7, 30, 90)
+BASELINES = ("always_holds", "uniform_hazard")
+
+
+def empirical_cdf(days: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid 0, w, ..., H (w the summary's bin width) and P(event before the end of each step)."""
+    w = bin_width(horizon)
+    steps = max(1, int(round(horizon / w)))
+    grid = np.linspace(0.0, steps * w, steps + 1)
+    fell = days[~np.isnan(days)]
+    counts = np.bincount(np.minimum((fell / w).astype(np.int64), steps), minlength=steps + 1)
+    return grid, np.cumsum(counts) / max(len(days), 1)
+
+
+def baseline_cdf(name: str, grid: np.ndarray, horizon: int) -> np.ndarray:
+    if name == "always_holds":
+        return np.zeros_like(grid)
+    rate = math.log(2.0) / max(horizon, 1)
+    return 1.0 - np.exp(-rate * (grid + (grid[1] - grid[0] if len(grid) > 1 else 0.0)))
+
+
+def baseline_end_states(name: str) -> dict[str, float]:
+    return {"captured": 0.0, "collapsed": 0.0, "holds": 1.0} if name == "always_holds" else \
+        {"captured": 0.25, "collapsed": 0.25, "holds": 0.5}
+
+
+def baseline_within(name: str, days: float, horizon: int) -> float:
+    if name == "always_holds":
+        return 0.0
+    return 1.0 - math.exp(-math.log(2.0) / max(horizon, 1) * min(days, horizon))
+
+
+def _observation(window: Window | None, observed: Observed, as_of) -> tuple[float, float]:
+    return window.days(as_of) if window is not None else censored(observed.until, as_of)
+
+
+def _score_dates(days: np.ndarray, low: float, high: float, horizon: int) -> dict:
+    grid, cdf = empirical_cdf(days, horizon)
+    crps = {"model": scoring.crps_interval(grid, cdf, low, high)}
+    for b in BASELINES:
+        crps[b] = scoring.crps_interval(grid, baseline_cdf(b, grid, horizon), low, high)
+    return {"observed_days": [low, None if math.isinf(high) else high], "crps": crps,
+            "pit": list(scoring.pit(grid, cdf, low, high))}
+
+
+def score(result: RunResult, observed: Observed) -> dict:
+    """Scores of a finished run (outcomes kept) against an observed timeline."""
+    s: Scenario = result.scenario
+    out = result.outcomes
+    if out is None:
+        raise ValueError("a backtest needs the run's per-replication outcomes")
+    as_of, horizon = s.as_of, s.horizon_days
+    targets: dict[str, dict] = {}
+    low, high = _observation(observed.capital, observed, as_of)
+    targets["capital"] = _score_dates(out.end_day, low, high, horizon)
+    names = [n.name for n in s.nodes]
+    skipped = []
+    for node, window in observed.nodes.items():
+        if node not in names:
+            skipped.append(f"{node}: not a node of the scenario")
+            continue
+        i = names.index(node)
+        if s.nodes[i].controller != GOVERNMENT:
+            skipped.append(f"{node}: already rebel-held at as_of")
+            continue
+        lo, hi = window.days(as_of)
+        if hi <= 0:
+            skipped.append(f"{node}: fell before as_of")
+            continue
+        targets[f"node:{node}"] = _score_dates(out.node_fall_day[:, i], max(lo, 0.0), hi, horizon)
+    low_f, high_f = _observation(observed.fled, observed, as_of)
+    targets["leader_fled"] = _score_dates(out.leader_fled_day, low_f, high_f, horizon)
+
+    n = len(out)
+    probs = {state: float(np.mean(out.end_state == k)) for k, state in enumerate(END_STATES)}
+    state = observed.capital_state
+    if state == "holds" and (observed.until - as_of).days < horizon:
+        end = {"note": "the record ends before the horizon: the end state is not scored"}
+    else:
+        end = {"observed": state, "p": probs,
+               "log": {"model": scoring.log_score(probs[state])},
+               "brier": {"model": scoring.brier(probs, state)}}
+        for b in BASELINES:
+            bp = baseline_end_states(b)
+            end["log"][b] = scoring.log_score(bp[state])
+            end["brier"][b] = scoring.brier(bp, state)
+
+    within = {}
+    for d in WITHIN_DAYS:
+        if d > horizon:
+            continue
+        if high <= d:
+            happened = True
+        elif low >= d:
+            happened = False
+        else:
+            within[str(d)] = {"note": "the observed window straddles the threshold: not scored"}
+            continue
+        p = float(np.mean(out.end_day < d))
+        entry = {"observed": happened, "p": p,
+                 "log": {"model": scoring.log_score(p if happened else 1 - p)},
+                 "brier": {"model": (p - happened) ** 2}}
+        for b in BASELINES:
+            bp = baseline_within(b, d, horizon)
+            entry["log"][b] = scoring.log_score(bp if happened else 1 - bp)
+            entry["brier"][b] = (bp - happened) ** 2
+        within[str(d)] = entry
+    return {"scenario": s.name, "observed": observed.name, "as_of": as_of.isoformat(),
+            "horizon_days": horizon, "reps": n, "seed": result.seed, "targets": targets,
+            "end_state": end, "capital_falls_within": within, "not_scored": skipped,
+            "probability_floor": scoring.PROBABILITY_FLOOR}
+
+
+def backtest(scenario: Scenario, observed: Observed, reps: int, *, seed: int, workers: int = 1) -> tuple[dict, RunResult]:
+    result = run(scenario, reps, seed=seed, workers=workers, keep_outcomes=True)
+    return score(result, observed), result
+
+
+def target_days(result: RunResult, name: str) -> np.ndarray:
+    """Per-replication days of a scored target ('capital', 'leader_fled', 'node:NAME')."""
+    out = result.outcomes
+    if name == "capital":
+        return out.end_day
+    if name == "leader_fled":
+        return out.leader_fled_day
+    return out.node_fall_day[:, [n.name for n in result.scenario.nodes].index(name[len("node:"):])]
+
+
+def write_backtest(b: dict, result: RunResult, folder) -> None:
+    """backtest.json, the forecast curves (cdfs.npz) and the figure, written whole or not at all."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .backtest_plots import plot_backtest
+    from .results import _mode, write_json
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".partial"))
+    try:
+        write_json(tmp / "backtest.json", b)
+        curves = {}
+        for name in b["targets"]:
+            grid, curves[f"cdf:{name}"] = empirical_cdf(target_days(result, name), result.scenario.horizon_days)
+        np.savez_compressed(tmp / "cdfs.npz", grid=grid, **curves)
+        plot_backtest(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        os.chmod(folder, _mode(0o777))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def format_backtest(b: dict) -> str:
+    """The scores as a plain-text table, model beside the baselines."""
+    head = f"{'':<26}{'model':>10}{'always holds':>14}{'uniform hazard':>16}"
+    lines = [f"backtest of {b['scenario']} (as of {b['as_of']}) against {b['observed']} · "
+             f"{b['reps']:,} replications · seed {b['seed']}", "",
+             "CRPS, days over the horizon (lower is better)      PIT", head]
+    for name, t in b["targets"].items():
+        c = t["crps"]
+        lo, hi = t["pit"]
+        pit = f"{lo:.2f}" if abs(hi - lo) < 1e-9 else f"{lo:.2f}–{hi:.2f}"
+        lines.append(f"{name:<26}{c['model']:>10.2f}{c['always_holds']:>14.2f}{c['uniform_hazard']:>16.2f}   {pit}")
+    e = b["end_state"]
+    lines += ["", "log score (higher is better) / Brier (lower is better)", head]
+    if "observed" in e:
+        lines.append(f"{'end state = ' + e['observed']:<26}" + "".join(
+            f"{e['log'][k]:>{w}.2f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
+        lines.append(f"{'  Brier':<26}" + "".join(
+            f"{e['brier'][k]:>{w}.3f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
+    for d, v in b["capital_falls_within"].items():
+        if "observed" not in v:
+            lines.append(f"falls within {d} days: {v['note']}")
+            continue
+        label = f"falls within {d} days ({'yes' if v['observed'] else 'no'})"
+        lines.append(f"{label:<26}" + "".join(
+            f"{v['log'][k]:>{w}.2f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
+        lines.append(f"{'  Brier':<26}" + "".join(
+            f"{v['brier'][k]:>{w}.3f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
+    if b["not_scored"]:
+        lines += ["", "not scored: " + "; ".join(b["not_scored"])]
+    return "\n".join(lines)

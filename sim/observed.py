@@ -1,0 +1,166 @@
+"""Observed timelines: what happened after a scenario's as-of date, as validated, typed data.
+
+A file holds calendar dates (or windows of dates, for uncertain ones), each with its source and a
+confidence mark; scoring turns them into days counted from a scenario's ``as_of``::
+
+    [observed]
+    name = "syria-2024"
+    until = 2024-12-31              # the record runs to here: what had not happened is censored
+
+    [capital]
+    end_state = "collapsed"         # captured | collapsed | holds (by `until`)
+    date = 2024-12-08               # or earliest = ..., latest = ...
+    source = "..."
+    confidence = "WS"
+
+    [nodes.hama]
+    fell = 2024-12-05               # or earliest / latest; a node not listed is not scored
+    source = "..."
+
+    [leadership]
+    fled = { earliest = 2024-12-07, latest = 2024-12-08, source = "...", confidence = "CF" }
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ScenarioError
+from .outcomes import END_STATES
+
+CONFIDENCE = {"WS", "SS", "CL", "CF", "DER"}
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """An event known to have happened between two dates (the same date when it is exact)."""
+
+    earliest: dt.date
+    latest: dt.date
+    source: str
+    confidence: str | None = None
+
+    def days(self, as_of: dt.date) -> tuple[float, float]:
+        """[low, high) in days after ``as_of``: a date covers the whole day it names."""
+        return float((self.earliest - as_of).days), float((self.latest - as_of).days + 1)
+
+
+@dataclass(frozen=True)
+class Observed:
+    name: str
+    description: str
+    until: dt.date
+    capital_state: str
+    capital: Window | None          # None when the capital held to ``until``
+    capital_source: str
+    nodes: dict[str, Window]
+    fled: Window | None
+    source_path: str = ""
+
+
+def _date(v, file: str, key: str) -> dt.date:
+    if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
+        raise ScenarioError(file, key, "must be a TOML date such as 2024-12-08")
+    return v
+
+
+def _window(table: dict, file: str, key: str, date_key: str, until: dt.date) -> Window:
+    allowed = {date_key, "earliest", "latest", "source", "confidence", "note"}
+    for k in table:
+        if k not in allowed:
+            raise ScenarioError(file, f"{key}.{k}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+    if date_key in table:
+        if "earliest" in table or "latest" in table:
+            raise ScenarioError(file, key, f"give either '{date_key}' or 'earliest' and 'latest', not both")
+        earliest = latest = _date(table[date_key], file, f"{key}.{date_key}")
+    elif "earliest" in table and "latest" in table:
+        earliest = _date(table["earliest"], file, f"{key}.earliest")
+        latest = _date(table["latest"], file, f"{key}.latest")
+        if latest < earliest:
+            raise ScenarioError(file, key, "latest is before earliest")
+    else:
+        raise ScenarioError(file, key, f"needs '{date_key}' or both 'earliest' and 'latest'")
+    if latest > until:
+        raise ScenarioError(file, key, f"dated after the record's end (observed.until = {until})")
+    source = table.get("source")
+    if not isinstance(source, str) or not source:
+        raise ScenarioError(file, f"{key}.source", "every observed fact needs a source")
+    confidence = table.get("confidence")
+    if confidence is not None and confidence not in CONFIDENCE:
+        raise ScenarioError(file, f"{key}.confidence", f"must be one of {', '.join(sorted(CONFIDENCE))}")
+    return Window(earliest, latest, source, confidence)
+
+
+def load_observed(path: str | Path) -> Observed:
+    """Read and validate an observed-timeline file."""
+    file = str(path)
+    try:
+        doc = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(file, "", "file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(file, "", f"cannot be read as TOML: {exc}") from None
+    for k in doc:
+        if k not in {"observed", "capital", "nodes", "leadership"}:
+            raise ScenarioError(file, k, "unknown key (expected observed, capital, nodes, leadership)")
+    head = doc.get("observed")
+    if not isinstance(head, dict):
+        raise ScenarioError(file, "observed", "required table is missing")
+    for k in head:
+        if k not in {"name", "description", "until"}:
+            raise ScenarioError(file, f"observed.{k}", "unknown key (expected name, description, until)")
+    name = head.get("name")
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(file, "observed.name", "required string is missing")
+    until = _date(head.get("until"), file, "observed.until")
+
+    cap = doc.get("capital")
+    if not isinstance(cap, dict):
+        raise ScenarioError(file, "capital", "required table is missing")
+    state = cap.get("end_state")
+    if state not in END_STATES:
+        raise ScenarioError(file, "capital.end_state", f"must be one of {', '.join(END_STATES)}")
+    if state == "holds":
+        if "date" in cap or "earliest" in cap:
+            raise ScenarioError(file, "capital", "a capital that held has no fall date")
+        window = None
+        source = cap.get("source")
+        if not isinstance(source, str) or not source:
+            raise ScenarioError(file, "capital.source", "every observed fact needs a source")
+    else:
+        body = {k: v for k, v in cap.items() if k != "end_state"}
+        window = _window(body, file, "capital", "date", until)
+        source = window.source
+
+    nodes = {}
+    node_table = doc.get("nodes", {})
+    if not isinstance(node_table, dict):
+        raise ScenarioError(file, "nodes", "must be a table of nodes")
+    for node, body in node_table.items():
+        if not NAME.match(node) or not isinstance(body, dict):
+            raise ScenarioError(file, f"nodes.{node}", "each node is a table named like the scenario's nodes")
+        nodes[node] = _window(body, file, f"nodes.{node}", "fell", until)
+
+    fled = None
+    lead = doc.get("leadership", {})
+    if not isinstance(lead, dict):
+        raise ScenarioError(file, "leadership", "must be a table")
+    for k in lead:
+        if k != "fled":
+            raise ScenarioError(file, f"leadership.{k}", "unknown key (expected fled)")
+    if "fled" in lead:
+        if not isinstance(lead["fled"], dict):
+            raise ScenarioError(file, "leadership.fled", "must be a table with a date or a window")
+        fled = _window(lead["fled"], file, "leadership.fled", "date", until)
+    return Observed(name, head.get("description", ""), until, state, window, source, nodes, fled, file)
+
+
+def censored(until: dt.date, as_of: dt.date) -> tuple[float, float]:
+    """The observation 'not by ``until``': [days to the day after until, infinity)."""
+    return float((until - as_of).days + 1), math.inf
