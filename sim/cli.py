@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
     b.add_argument("--quiet", action="store_true")
+
+    c = sub.add_parser("calibrate", help="calibrate structural parameters on a reference class of cases")
+    c.add_argument("spec", type=Path, help="calibration TOML file (cases and priors)")
+    c.add_argument("--proposals", type=_positive_int, default=400, help="prior draws (default 400)")
+    c.add_argument("--reps", type=_positive_int, default=400, help="replications per case and draw (default 400)")
+    c.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
+    c.add_argument("--out", type=Path, default=Path("results") / "calibration",
+                   help="folder for posterior.json, posterior.toml, validation.json and validation.md")
+    c.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -119,7 +128,26 @@ def cmd_backtest(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plot": cmd_plot, "backtest": cmd_backtest}
+def cmd_calibrate(args) -> int:
+    from .calibration import calibrate, load_spec
+    from .results import write_json
+
+    spec = load_spec(args.spec)
+    result = calibrate(spec, args.proposals, args.reps, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "posterior.json", result["posterior"])
+    write_json(args.out / "validation.json", result["validation"])
+    for name, key in (("posterior.toml", "posterior_toml"), ("validation.md", "validation_md")):
+        tmp = args.out / f".{name}.tmp"
+        tmp.write_text(result[key], encoding="utf-8")
+        tmp.replace(args.out / name)
+    if not args.quiet:
+        print(result["validation_md"])
+        print(f"posterior ESS {result['posterior']['ess']:.1f} of {args.proposals}; wrote {args.out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "plot": cmd_plot, "backtest": cmd_backtest, "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,291 @@
+"""Calibration of the structural parameters on a reference class of offensives.
+
+Structural parameters (how a city's fall shocks cohesion, how desertion responds to threat and
+cohesion, how momentum grows and decays, how the ruler reacts) should be the same in every war;
+each case keeps its own scenario's priors for everything else. The method is importance sampling
+from the prior with a likelihood estimated from the vectorised engine's empirical distributions:
+
+1. draw K proposals theta_k of the structural parameters from their priors;
+2. for every case c and proposal k, simulate R replications (the same seed for every proposal of a
+   case: common random numbers) and estimate L_c(theta_k), the probability of what was observed:
+   the observed end state, with the capital's fall day inside the observed window widened by
+   ``tolerance_days`` on each side (a capital that held: no fall before the record's end);
+   (hits + 1) / (R + 2), so no proposal has likelihood zero;
+3. the posterior given a set of cases S weights proposal k by prod over c in S of L_c(theta_k).
+
+Leaving a case out is then free: its weights use the other cases' likelihoods, and its forecast is
+the mixture of the proposals' simulated outcomes under those weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .distributions import Distribution, Fixed
+from .errors import ScenarioError
+from .loading import _Checker, load_scenario
+from .observed import Observed, load_observed
+from .outcomes import END_STATES
+from .runner import run
+from .scenario import SECTIONS, Param, Scenario, param_fields
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    scenario: Scenario
+    observed: Observed
+    calibrate: bool = True   # False: only scored, with the posterior from the calibration cases
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to calibrate: the cases and the priors of the structural parameters (by path)."""
+
+    cases: tuple[Case, ...]
+    priors: tuple[tuple[str, Distribution], ...]
+    tolerance_days: float
+    source_path: str
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read a calibration file::
+
+        [calibration]
+        tolerance_days = 3
+        cases = [ { scenario = "kabul-2021-08-06.toml", observed = "observed/kabul-2021.toml" }, ... ]
+
+        [priors]
+        "cohesion.shock" = { dist = "uniform", low = 0.02, high = 0.2 }
+    """
+    file = str(path)
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(file, "", "file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(file, "", f"cannot be read as TOML: {exc}") from None
+    head = doc.get("calibration")
+    if not isinstance(head, dict) or not isinstance(head.get("cases"), list) or not head["cases"]:
+        raise ScenarioError(file, "calibration.cases", "needs a non-empty array of {scenario, observed} tables")
+    base = Path(path).parent
+    cases = []
+    for k, entry in enumerate(head["cases"]):
+        if not isinstance(entry, dict) or not {"scenario", "observed"} <= set(entry) <= {"scenario", "observed", "use"} \
+                or entry.get("use", "calibrate") not in ("calibrate", "score"):
+            raise ScenarioError(file, f"calibration.cases[{k}]",
+                                'each case is { scenario = ..., observed = ..., use = "calibrate" | "score" }')
+        scenario = load_scenario(base / entry["scenario"])
+        cases.append(Case(scenario.name, scenario, load_observed(base / entry["observed"]),
+                          entry.get("use", "calibrate") == "calibrate"))
+    if not any(c.calibrate for c in cases):
+        raise ScenarioError(file, "calibration.cases", 'at least one case must have use = "calibrate"')
+    tolerance = head.get("tolerance_days", 3)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1e4:
+        raise ScenarioError(file, "calibration.tolerance_days", "must be a number of days >= 0")
+    checker = _Checker({}, file)
+    priors = []
+    for key, value in (doc.get("priors") or {}).items():
+        section, _, name = key.partition(".")
+        fields = {f.name: f for f in param_fields(SECTIONS[section])} if section in SECTIONS else {}
+        if name not in fields:
+            raise ScenarioError(file, f"priors.{key}", "a prior must name a model-wide parameter, e.g. cohesion.shock")
+        param = checker.param_value(value, ("priors", key), fields[name].metadata)
+        if not param.dist.is_random:
+            raise ScenarioError(file, f"priors.{key}", "a prior must be a distribution")
+        priors.append((key, param.dist))
+    if not priors:
+        raise ScenarioError(file, "priors", "name at least one structural parameter to calibrate")
+    return Spec(tuple(cases), tuple(priors), float(tolerance), file)
+
+
+def with_values(scenario: Scenario, values: dict[str, float], source: str) -> Scenario:
+    """``scenario`` with model-wide parameters (paths such as ``cohesion.shock``) fixed to values."""
+    changed: dict[str, dict] = {}
+    for path, value in values.items():
+        section, _, name = path.partition(".")
+        changed.setdefault(section, {})[name] = Param(Fixed(float(value)), source=source)
+    return replace(scenario, **{sec: replace(getattr(scenario, sec), **kw) for sec, kw in changed.items()})
+
+
+def observed_hits(case: Case, end_state: np.ndarray, end_day: np.ndarray, tolerance: float) -> np.ndarray:
+    """Which replications reproduce what was observed (end state and, if it fell, the window)."""
+    obs, as_of = case.observed, case.scenario.as_of
+    if obs.capital_state == "holds":
+        record = (obs.until - as_of).days + 1
+        return ~(end_day < record)
+    low, high = obs.capital.days(as_of)
+    state = END_STATES.index(obs.capital_state)
+    return (end_state == state) & (end_day >= low - tolerance) & (end_day < high + tolerance)
+
+
+@dataclass
+class Simulations:
+    """Every case simulated under every proposal."""
+
+    spec: Spec
+    proposals: np.ndarray          # (K, P) structural values
+    loglik: np.ndarray             # (C, K)
+    end_day: np.ndarray            # (C, K, R) capital fall day (NaN: held)
+    end_state: np.ndarray          # (C, K, R)
+
+    def weights(self, cases: list[int]) -> np.ndarray:
+        """Normalised importance weights of the proposals given the listed cases."""
+        total = self.loglik[cases].sum(axis=0)
+        w = np.exp(total - total.max())
+        return w / w.sum()
+
+
+def simulate_proposals(spec: Spec, proposals: int, reps: int, *, seed: int, progress=None) -> Simulations:
+    """Draw ``proposals`` structural parameter sets and simulate every case under each."""
+    prior_rng, *case_seeds = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + len(spec.cases))]
+    theta = np.column_stack([dist.sample(proposals, rng=prior_rng) for _, dist in spec.priors])
+    paths = [p for p, _ in spec.priors]
+    C = len(spec.cases)
+    loglik = np.zeros((C, proposals))
+    end_day = np.full((C, proposals, reps), np.nan)
+    end_state = np.zeros((C, proposals, reps), dtype=np.int8)
+    case_seed = [int(rng.integers(2**63)) for rng in case_seeds]
+    for c, case in enumerate(spec.cases):
+        for k in range(proposals):
+            scenario = with_values(case.scenario, dict(zip(paths, theta[k])), "calibration proposal")
+            out = run(scenario, reps, seed=case_seed[c], keep_outcomes=True).outcomes
+            hits = observed_hits(case, out.end_state, out.end_day, spec.tolerance_days)
+            loglik[c, k] = math.log((hits.sum() + 1) / (reps + 2))
+            end_day[c, k], end_state[c, k] = out.end_day, out.end_state
+            if progress:
+                progress(c * proposals + k + 1, C * proposals)
+    return Simulations(spec, theta, loglik, end_day, end_state)
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    return float(x[order][min(np.searchsorted(cum, q * cum[-1]), len(x) - 1)])
+
+
+def posterior_summary(sims: Simulations, cases: list[int]) -> dict:
+    """Posterior mean, sd and quantiles of each structural parameter, and the effective sample size."""
+    w = sims.weights(cases)
+    out = {"cases": [sims.spec.cases[c].name for c in cases], "ess": float(1.0 / np.sum(w**2)),
+           "proposals": int(len(w)), "parameters": {}}
+    for j, (path, prior) in enumerate(sims.spec.priors):
+        x = sims.proposals[:, j]
+        mean = float(np.sum(w * x))
+        out["parameters"][path] = {
+            "prior": prior.describe(), "mean": mean, "sd": float(math.sqrt(max(np.sum(w * (x - mean) ** 2), 0.0))),
+            "q05": weighted_quantile(x, w, 0.05), "q50": weighted_quantile(x, w, 0.5), "q95": weighted_quantile(x, w, 0.95),
+        }
+    return out
+
+
+def posterior_toml(summary: dict, source: str) -> str:
+    """The posterior as model-wide sections a scenario can take as priors (triangular on the 5%,
+    50% and 95% weighted quantiles: independent marginals, correlations dropped)."""
+    sections: dict[str, list[str]] = {}
+    for path, p in summary["parameters"].items():
+        section, _, name = path.partition(".")
+        low, mode, high = p["q05"], p["q50"], p["q95"]
+        quoted = json.dumps(source)
+        if high - low < 1e-12:
+            value = f"{{ value = {mode!r}, source = {quoted} }}"
+        else:
+            value = f"{{ dist = \"triangular\", low = {low!r}, mode = {mode!r}, high = {high!r}, source = {quoted} }}"
+        sections.setdefault(section, []).append(f"{name} = {value}")
+    return "\n".join(f"[{sec}]\n" + "\n".join(lines) + "\n" for sec, lines in sections.items())
+
+
+def mixture_forecast(sims: Simulations, c: int, w: np.ndarray) -> dict:
+    """Case ``c``'s forecast under proposal weights ``w``: end-state probabilities, the chance of a
+    fall within 7 / 30 / 90 days, the median fall day among falls, and the fall-day CDF."""
+    from .backtest import empirical_cdf
+
+    horizon = sims.spec.cases[c].scenario.horizon_days
+    states = sims.end_state[c]
+    days = sims.end_day[c]
+    reps = days.shape[1]
+    probs = {s: float(np.sum(w * np.mean(states == k, axis=1))) for k, s in enumerate(END_STATES)}
+    within = {str(d): float(np.sum(w * np.mean(days < d, axis=1))) for d in (7, 30, 90)}
+    flat, fw = days.ravel(), np.repeat(w / reps, reps)
+    fell = ~np.isnan(flat)
+    median = weighted_quantile(flat[fell], fw[fell], 0.5) if fell.any() else None
+    grid, _ = empirical_cdf(days[0], horizon)
+    cdf = sum(wk * empirical_cdf(days[k], horizon)[1] for k, wk in enumerate(w) if wk > 0)
+    return {"end_states": probs, "within": within, "median_fall_day": median, "grid": grid, "cdf": cdf}
+
+
+def validation(sims: Simulations) -> list[dict]:
+    """Every case forecast and scored without its own data: calibration cases leave-one-out, the
+    others with the posterior of all calibration cases."""
+    from . import scoring
+    from .backtest import BASELINES, baseline_cdf, baseline_end_states
+
+    spec = sims.spec
+    calib = [c for c, case in enumerate(spec.cases) if case.calibrate]
+    rows = []
+    for c, case in enumerate(spec.cases):
+        used = [d for d in calib if d != c]
+        w = sims.weights(used) if used else np.full(len(sims.proposals), 1.0 / len(sims.proposals))
+        f = mixture_forecast(sims, c, w)
+        obs, as_of, horizon = case.observed, case.scenario.as_of, case.scenario.horizon_days
+        if obs.capital is not None:
+            low, high = obs.capital.days(as_of)
+        else:
+            low, high = float((obs.until - as_of).days + 1), math.inf
+        crps = {"model": scoring.crps_interval(f["grid"], f["cdf"], low, high)}
+        log = {"model": scoring.log_score(f["end_states"][obs.capital_state])}
+        for b in BASELINES:
+            crps[b] = scoring.crps_interval(f["grid"], baseline_cdf(b, f["grid"], horizon), low, high)
+            log[b] = scoring.log_score(baseline_end_states(b)[obs.capital_state])
+        rows.append({
+            "case": case.name, "as_of": as_of.isoformat(), "calibrated_on": [spec.cases[d].name for d in used],
+            "ess": float(1.0 / np.sum(w**2)), "within": f["within"], "end_states": f["end_states"],
+            "median_fall_day": f["median_fall_day"], "observed": obs.capital_state,
+            "observed_days": [low, None if math.isinf(high) else high],
+            "crps": crps, "log_end_state": log,
+        })
+    return rows
+
+
+def validation_markdown(rows: list[dict]) -> str:
+    """The validation table: forecasts made without each case's own data, against what happened."""
+    import datetime as dt
+
+    def date(row, day):
+        if day is None:
+            return "—"
+        return (dt.date.fromisoformat(row["as_of"]) + dt.timedelta(days=float(day))).isoformat()
+
+    lines = ["| case | as of | P(falls ≤7 d) | ≤30 d | ≤90 d | median fall | what happened | "
+             "CRPS model / holds / uniform | log score model / holds / uniform | ESS |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lo, hi = r["observed_days"]
+        happened = r["observed"] if hi is None else f"{r['observed']} {date(r, lo)}"
+        c, g = r["crps"], r["log_end_state"]
+        lines.append(
+            f"| {r['case']} | {r['as_of']} | {r['within']['7']:.2f} | {r['within']['30']:.2f} | "
+            f"{r['within']['90']:.2f} | {date(r, r['median_fall_day'])} | {happened} | "
+            f"{c['model']:.1f} / {c['always_holds']:.1f} / {c['uniform_hazard']:.1f} | "
+            f"{g['model']:.2f} / {g['always_holds']:.2f} / {g['uniform_hazard']:.2f} | {r['ess']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def calibrate(spec: Spec, proposals: int, reps: int, *, seed: int, progress=None) -> dict:
+    """Simulate, then summarise: the posterior on all calibration cases, its TOML form, and the
+    validation rows (leave-one-out for calibration cases)."""
+    sims = simulate_proposals(spec, proposals, reps, seed=seed, progress=progress)
+    calib = [c for c, case in enumerate(spec.cases) if case.calibrate]
+    summary = posterior_summary(sims, calib)
+    source = (f"calibrated on {', '.join(summary['cases'])} (sim calibrate {Path(spec.source_path).name}, "
+              f"{proposals} proposals x {reps} replications, seed {seed})")
+    rows = validation(sims)
+    return {"posterior": summary, "posterior_toml": posterior_toml(summary, source),
+            "validation": rows, "validation_md": validation_markdown(rows),
+            "seed": seed, "proposals": proposals, "reps": reps}

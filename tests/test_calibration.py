@@ -1,0 +1,120 @@
+"""Calibration: the spec boundary, the likelihood of what was observed, importance weights and
+leave-one-out, and `sim calibrate` end to end on a tiny reference class."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim.calibration import (Simulations, load_spec, observed_hits, simulate_proposals, validation,
+                             weighted_quantile, with_values)
+from sim.errors import ScenarioError
+from sim.outcomes import CAPTURED, COLLAPSED, HOLDS
+
+from .conftest import QUIET, base_doc, merge
+
+OBSERVED = """[observed]
+name = "{name}"
+until = 2025-01-31
+[capital]
+end_state = "collapsed"
+date = {date}
+source = "synthetic"
+"""
+
+
+@pytest.fixture
+def reference_class(tmp_path, write_scenario):
+    """Two synthetic cases where only a hand-over can end the regime, observed on day 3 and day 9."""
+    doc = merge(base_doc(), {**QUIET, "rebels": None, "allies": None,
+                             "leadership": {"threat_sensitivity": 0, "cohesion_sensitivity": 0,
+                                            "unrest_sensitivity": 0}})
+    write_scenario(doc, "case.toml")
+    (tmp_path / "a.toml").write_text(OBSERVED.format(name="a", date="2024-12-10"))
+    (tmp_path / "b.toml").write_text(OBSERVED.format(name="b", date="2024-12-16"))
+    spec = tmp_path / "calibration.toml"
+    spec.write_text("""[calibration]
+tolerance_days = 1
+cases = [ { scenario = "case.toml", observed = "a.toml" }, { scenario = "case.toml", observed = "b.toml" },
+          { scenario = "case.toml", observed = "b.toml", use = "score" } ]
+[priors]
+"leadership.handover_rate_per_day" = { dist = "uniform", low = 0.001, high = 0.5 }
+""")
+    return spec
+
+
+def test_spec_loads(reference_class):
+    spec = load_spec(reference_class)
+    assert [c.calibrate for c in spec.cases] == [True, True, False]
+    assert spec.priors[0][0] == "leadership.handover_rate_per_day" and spec.tolerance_days == 1
+
+
+@pytest.mark.parametrize("priors,key", [
+    ('"weather.rain" = { dist = "uniform", low = 0, high = 1 }', "priors.weather.rain"),
+    ('"cohesion.shock" = 0.1', "priors.cohesion.shock"),
+    ('"cohesion.shock" = { dist = "uniform", low = 0, high = 2 }', "priors.cohesion.shock"),
+])
+def test_bad_priors(reference_class, priors, key):
+    text = reference_class.read_text().split("[priors]")[0] + "[priors]\n" + priors + "\n"
+    reference_class.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        load_spec(reference_class)
+    assert f": {key}:" in str(info.value)
+
+
+def test_with_values_fixes_only_the_named_parameters(reference_class):
+    s = load_spec(reference_class).cases[0].scenario
+    t = with_values(s, {"cohesion.shock": 0.2, "momentum.jump": 0.1}, "test")
+    assert t.cohesion.shock.dist.mean == 0.2 and t.momentum.jump.dist.mean == 0.1
+    assert t.cohesion.initial == s.cohesion.initial and t.nodes == s.nodes
+
+
+def test_observed_hits(reference_class):
+    case = load_spec(reference_class).cases[0]  # collapsed on 2024-12-10 = day [3, 4); tolerance 1
+    state = np.array([COLLAPSED, COLLAPSED, COLLAPSED, CAPTURED, HOLDS])
+    day = np.array([2.0, 4.9, 5.0, 3.5, np.nan])
+    assert observed_hits(case, state, day, 1.0).tolist() == [True, True, False, False, False]
+
+
+def test_weights_multiply_likelihoods_and_leave_one_out(reference_class):
+    spec = load_spec(reference_class)
+    loglik = np.log(np.array([[0.5, 0.25], [0.1, 0.4], [0.9, 0.9]]))
+    days = np.full((3, 2, 4), 3.5)
+    sims = Simulations(spec, np.array([[0.1], [0.3]]), loglik, days, np.full((3, 2, 4), COLLAPSED, np.int8))
+    w = sims.weights([0, 1])
+    assert w == pytest.approx(np.array([0.05, 0.1]) / 0.15)
+    rows = validation(sims)
+    names = [c.name for c in spec.cases]
+    assert [r["calibrated_on"] for r in rows] == [[names[1]], [names[0]], names[:2]]
+    assert rows[0]["ess"] == pytest.approx(1 / ((0.1 / 0.5) ** 2 + (0.4 / 0.5) ** 2))
+
+
+def test_weighted_quantile():
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    assert weighted_quantile(x, np.array([0.1, 0.1, 0.1, 0.7]), 0.5) == 4.0
+    assert weighted_quantile(x, np.full(4, 0.25), 0.5) == 2.0
+
+
+def test_posterior_moves_towards_rates_that_reproduce_the_observations(reference_class):
+    """Falls on days 3 and 9 favour a hand-over rate near the maximum of
+    (e^{-2l} - e^{-5l}) (e^{-8l} - e^{-11l}), about 0.13 per day, over the prior mean of 0.25."""
+    sims = simulate_proposals(load_spec(reference_class), 60, 300, seed=2)
+    w = sims.weights([0, 1])
+    post = float(np.sum(w * sims.proposals[:, 0]))
+    assert abs(post - 0.13) < abs(np.mean(sims.proposals[:, 0]) - 0.13)
+    assert 0.05 < post < 0.25
+
+
+def test_calibrate_command(reference_class, tmp_path):
+    out = tmp_path / "cal"
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "calibrate", str(reference_class), "--proposals", "8",
+                           "--reps", "100", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    posterior = json.loads((out / "posterior.json").read_text())
+    assert posterior["proposals"] == 8 and "leadership.handover_rate_per_day" in posterior["parameters"]
+    assert "handover_rate_per_day = { dist = \"triangular\"" in (out / "posterior.toml").read_text()
+    assert (out / "validation.md").read_text().count("\n") == 5
+    assert math.isfinite(json.loads((out / "validation.json").read_text())[0]["crps"]["model"])
