@@ -59,7 +59,7 @@ def load_spec(path: str | Path) -> Spec:
 
         [calibration]
         tolerance_days = 3
-        cases = [ { scenario = "kabul-2021-08-06.toml", observed = "observed/kabul-2021.toml" }, ... ]
+        cases = [ { scenario = "case-a.toml", observed = "observed/case-a.toml" }, ... ]
 
         [priors]
         "cohesion.shock" = { dist = "uniform", low = 0.02, high = 0.2 }

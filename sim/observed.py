@@ -4,7 +4,7 @@ A file holds calendar dates (or windows of dates, for uncertain ones), each with
 confidence mark; scoring turns them into days counted from a scenario's ``as_of``::
 
     [observed]
-    name = "syria-2024"
+    name = "case-a"
     until = 2024-12-31              # the record runs to here: what had not happened is censored
 
     [capital]
@@ -13,7 +13,7 @@ confidence mark; scoring turns them into days counted from a scenario's ``as_of`
     source = "..."
     confidence = "WS"
 
-    [nodes.hama]
+    [nodes.town]
     fell = 2024-12-05               # or earliest / latest; a node not listed is not scored
     source = "..."
 
