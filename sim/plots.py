@@ -1,9 +1,19 @@
-"""Figures of a finished run, drawn from its result files alone (never from engine internals)."""
+"""Figures of finished runs, drawn from their result files alone (never from engine internals).
+
+Each figure function takes a :class:`~sim.results.RunFolder` (or several) and returns a
+:class:`Chart`: the matplotlib figure and the arrays it plots, so tests can hold each picture to
+summary.json and histograms.npz. :func:`plot_run` writes a run's figures as PNG and SVG.
+
+Days are counted from the scenario's as_of; a fall "by day d" means in a histogram bin whose lower
+edge is at most d (bins of 3 hours), the convention of the summary's quantiles.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import io
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -12,81 +22,522 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
+
+from . import control as control_share  # noqa: E402
+from .results import OUTCOMES, RunFolder  # noqa: E402
+from .scenario import GOVERNMENT, unit_of  # noqa: E402
+from .summary import CONTROL_QUANTILES, hist_quantile, wilson  # noqa: E402
 
 # Okabe–Ito colour-blind-safe palette.
 COLOURS = {"captured": "#D55E00", "collapsed": "#E69F00", "holds": "#0072B2"}
+SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+LINESTYLES = ["-", "--", "-.", ":"]
+GREY = "#555555"
 FORMATS = ("png", "svg")
+DPI = 144
+# The figures of one run, by file stem, in the order a report shows them.
+FIGURES = ("end_states", "fall_day", "node_falls", "control", "drivers")
+DRIVER_DAYS = (7, 14, 30, 90)   # candidate thresholds for "falls within T days" (and the horizon)
+DRIVER_GROUPS = 5               # quintiles of each parameter's draws
+DRIVER_PANELS = 9
 
 
-def _caption(fig, summary: dict) -> None:
-    fig.text(0.01, 0.01, f"{summary['scenario']} · as of {summary['as_of']} · "
-             f"{summary['reps']:,} replications · seed {summary['seed']}",
-             fontsize=8, color="#555555", ha="left", va="bottom")
+@dataclass
+class Chart:
+    """A drawn figure and the numbers it shows (arrays named as in the figure)."""
+
+    figure: plt.Figure
+    data: dict = field(default_factory=dict)
+
+    def save(self, folder: Path, stem: str) -> list[Path]:
+        """Write ``stem.png`` and ``stem.svg`` into ``folder`` and close the figure."""
+        paths = [Path(folder) / f"{stem}.{ext}" for ext in FORMATS]
+        for path in paths:
+            self.figure.savefig(path, dpi=DPI)
+        plt.close(self.figure)
+        return paths
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes (the figure is closed)."""
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", dpi=DPI)
+        plt.close(self.figure)
+        return buf.getvalue()
 
 
-def _save(fig, run_dir: Path, stem: str) -> None:
-    for ext in FORMATS:
-        fig.savefig(run_dir / f"{stem}.{ext}", dpi=120)
-    plt.close(fig)
+# --------------------------------------------------------------------------- shared pieces
+
+def _figure(width: float, height: float, caption: list[str]) -> plt.Figure:
+    """A figure with constrained layout and ``caption`` paragraphs in grey along its bottom."""
+    fig = plt.figure(figsize=(width, height), layout="constrained")
+    lines = [line for para in caption for line in textwrap.wrap(para, int(width * 17.5))]
+    bottom = (0.08 + 0.165 * len(lines)) / height
+    fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
+    fig.text(0.01, 0.012, "\n".join(lines), fontsize=7.5, color=GREY, ha="left", va="bottom", linespacing=1.5)
+    return fig
 
 
-def plot_end_states(summary: dict, run_dir: Path) -> None:
-    states = list(summary["end_states"])
-    p = np.array([summary["end_states"][s]["p"] for s in states])
-    lo = np.array([summary["end_states"][s]["ci_low"] for s in states])
-    hi = np.array([summary["end_states"][s]["ci_high"] for s in states])
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    bars = ax.bar(states, p, color=[COLOURS[s] for s in states], yerr=[p - lo, hi - p], capsize=6,
+def _run_line(summary: dict) -> str:
+    return (f"{summary['scenario']} · as of {_date(summary['as_of'])} · horizon {summary['horizon_days']} days · "
+            f"{summary['reps']:,} replications · seed {summary['seed']}")
+
+
+def _date(iso: str) -> str:
+    return f"{dt.date.fromisoformat(iso):%-d %b %Y}"
+
+
+def _day_date(as_of: str, day: float) -> str:
+    return f"{dt.date.fromisoformat(as_of) + dt.timedelta(days=float(day)):%-d %b} (day {day:g})"
+
+
+def _x0(as_of: str) -> float:
+    """The matplotlib date number of as_of (day 0)."""
+    return float(mdates.date2num(dt.date.fromisoformat(as_of)))
+
+
+def _date_axis(ax, as_of: str, right_day: float, *, date_label: bool = True) -> None:
+    """Calendar dates along the bottom, days after as_of along the top, from day 0 to ``right_day``."""
+    x0 = _x0(as_of)
+    _calendar(ax, x0, x0 + right_day, date_label)
+    top = ax.secondary_xaxis("top", functions=(lambda x: x - x0, lambda d: d + x0))
+    top.tick_params(labelsize=7.5, colors=GREY)
+    top.set_xlabel(f"days after as-of ({_date(as_of)} = day 0)", fontsize=8, color=GREY)
+
+
+def _calendar(ax, left: float, right: float, label: bool = True) -> None:
+    """Date ticks ("8 Dec", or "Jan 2026" over long spans) between two date numbers; the months and years
+    spanned in the label."""
+    ax.set_xlim(left, right)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b" if right - left < 300 else "%b %Y"))
+    a, b = (mdates.num2date(x) for x in (left, right))
+    span = f"{a:%b %Y}" if (a.year, a.month) == (b.year, b.month) else f"{a:%b %Y} – {b:%b %Y}"
+    if label:
+        ax.set_xlabel(f"date ({span})")
+
+
+def _right_day(counts: np.ndarray, width: float, horizon: float) -> float:
+    """Where a day axis can end: past the day by which 99.5% of the counted falls happened (at
+    least two weeks), or the horizon."""
+    total = counts.sum()
+    if total == 0:
+        return float(max(1, horizon))
+    k = int(np.searchsorted(np.cumsum(counts), 0.995 * total, side="left"))
+    return float(max(1.0, min(horizon, max(14.0, np.ceil(1.2 * k * width + 3)))))
+
+
+def _cut_note(right: float, horizon: float) -> list[str]:
+    return [] if right >= horizon else [f"Axis cut at day {right:g} of the {horizon:g}-day horizon: "
+                                        "99.5% of the falls counted here happen before it."]
+
+
+def _cdf(hist: np.ndarray, width: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bin edges (days) and P(fallen by that bin) over all ``n`` replications."""
+    return np.arange(len(hist)) * width, np.cumsum(hist) / n
+
+
+def _style(i: int) -> dict:
+    return {"color": SERIES[i % len(SERIES)], "linestyle": LINESTYLES[(i // len(SERIES)) % len(LINESTYLES)]}
+
+
+def _compact(v: float, _pos=None) -> str:
+    return f"{v / 1000:g}k" if abs(v) >= 10_000 else f"{v:g}"
+
+
+def _pct(ax, axis: str = "y") -> None:
+    getattr(ax, f"{axis}axis").set_major_formatter(PercentFormatter(1.0, decimals=None))
+
+
+# --------------------------------------------------------------------------- 1. end states
+
+def end_states(run: RunFolder) -> Chart:
+    """Probability of each end state with its 95% Wilson interval (from summary.json)."""
+    s = run.summary
+    states = list(s["end_states"])
+    p, lo, hi = (np.array([s["end_states"][k][c] for k in states]) for c in ("p", "ci_low", "ci_high"))
+    fig = _figure(6.6, 4.6, [_run_line(s), "Bars: share of replications; whiskers: 95% Wilson score intervals."])
+    ax = fig.add_subplot()
+    bars = ax.bar(states, p, color=[COLOURS[k] for k in states], yerr=[p - lo, hi - p], capsize=6,
                   error_kw={"elinewidth": 1.2})
     for bar, v in zip(bars, p):
-        ax.annotate(f"{v:.1%}", (bar.get_x() + bar.get_width() / 2, v), xytext=(0, 14),
-                    textcoords="offset points", ha="center")
+        ax.annotate(f"{v:.1%}", (bar.get_x() + bar.get_width() / 2, v), xytext=(0, 10),
+                    textcoords="offset points", ha="center", fontsize=10)
     ax.set_ylim(0, 1.08)
-    ax.set_ylabel("probability")
-    ax.set_xlabel(f"capital's end state within {summary['horizon_days']} days")
-    ax.set_title(f"How the capital ends: {summary['title']}\n(bars: 95% Wilson intervals)", fontsize=11)
+    _pct(ax)
+    ax.set_ylabel("probability (share of replications)")
+    ax.set_xlabel(f"how the capital ends within the {s['horizon_days']}-day horizon")
+    ax.set_xticks(range(len(states)), [_END_LABELS.get(k, k) for k in states], fontsize=9)
+    fig.suptitle(f"End states: will the capital be captured, will the regime collapse, or will it hold?\n"
+                 f"{s['title']}", fontsize=10.5)
     ax.grid(axis="y", alpha=0.3)
-    fig.subplots_adjust(bottom=0.18, top=0.85)
-    _caption(fig, summary)
-    _save(fig, run_dir, "end_states")
+    return Chart(fig, {"states": states, "p": p, "ci_low": lo, "ci_high": hi})
 
 
-def plot_fall_day(summary: dict, hist: np.ndarray, width: float, run_dir: Path) -> None:
-    as_of = dt.date.fromisoformat(summary["as_of"])
-    n = summary["reps"]
-    horizon = summary["horizon_days"]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.5, 6.4), sharex=True)
-    days = np.arange(len(hist)) * width
-    # Daily bars read better than 3-hour bins.
-    daily = np.bincount((days // 1).astype(int), weights=hist, minlength=horizon + 1)
-    dates = [as_of + dt.timedelta(days=int(d)) for d in range(len(daily))]
-    ax1.bar(dates, daily / n, width=0.9, color=COLOURS["captured"], alpha=0.85)
-    ax1.set_ylabel("share of replications\nfalling that day")
-    ax1.set_title(f"When the capital falls: {summary['title']}", fontsize=11)
+_END_LABELS = {"captured": "captured\n(taken by assault)", "collapsed": "collapsed\n(regime ends first)",
+               "holds": "holds\n(to the horizon)"}
+
+
+# --------------------------------------------------------------------------- 2. fall day
+
+def fall_day(run: RunFolder) -> Chart:
+    """The capital's fall day: daily histogram (by end state where known) and the cumulative curve
+    with its pointwise 95% Wilson band, on calendar dates."""
+    s, h = run.summary, run.histograms
+    n, horizon, width = s["reps"], s["horizon_days"], float(h["bin_days"])
+    hist = h["capital"]
+    edges, cdf = _cdf(hist, width, n)
+    lo, hi = wilson(np.cumsum(hist), n)
+    right = _right_day(hist, width, horizon)
+    f = s["capital_fall_day"]
+    period = max(1, int(np.ceil(right / 150)))     # bars of whole days, at most about 150 of them shown
+    each = "on each day" if period == 1 else f"in each {period}-day period"
+    caption = [_run_line(s),
+               f"Top: share of all replications in which the capital fell {each}; median and 10th–90th "
+               f"percentile of the fall date among the {f['n']:,} replications where it fell.",
+               "Bottom: P(capital fallen by each date) over all replications; band: pointwise 95% Wilson "
+               "interval (Monte Carlo sampling error only)."] + _cut_note(right, horizon)
+    fig = _figure(8.4, 7.6, caption)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1.15])
+    x0 = _x0(s["as_of"])
+    slot = np.floor(edges / period).astype(int)
+    slots = horizon // period + 1
+    starts = np.arange(slots) * period
+    shown = starts < right
+    parts = {"capital falls": hist}
+    if "end_states" in h:
+        parts = {"captured (taken by assault)": h["end_states"][0], "collapsed (regime ends first)": h["end_states"][1]}
+    bottom = np.zeros(slots)
+    daily = {}
+    for (label, part), colour in zip(parts.items(), (COLOURS["captured"], COLOURS["collapsed"])):
+        daily[label] = np.bincount(slot, weights=part, minlength=slots)[:slots] / n
+        ax1.bar(x0 + starts[shown], daily[label][shown], bottom=bottom[shown], width=0.85 * period, align="edge",
+                color=colour, label=label)
+        bottom = bottom + daily[label]
+    if f["p50"] is not None:
+        ax1.axvspan(x0 + f["p10"], x0 + f["p90"], color="#56B4E9", alpha=0.18, zorder=0,
+                    label=f"10th–90th percentile: {_day_date(s['as_of'], f['p10'])} – "
+                          f"{_day_date(s['as_of'], f['p90'])}")
+        ax1.axvline(x0 + f["p50"], color="#000000", ls="--", lw=1.2,
+                    label=f"median fall date: {_day_date(s['as_of'], f['p50'])}")
+    ax1.set_ylabel(f"share of replications\nfalling {'on that day' if period == 1 else f'in that {period}-day period'}")
+    _pct(ax1)
+    ax1.legend(fontsize=8, loc="best")
     ax1.grid(axis="y", alpha=0.3)
-    cdf = np.cumsum(daily) / n
-    se = np.sqrt(np.clip(cdf * (1 - cdf), 0, None) / n)
-    ax2.plot(dates, cdf, drawstyle="steps-post", color="#000000", label="P(fallen by date)")
-    ax2.fill_between(dates, np.clip(cdf - 1.96 * se, 0, 1), np.clip(cdf + 1.96 * se, 0, 1), step="post",
-                     color="#56B4E9", alpha=0.5, label="95% band (sampling)")
-    ax2.set_ylim(0, 1)
+    fig.suptitle(f"When the capital falls: {s['title']}", fontsize=10.5)
+    ax2.fill_between(x0 + edges, lo, hi, step="post", color="#56B4E9", alpha=0.5, label="95% band (sampling)")
+    ax2.plot(x0 + edges, cdf, drawstyle="steps-post", color="#000000", lw=1.6, label="P(capital fallen by date)")
+    held = s["end_states"]["holds"]["p"]
+    ax2.axhline(cdf[-1], color=COLOURS["holds"], ls=":", lw=1.2,
+                label=f"fallen by the horizon: {cdf[-1]:.1%} (holds {held:.1%})")
+    ax2.set_ylim(0, 1.02)
+    _pct(ax2)
     ax2.set_ylabel("cumulative probability")
-    ax2.set_xlabel(f"date (days after as-of {as_of.isoformat()})")
     ax2.grid(alpha=0.3)
-    ax2.legend(loc="lower right")
-    ax2.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
-    fig.autofmt_xdate()
-    fig.subplots_adjust(bottom=0.17, top=0.93, hspace=0.12)
-    _caption(fig, summary)
-    _save(fig, run_dir, "fall_day")
+    ax2.legend(fontsize=8, loc="best")
+    _date_axis(ax1, s["as_of"], right, date_label=False)
+    _calendar(ax2, *ax2.get_xlim())
+    return Chart(fig, {"days": edges, "cdf": cdf, "ci_low": lo, "ci_high": hi, "daily": daily, "period": period,
+                       "p10": f["p10"], "p50": f["p50"], "p90": f["p90"], "right_day": right})
+
+
+# --------------------------------------------------------------------------- 3. city by city
+
+def node_order(scenario) -> list[tuple[str, str]]:
+    """Government-held nodes with a label saying where they lie: along each axis's route in order
+    (first mention), then the nodes off every route."""
+    stops: dict[str, list[str]] = {}
+    for axis in scenario.axes:
+        for j, name in enumerate(axis.route):
+            stops.setdefault(name, []).append(f"{axis.name} axis, stop {j}")
+    held = [n.name for n in scenario.nodes if n.controller == GOVERNMENT]
+    ordered = [name for name in stops if name in held] + [name for name in held if name not in stops]
+    out = []
+    for name in ordered:
+        where = ", ".join(stops.get(name, ["off the axes"]))
+        out.append((name, f"{name} ({'capital: ' if name == scenario.capital else ''}{where})"))
+    return out
+
+
+def node_falls(run: RunFolder) -> Chart:
+    """For every government-held node, P(fallen by each date), one line per node along the axes."""
+    s, h = run.summary, run.histograms
+    n, horizon, width = s["reps"], s["horizon_days"], float(h["bin_days"])
+    scenario = run.scenario
+    names = [node.name for node in scenario.nodes]
+    order = node_order(scenario)
+    rebel = [node.name for node in scenario.nodes if node.controller != GOVERNMENT]
+    right = _right_day(h["nodes"].sum(axis=0), width, horizon)
+    caption = [_run_line(s),
+               "Each line: share of all replications in which that city had fallen by the date (cities are never "
+               "retaken); legend in order along the axes of advance (stop 0 is the axis's base)."]
+    if rebel:
+        caption.append(f"Rebel-held at as-of, not shown: {', '.join(rebel)}.")
+    fig = _figure(8.8, 6.8, caption + _cut_note(right, horizon))
+    ax, key = fig.subplots(2, 1, height_ratios=[1, 0.1 + 0.045 * ((len(order) + 1) // 2)])
+    key.axis("off")
+    x0 = _x0(s["as_of"])
+    curves = {}
+    for i, (name, label) in enumerate(order):
+        edges, cdf = _cdf(h["nodes"][names.index(name)], width, n)
+        curves[name] = cdf
+        style = {"color": "#000000", "linestyle": "-", "lw": 2.6} if name == scenario.capital else \
+            {**_style(i if i < 6 else i + 1), "lw": 1.6}
+        ax.plot(x0 + edges, cdf, drawstyle="steps-post", label=f"{label}: {cdf[-1]:.0%}", **style)
+    ax.set_ylim(-0.01, 1.02)
+    _pct(ax)
+    ax.set_ylabel("P(city fallen by date)")
+    fig.suptitle(f"City by city: the chance each government-held city has fallen, by date\n{s['title']}",
+                 fontsize=10.5)
+    ax.grid(alpha=0.3)
+    key.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="center", ncols=2, title_fontsize=8,
+               title="city (where it lies): P(fallen) at the horizon")
+    _date_axis(ax, s["as_of"], right)
+    return Chart(fig, {"order": [name for name, _ in order], "days": np.arange(h["nodes"].shape[1]) * width,
+                       "cdf": curves, "right_day": right})
+
+
+# --------------------------------------------------------------------------- 4. control over time
+
+def control_bands(h: dict) -> dict:
+    """Day-by-day quantiles (p5 ... p95) and mean of the government-held share, from the counts."""
+    counts, step = h["control"], control_share.SHARE_STEP
+    out = {f"p{round(q * 100)}": np.array([hist_quantile(row, step, q) for row in counts], dtype=float)
+           for q in CONTROL_QUANTILES}
+    out["mean"] = counts @ (np.arange(counts.shape[1]) * step) / counts.sum(axis=1)
+    return out
+
+
+def control(run: RunFolder) -> Chart:
+    """A fan chart of the government-held share of the theatre, day by day (see sim.control)."""
+    s, h = run.summary, run.histograms
+    horizon, width = s["horizon_days"], float(h["bin_days"])
+    days = h["control_days"]
+    bands = control_bands(h)
+    basis = str(h["control_basis"])
+    right = _right_day(h["nodes"].sum(axis=0), width, horizon)
+    what = "population" if basis == "population" else "cities and regions (each counts once)"
+    caption = [_run_line(s),
+               f"Share of the theatre's {what} in government hands on each day"
+               + (" (each node weighs the mean of its population distribution)" if basis == "population" else "")
+               + f"; {s['control_share']['at_start']:.0%} at as-of. Once the capital falls (captured or collapsed) "
+               "the government holds nothing.",
+               "Bands over replications: 50% (25th–75th percentile) and 90% (5th–95th); shares counted to the "
+               "nearest 1%."] + _cut_note(right, horizon)
+    fig = _figure(8.4, 5.2, caption)
+    ax = fig.add_subplot()
+    x = _x0(s["as_of"]) + days
+    ax.fill_between(x, bands["p5"], bands["p95"], step="post", color="#56B4E9", alpha=0.35, lw=0,
+                    label="90% of replications (5th–95th percentile)")
+    ax.fill_between(x, bands["p25"], bands["p75"], step="post", color="#0072B2", alpha=0.55, lw=0,
+                    label="50% of replications (25th–75th percentile)")
+    ax.plot(x, bands["p50"], drawstyle="steps-post", color="#000000", lw=1.8, label="median")
+    ax.plot(x, bands["mean"], drawstyle="steps-post", color="#D55E00", lw=1.4, ls="--", label="mean")
+    ax.set_ylim(-0.01, max(0.05, float(s["control_share"]["at_start"])) * 1.12)
+    _pct(ax)
+    ax.set_ylabel(f"share of the theatre's {basis if basis == 'population' else 'nodes'}\nheld by the government")
+    fig.suptitle(f"Control over time: how much of the theatre the government still holds\n{s['title']}",
+                 fontsize=10.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    _date_axis(ax, s["as_of"], right)
+    return Chart(fig, {"days": days, **bands, "basis": basis, "right_day": right})
+
+
+# --------------------------------------------------------------------------- 5. drivers
+
+def _groups(x: np.ndarray) -> np.ndarray:
+    """Group index of each draw: its value's rank among few distinct values, else its quintile."""
+    values = np.unique(x)
+    if len(values) <= DRIVER_GROUPS:
+        return np.searchsorted(values, x)
+    rank = np.empty(len(x), np.int64)
+    rank[np.argsort(x, kind="stable")] = np.arange(len(x))
+    return rank * DRIVER_GROUPS // len(x)
+
+
+def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
+    """Per uncertain parameter, grouped by its draws (quintiles, or its values if few): the share
+    of replications in which the capital fell by day T, was captured, collapsed; and the change in
+    the first from the lowest group to the highest, with a 95% interval. T is the threshold among
+    7, 14, 30, 90 days and the horizon whose overall probability is nearest 50%."""
+    end_day, state = outcomes["end_day"], outcomes["end_state"]
+    k = np.floor(end_day / width)    # the histogram bin of each fall; NaN (held) is within no T
+    horizon = summary["horizon_days"]
+    candidates = [t for t in DRIVER_DAYS if t < horizon] + [horizon]
+    within = {t: k <= np.floor(t / width + 1e-9) for t in candidates}
+    t = min(candidates, key=lambda t: abs(within[t].mean() - 0.5))
+    fell = within[t]
+    params = {}
+    for path in sorted(c[len("param:"):] for c in outcomes if c.startswith("param:")):
+        x = outcomes[f"param:{path}"]
+        g = _groups(x)
+        m = g.max() + 1
+        size = np.bincount(g, minlength=m)
+        rate = lambda v: np.bincount(g, weights=v, minlength=m) / size  # noqa: E731
+        p = rate(fell)
+        se = np.sqrt(p[0] * (1 - p[0]) / size[0] + p[-1] * (1 - p[-1]) / size[-1])
+        params[path] = {"x": np.bincount(g, weights=x, minlength=m) / size, "n": size, "p_fall": p,
+                        "p_captured": rate(state == 0), "p_collapsed": rate(state == 1),
+                        "effect": p[-1] - p[0], "effect_ci": 1.96 * se, "unit": unit_of(path)}
+    ranked = sorted(params, key=lambda q: -abs(params[q]["effect"]))
+    return {"within_days": t, "p_fall": float(fell.mean()), "params": params, "ranked": ranked}
+
+
+def drivers(run: RunFolder) -> Chart:
+    """What the run was sensitive to: the capital's fall and end state against each uncertain
+    parameter's draws (needs outcomes.npz)."""
+    s = run.summary
+    d = drivers_data(run.outcomes, s, float(run.histograms["bin_days"]))
+    t, ranked, params = d["within_days"], d["ranked"], d["params"]
+    what = f"P(capital falls within {t} days)"
+    caption = [_run_line(s),
+               f"Left: change in {what} from the lowest fifth of a parameter's draws to the highest (for a 0/1 or "
+               "few-valued parameter: its lowest value to its highest); whiskers: 95% intervals, so bars within "
+               "them are sampling noise.",
+               f"Right: the {min(DRIVER_PANELS, len(ranked))} largest, by fifths of the draws (points at each fifth's "
+               f"mean draw). Parameters are drawn independently; overall {what} = {d['p_fall']:.1%}."]
+    panels = min(DRIVER_PANELS, len(ranked))
+    cols, rows = min(3, panels), -(-panels // 3)
+    fig = _figure(4.9 + 3.4 * cols, max(2.3 + 2.9 * rows, 2.6 + 0.22 * len(ranked)), caption)
+    left, right = fig.subfigures(1, 2, width_ratios=[4.9, 3.4 * cols])
+    ax = left.add_subplot()
+    effects = np.array([params[q]["effect"] for q in ranked])
+    ci = np.array([params[q]["effect_ci"] for q in ranked])
+    y = np.arange(len(ranked))[::-1]
+    ax.barh(y, effects, xerr=ci, color=np.where(effects > 0, COLOURS["captured"], COLOURS["holds"]),
+            error_kw={"elinewidth": 0.8, "ecolor": GREY}, height=0.7)
+    ax.set_yticks(y, ranked, fontsize=7 if len(ranked) > 20 else 8)
+    ax.axvline(0, color="#000000", lw=0.8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel(f"change in {what}\n(percentage points, highest vs lowest draws)", fontsize=8.5)
+    ax.set_title("Sensitivity ranking\n(vermillion: higher draws, earlier fall; blue: later)", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    for i, path in enumerate(ranked[:DRIVER_PANELS]):
+        pa = right.add_subplot(rows, cols, i + 1)
+        q = params[path]
+        pa.plot(q["x"], q["p_fall"], "o-", color="#000000", lw=1.6, ms=4, label=what)
+        pa.plot(q["x"], q["p_captured"], "s--", color=COLOURS["captured"], lw=1.2, ms=3.5, label="P(captured)")
+        pa.plot(q["x"], q["p_collapsed"], "^:", color=COLOURS["collapsed"], lw=1.4, ms=3.5, label="P(collapsed)")
+        pa.set_ylim(-0.02, 1.02)
+        _pct(pa)
+        pa.set_title(path, fontsize=8.5)
+        pa.set_xlabel(q["unit"] or "value", fontsize=8)
+        pa.tick_params(labelsize=7.5)
+        pa.xaxis.set_major_locator(MaxNLocator(5))
+        pa.xaxis.set_major_formatter(FuncFormatter(_compact))
+        pa.grid(alpha=0.3)
+        if i % cols == 0:
+            pa.set_ylabel("probability", fontsize=8)
+        if i == 0:
+            right.legend(loc="outside upper center", ncols=3, fontsize=8.5, frameon=False)
+    fig.suptitle(f"Drivers: what the capital's fate was sensitive to — {s['title']}", fontsize=11.5)
+    return Chart(fig, d)
+
+
+# --------------------------------------------------------------------------- a run's figures
+
+def _control_missing(run: RunFolder) -> str | None:
+    if "control" not in run.histograms or "control_share" not in run.summary:
+        return "histograms.npz has no control-share counts (a run written before they existed); rerun it"
+    return None
+
+
+def _drivers_missing(run: RunFolder) -> str | None:
+    if not (run.path / OUTCOMES).is_file():
+        return "no per-replication outcomes in this run (outcomes.npz); rerun with --save-outcomes"
+    if not any(c.startswith("param:") for c in run.outcomes):
+        return "the scenario has no uncertain parameters"
+    return None
+
+
+_DRAW = {"end_states": end_states, "fall_day": fall_day, "node_falls": node_falls, "control": control,
+         "drivers": drivers}
+_NEEDS = {"control": _control_missing, "drivers": _drivers_missing}
+
+
+def skipped(run: RunFolder) -> dict[str, str]:
+    """The figures a run's files do not allow, each with the reason."""
+    return {name: why for name, need in _NEEDS.items() if (why := need(run))}
+
+
+def charts(run: RunFolder):
+    """Yield (stem, Chart) for each figure the run's files allow, in FIGURES order (one open at a time)."""
+    leave_out = skipped(run)
+    for name in FIGURES:
+        if name not in leave_out:
+            yield name, _DRAW[name](run)
 
 
 def plot_run(run_dir: Path) -> list[Path]:
     """(Re)draw every figure of a run folder from its files; returns the files written."""
-    run_dir = Path(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    with np.load(run_dir / "histograms.npz") as h:
-        hist, width = h["capital"], float(h["bin_days"])
-    plot_end_states(summary, run_dir)
-    plot_fall_day(summary, hist, width, run_dir)
-    return sorted(p for p in run_dir.iterdir() if p.suffix.lstrip(".") in FORMATS)
+    run = RunFolder(run_dir)
+    return [path for name, chart in charts(run) for path in chart.save(run.path, name)]
+
+
+# --------------------------------------------------------------------------- several runs
+
+def _run_caption(runs: list[RunFolder], labels: list[str]) -> list[str]:
+    return [f"{label}: as of {_date(r.summary['as_of'])} · horizon {r.summary['horizon_days']} days · "
+            f"{r.summary['reps']:,} replications · seed {r.summary['seed']}" for label, r in zip(labels, runs)]
+
+
+def compare_fall_day(runs: list[RunFolder], labels: list[str]) -> Chart:
+    """The cumulative fall-day curves of several runs, overlaid on calendar dates."""
+    caption = _run_caption(runs, labels) + [
+        "Each line: share of that run's replications in which the capital had fallen by the date; bands: pointwise "
+        "95% Wilson intervals; ticks on the bottom edge: each run's as-of date."]
+    fig = _figure(9.0, 5.0 + 0.17 * len(runs), caption)
+    ax = fig.add_subplot()
+    start = min(_x0(r.summary["as_of"]) for r in runs)
+    end = start
+    curves = {}
+    for i, (label, r) in enumerate(zip(labels, runs)):
+        s, h = r.summary, r.histograms
+        width, hist = float(h["bin_days"]), h["capital"]
+        edges, cdf = _cdf(hist, width, s["reps"])
+        lo, hi = wilson(np.cumsum(hist), s["reps"])
+        x = _x0(s["as_of"]) + edges
+        style = _style(i)
+        ax.fill_between(x, lo, hi, step="post", color=style["color"], alpha=0.2, lw=0)
+        ax.plot(x, cdf, drawstyle="steps-post", lw=1.8, label=f"{label}: {cdf[-1]:.0%} by its horizon", **style)
+        ax.plot([_x0(s["as_of"])], [0], marker="|", ms=14, mew=2, color=style["color"], clip_on=False)
+        end = max(end, _x0(s["as_of"]) + _right_day(hist, width, s["horizon_days"]))
+        curves[label] = cdf
+    _calendar(ax, start, end)
+    ax.set_ylim(0, 1.02)
+    _pct(ax)
+    ax.set_ylabel("P(capital fallen by date)")
+    fig.suptitle("When the capital falls, run by run: cumulative probability of its fall", fontsize=10.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return Chart(fig, {"cdf": curves})
+
+
+def compare_end_states(runs: list[RunFolder], labels: list[str]) -> Chart:
+    """The end-state probabilities of several runs side by side, with 95% Wilson intervals."""
+    states = list(runs[0].summary["end_states"])
+    fig = _figure(9.0, 4.8 + 0.17 * len(runs), _run_caption(runs, labels) + ["Whiskers: 95% Wilson score intervals."])
+    ax = fig.add_subplot()
+    width = 0.8 / len(runs)
+    p = {}
+    for i, (label, r) in enumerate(zip(labels, runs)):
+        e = r.summary["end_states"]
+        v, lo, hi = (np.array([e[k][c] for k in states]) for c in ("p", "ci_low", "ci_high"))
+        x = np.arange(len(states)) - 0.4 + width * (i + 0.5)
+        bars = ax.bar(x, v, width=width * 0.92, color=_style(i)["color"], yerr=[v - lo, hi - v], capsize=3,
+                      error_kw={"elinewidth": 1.0}, label=label, hatch=["", "//", "..", "xx"][(i // len(SERIES)) % 4])
+        if len(runs) <= 4:
+            for bar, val in zip(bars, v):
+                ax.annotate(f"{val:.0%}", (bar.get_x() + bar.get_width() / 2, val), xytext=(0, 7),
+                            textcoords="offset points", ha="center", fontsize=7.5)
+        p[label] = v
+    ax.set_xticks(range(len(states)), [_END_LABELS.get(k, k) for k in states], fontsize=9)
+    ax.set_ylim(0, 1.1)
+    _pct(ax)
+    ax.set_ylabel("probability (share of replications)")
+    ax.set_xlabel("how the capital ends within each run's horizon")
+    fig.suptitle("End states, run by run: captured, collapsed or holds", fontsize=10.5)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    return Chart(fig, {"states": states, "p": p})

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binomtest
 
-from .outcomes import END_STATES, Outcomes
+from . import control
+from .outcomes import CAPTURED, COLLAPSED, END_STATES, Outcomes
 
 BIN_DAYS = 0.125  # histogram resolution of fall days: 3 hours
 MAX_BINS = 100_000
@@ -29,7 +30,10 @@ class Aggregate:
     """Additive summary of a set of replications.
 
     ``capital_hist[k]`` counts replications whose capital fell in day bin k (width ``width``
-    days, k = floor(day / width)); ``node_hist[i, k]`` the same for node i.
+    days, k = floor(day / width)); ``end_hist[0 or 1, k]`` the same for captured and collapsed
+    alone; ``node_hist[i, k]`` the same for node i. ``control_hist[j, k]`` counts replications
+    whose government-held share on day ``control_days[j]`` was k / 100 (see :mod:`sim.control`;
+    empty when no ``control_weights`` were given).
     """
 
     width: float
@@ -42,14 +46,23 @@ class Aggregate:
     uprisings: int
     desertions_sum: float
     ally_arrived: np.ndarray        # (allies,)
+    end_hist: np.ndarray            # (2, bins) captured, collapsed
+    control_weights: np.ndarray     # (nodes,) share of the theatre each node is worth to the government
+    control_basis: str              # "population" or "nodes"
+    control_days: np.ndarray        # (days,)
+    control_hist: np.ndarray        # (days, control.SHARE_BINS)
 
     @classmethod
-    def empty(cls, horizon_days: int, n_nodes: int, n_allies: int) -> "Aggregate":
+    def empty(cls, horizon_days: int, n_nodes: int, n_allies: int, *,
+              control_weights: np.ndarray | None = None, control_basis: str = "") -> "Aggregate":
         width = bin_width(horizon_days)
         bins = int(math.floor(horizon_days / width)) + 1
+        on_days = control.days(horizon_days) if control_weights is not None else np.zeros(0)
         return cls(width, 0, np.zeros(3, np.int64), np.zeros(bins, np.int64),
                    np.zeros((n_nodes, bins), np.int64), np.zeros(n_nodes, np.int64), 0, 0, 0.0,
-                   np.zeros(n_allies, np.int64))
+                   np.zeros(n_allies, np.int64), np.zeros((2, bins), np.int64),
+                   np.zeros(n_nodes) if control_weights is None else np.asarray(control_weights, np.float64),
+                   control_basis, on_days, np.zeros((len(on_days), control.SHARE_BINS), np.int64))
 
     def _bins(self, days: np.ndarray) -> np.ndarray:
         return np.minimum((days / self.width).astype(np.int64), len(self.capital_hist) - 1)
@@ -60,6 +73,9 @@ class Aggregate:
         self.end_counts += np.bincount(out.end_state, minlength=3)[:3]
         fell = ~np.isnan(out.end_day)
         self.capital_hist += np.bincount(self._bins(out.end_day[fell]), minlength=len(self.capital_hist))
+        for k in (CAPTURED, COLLAPSED):
+            days = out.end_day[fell & (out.end_state == k)]
+            self.end_hist[k] += np.bincount(self._bins(days), minlength=self.end_hist.shape[1])
         for i in range(self.node_hist.shape[0]):
             days = out.node_fall_day[:, i]
             days = days[~np.isnan(days)]
@@ -70,17 +86,22 @@ class Aggregate:
         # Desertions are summed in fixed-size blocks in a fixed order, so the float sum is reproducible.
         self.desertions_sum += float(out.desertions.sum())
         self.ally_arrived += np.count_nonzero(~np.isnan(out.ally_arrival_day), axis=0)
+        if len(self.control_days):
+            self.control_hist += control.histogram(out.node_fall_day, out.end_day, self.control_weights,
+                                                   self.control_days)
 
     def merge(self, other: "Aggregate") -> None:
         self.n += other.n
         self.end_counts += other.end_counts
         self.capital_hist += other.capital_hist
+        self.end_hist += other.end_hist
         self.node_hist += other.node_hist
         self.node_fallen += other.node_fallen
         self.fled += other.fled
         self.uprisings += other.uprisings
         self.desertions_sum += other.desertions_sum
         self.ally_arrived += other.ally_arrived
+        self.control_hist += other.control_hist
 
 
 def hist_quantile(hist: np.ndarray, width: float, q: float) -> float | None:
@@ -97,12 +118,25 @@ def hist_quantile(hist: np.ndarray, width: float, q: float) -> float | None:
     return round(k * width, 6)
 
 
+def fallen_by(hist: np.ndarray, width: float, day: float) -> int:
+    """How many of the counted days fall in bins whose lower edge is at most ``day``."""
+    return int(hist[: int(math.floor(day / width + 1e-9)) + 1].sum())
+
+
 def proportion(k: int, n: int) -> dict:
     """A proportion with its 95% Wilson score interval."""
     if n == 0:
         return {"p": None, "ci_low": None, "ci_high": None}
     ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
     return {"p": k / n, "ci_low": float(ci.low), "ci_high": float(ci.high)}
+
+
+def wilson(k, n: int, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
+    """The 95% Wilson score interval of ``k`` successes in ``n`` trials, elementwise over ``k``."""
+    p = np.asarray(k, dtype=np.float64) / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nodes, ally_names) -> dict:
@@ -131,6 +165,27 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
         "uprising": proportion(agg.uprisings, n),
         "mean_desertions": agg.desertions_sum / n if n else None,
         "allies_arrived": {name: agg.ally_arrived[j] / n if n else None for j, name in enumerate(ally_names)},
+        **({"control_share": control_summary(agg)} if len(agg.control_days) and n else {}),
+    }
+
+
+CONTROL_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def control_quantiles(row: np.ndarray) -> dict:
+    """p5, p25, p50, p75, p95 of the government-held share from one day's row of ``control_hist``."""
+    return {f"p{round(q * 100)}": hist_quantile(row, control.SHARE_STEP, q) for q in CONTROL_QUANTILES}
+
+
+def control_summary(agg: Aggregate) -> dict:
+    """The government-held share (:mod:`sim.control`) at the start and its quantiles on a few days."""
+    days = [d for d in (*control.SUMMARY_DAYS, agg.control_days[-1]) if d in agg.control_days]
+    index = {float(d): j for j, d in enumerate(agg.control_days)}
+    return {
+        "weighted_by": agg.control_basis,
+        "at_start": float(agg.control_weights.sum()),
+        "share_step": control.SHARE_STEP,
+        "by_day": {f"{d:g}": control_quantiles(agg.control_hist[index[float(d)]]) for d in dict.fromkeys(days)},
     }
 
 

@@ -1,0 +1,278 @@
+"""Figures, comparisons and reports: valid files, drawn from the run's files, showing summary.json's numbers."""
+
+import base64
+import io
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sim import control, plots
+from sim.cli import main
+from sim.results import RunFolder
+from sim.summary import fallen_by, hist_quantile
+
+from .conftest import SCENARIOS, base_doc
+
+FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
+HOMS = SCENARIOS / "syria-2024-12-07-homs-holds.toml"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The flagship with outcomes kept, and a variant without (no drivers figure)."""
+    root = tmp_path_factory.mktemp("plots")
+    flag, homs = root / "flag", root / "homs"
+    assert main(["run", str(FLAGSHIP), "--reps", "3000", "--seed", "5", "--out", str(flag), "--quiet"]) == 0
+    assert main(["run", str(HOMS), "--reps", "2000", "--seed", "5", "--out", str(homs), "--quiet",
+                 "--no-save-outcomes"]) == 0
+    return flag, homs
+
+
+def check_png(data) -> Image.Image:
+    im = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
+    assert im.format == "PNG"
+    im.verify()
+    assert 600 <= im.size[0] <= 4000 and 400 <= im.size[1] <= 4000, im.size
+    return im
+
+
+@pytest.mark.parametrize("stem", plots.FIGURES)
+def test_each_figure_is_a_valid_image(runs, stem):
+    flag, _ = runs
+    check_png(flag / f"{stem}.png")
+    svg = flag / f"{stem}.svg"
+    assert svg.stat().st_size > 10_000
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg") and root.get("width") and root.get("height")
+
+
+def test_without_outcomes_the_drivers_figure_is_left_out(runs, capsys):
+    _, homs = runs
+    assert not (homs / "drivers.png").exists()
+    assert "outcomes.npz" in plots.skipped(RunFolder(homs))["drivers"]
+    for stem in ("end_states", "fall_day", "node_falls", "control"):
+        check_png(homs / f"{stem}.png")
+    assert main(["plot", str(homs)]) == 0
+    assert "left out drivers" in capsys.readouterr().out
+
+
+def test_plot_redraws_from_files_without_the_model(runs, monkeypatch, capsys):
+    flag, _ = runs
+    import sim.engines
+    import sim.runner
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sim plot ran the model")
+    monkeypatch.setattr(sim.runner, "run", refuse)
+    monkeypatch.setattr(sim.runner, "run_block", refuse)
+    for engine in sim.engines.ENGINES.values():
+        monkeypatch.setattr(engine, "simulate", refuse)
+    for stem in ("control", "fall_day"):
+        (flag / f"{stem}.png").unlink()
+    assert main(["plot", str(flag)]) == 0
+    printed = capsys.readouterr().out.split()
+    for stem in plots.FIGURES:
+        assert str(flag / f"{stem}.png") in printed
+        check_png(flag / f"{stem}.png")
+
+
+def test_end_states_show_the_summary(runs):
+    run = RunFolder(runs[0])
+    chart = plots.end_states(run)
+    for k, state in enumerate(chart.data["states"]):
+        v = run.summary["end_states"][state]
+        assert (chart.data["p"][k], chart.data["ci_low"][k], chart.data["ci_high"][k]) == \
+            (v["p"], v["ci_low"], v["ci_high"])
+    chart.png()
+
+
+def test_fall_day_shows_the_summary(runs):
+    run = RunFolder(runs[0])
+    s, h = run.summary, run.histograms
+    d = plots.fall_day(run).data
+    n, width = s["reps"], float(h["bin_days"])
+    assert d["cdf"][-1] == pytest.approx(1 - s["end_states"]["holds"]["p"])
+    assert np.all(np.diff(d["cdf"]) >= 0) and np.all(d["ci_low"] <= d["cdf"]) and np.all(d["cdf"] <= d["ci_high"])
+    # The marked percentiles are summary.json's, and the curve crosses them where they say.
+    f = s["capital_fall_day"]
+    for q in (10, 50, 90):
+        assert d[f"p{q}"] == f[f"p{q}"] == hist_quantile(h["capital"], width, q / 100)
+        k = int(round(f[f"p{q}"] / width))
+        assert d["cdf"][k] * n >= q / 100 * f["n"] > (d["cdf"][k - 1] * n if k else 0)
+    # The daily bars, by end state, add up to the end-state probabilities.
+    captured, collapsed = d["daily"].values()
+    assert captured.sum() == pytest.approx(s["end_states"]["captured"]["p"])
+    assert collapsed.sum() == pytest.approx(s["end_states"]["collapsed"]["p"])
+
+
+def test_node_falls_show_the_summary_along_the_axes(runs):
+    run = RunFolder(runs[0])
+    d = plots.node_falls(run).data
+    assert d["order"] == ["homs", "nabk", "damascus", "latakia", "tartus"]   # north axis, then off the axes
+    names = [n.name for n in run.scenario.nodes]
+    for name, v in run.summary["nodes"].items():
+        assert d["cdf"][name][-1] == pytest.approx(v["p_fallen"])
+        hist = run.histograms["nodes"][names.index(name)]
+        assert hist_quantile(hist, float(run.histograms["bin_days"]), 0.5) == v["median_day"]
+
+
+def test_control_bands_show_the_summary(runs):
+    run = RunFolder(runs[0])
+    s, h = run.summary, run.histograms
+    d = plots.control(run).data
+    c = s["control_share"]
+    assert c["weighted_by"] == d["basis"] == "population"
+    assert np.all(h["control"].sum(axis=1) == s["reps"])
+    for day, q in c["by_day"].items():
+        j = list(d["days"]).index(float(day))
+        for key, value in q.items():
+            assert d[key][j] == value
+    assert d["p50"][0] == pytest.approx(c["at_start"], abs=0.005)
+    assert np.all(d["p5"] <= d["p50"]) and np.all(d["p50"] <= d["p95"])
+
+
+def test_control_counts_follow_the_definition(runs):
+    """histograms.npz's control counts equal the shares computed directly from outcomes.npz."""
+    run = RunFolder(runs[0])
+    out, h = run.outcomes, run.histograms
+    names = [n.name for n in run.scenario.nodes]
+    fall = np.column_stack([out[f"fall_day.{name}"] for name in names])
+    shares = control.shares(fall, out["end_day"], h["control_weights"], h["control_days"])
+    k = np.rint(shares / control.SHARE_STEP).astype(int)
+    direct = np.stack([np.bincount(k[:, j], minlength=control.SHARE_BINS) for j in range(k.shape[1])])
+    assert np.array_equal(direct, h["control"])
+    # Once the capital has fallen the government holds nothing.
+    fell = ~np.isnan(out["end_day"])
+    after = h["control_days"][None, :] >= out["end_day"][fell, None]
+    assert np.all(shares[fell][after] == 0)
+
+
+def test_control_histogram_adds_up_and_matches_the_definition():
+    rng = np.random.default_rng(3)
+    n, nodes = 4000, 6
+    fall = np.floor(rng.uniform(0, 80, (n, nodes)) * rng.choice([1, 8], (n, nodes))) / 8
+    fall[rng.random((n, nodes)) < 0.4] = np.nan
+    end = fall[:, 2].copy()
+    w = np.array([0.0, 0.1, 0.35, 0.05, 0.2, 0.3])
+    days = control.days(60)
+    whole = control.histogram(fall, end, w, days)
+    halves = control.histogram(fall[:1500], end[:1500], w, days) + control.histogram(fall[1500:], end[1500:], w, days)
+    assert np.array_equal(whole, halves)
+    k = np.rint(control.shares(fall, end, w, days) / control.SHARE_STEP).astype(int)
+    assert np.array_equal(whole, np.stack([np.bincount(k[:, j], minlength=control.SHARE_BINS) for j in range(61)]))
+
+
+def test_control_weights_count_nodes_without_populations(make_scenario):
+    w, basis = control.weights(make_scenario(base_doc()))
+    assert basis == "nodes" and list(w) == pytest.approx([0, 1 / 3, 1 / 3])
+    long = control.days(2500)
+    assert long[-1] == 2500 and len(long) <= control.MAX_DAYS + 5 and set(control.SUMMARY_DAYS) <= set(long)
+
+
+def test_drivers_come_from_the_outcomes(runs):
+    run = RunFolder(runs[0])
+    s, h = run.summary, run.histograms
+    d = plots.drivers(run).data
+    uncertain = [path for path, _ in run.scenario.uncertain_parameters()]
+    assert sorted(d["ranked"]) == sorted(d["params"]) == sorted(uncertain)
+    t = d["within_days"]
+    assert d["p_fall"] == pytest.approx(fallen_by(h["capital"], float(h["bin_days"]), t) / s["reps"])
+    for q in d["params"].values():
+        assert q["n"].sum() == s["reps"]
+        assert q["p_captured"] @ q["n"] / s["reps"] == pytest.approx(s["end_states"]["captured"]["p"])
+        assert q["p_fall"] @ q["n"] / s["reps"] == pytest.approx(d["p_fall"])
+    assert d["params"]["rebels.north.assaulting"]["x"].tolist() == [0.0, 1.0]   # a bernoulli: its two values
+    effects = [abs(d["params"][p]["effect"]) for p in d["ranked"]]
+    assert effects == sorted(effects, reverse=True)
+
+
+def test_compare_overlays_runs_and_prints_a_table(runs, tmp_path, capsys):
+    flag, homs = runs
+    out = tmp_path / "cmp"
+    assert main(["compare", str(flag), str(homs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "syria-2024-12-07" in printed and "…-homs-holds" in printed and "P(captured)" in printed
+    for stem in ("compare_fall_day", "compare_end_states"):
+        check_png(out / f"{stem}.png")
+        assert ET.parse(out / f"{stem}.svg").getroot().tag.endswith("svg")
+    assert (out / "compare.txt").read_text().strip() == printed.split("\n\nwrote")[0].strip()
+    table = json.loads((out / "compare.json").read_text())["rows"]
+    summaries = [RunFolder(r).summary for r in (flag, homs)]
+    assert table["P(captured)"] == [f"{s['end_states']['captured']['p']:.1%} ({s['end_states']['captured']['ci_low']:.1%}"
+                                    f"–{s['end_states']['captured']['ci_high']:.1%})" for s in summaries]
+    chart = plots.compare_fall_day([RunFolder(flag), RunFolder(homs)], ["a", "b"])
+    for label, s in zip("ab", summaries):
+        assert chart.data["cdf"][label][-1] == pytest.approx(1 - s["end_states"]["holds"]["p"])
+    chart.png()
+
+
+class _Images(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs, self.refs, self.tags = [], [], set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        a = dict(attrs)
+        if tag == "img":
+            self.srcs.append(a.get("src", ""))
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def test_report_is_one_self_contained_file(runs):
+    flag, homs = runs
+    assert main(["report", str(flag)]) == 0
+    text = (flag / "report.html").read_text(encoding="utf-8")
+    parsed = _Images()
+    parsed.feed(text)
+    assert len(parsed.srcs) == len(plots.FIGURES)
+    for src in parsed.srcs:
+        assert src.startswith("data:image/png;base64,")
+        check_png(base64.b64decode(src.split(",", 1)[1]))
+    assert all(ref.startswith("data:") for ref in parsed.refs)
+    assert not parsed.tags & {"script", "link", "iframe"} and "http://" not in text.split("<body>")[0]
+    summary, scenario = RunFolder(flag).summary, RunFolder(flag).scenario
+    for words in (summary["title"], "syria-2024-12-07", "7 December 2024", scenario.description[:60],
+                  "Parameters", "nodes.damascus.garrison", "triangular(10000, 20000, 40000)",
+                  "Syria CBS 2004 census", f"{summary['end_states']['captured']['p']:.1%}"):
+        assert words in text, words
+    # A run without outcomes gets a report too, with a note where the drivers figure would be.
+    out = flag.parent / "homs-report.html"
+    assert main(["report", str(homs), "--out", str(out)]) == 0
+    other = out.read_text(encoding="utf-8")
+    assert other.count("data:image/png;base64,") == len(plots.FIGURES) - 1 and "figure left out" in other
+
+
+def test_a_run_from_before_control_counts_still_plots(runs, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(runs[1], old)
+    with np.load(old / "histograms.npz") as h:
+        np.savez_compressed(old / "histograms.npz", bin_days=h["bin_days"], capital=h["capital"], nodes=h["nodes"])
+    summary = json.loads((old / "summary.json").read_text())
+    del summary["control_share"]
+    (old / "summary.json").write_text(json.dumps(summary))
+    for p in old.glob("*.png"):
+        p.unlink()
+    written = plots.plot_run(old)
+    assert {p.stem for p in written} == {"end_states", "fall_day", "node_falls"}
+    assert set(plots.skipped(RunFolder(old))) == {"control", "drivers"}
+
+
+@pytest.mark.parametrize("args,words", [
+    (["compare", "/nonexistent", "/nonexistent2"], "sim compare: /nonexistent: not a finished run folder"),
+    (["report", "/nonexistent"], "sim report: /nonexistent: not a finished run folder"),
+])
+def test_bad_folders_are_one_line_errors(args, words, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sim: error:") and words in err[0]
+
+
+def test_compare_needs_two_runs(runs, capsys):
+    assert main(["compare", str(runs[0])]) == 2
+    assert "at least two" in capsys.readouterr().err
