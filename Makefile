@@ -7,7 +7,7 @@ FLAGSHIP := scenarios/syria-2024-12-07.toml
 REPS ?= 100000
 SEED ?= 20241207
 
-.PHONY: venv run test bench clean
+.PHONY: venv run test bench bench-sensitivity clean
 
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: venv
 
 bench: venv
 	$(BIN)/python benchmarks/engines.py
+
+bench-sensitivity: venv
+	$(BIN)/python benchmarks/sensitivity.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

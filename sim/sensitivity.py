@@ -1,0 +1,327 @@
+"""Global sensitivity of a scenario's outcomes to its uncertain parameters, through SALib.
+
+The factors are the parameters the scenario declares uncertain (``Scenario.uncertain_parameters``),
+or a subset. Each factor is varied over its own distribution: SALib samples a quantile u in [0, 1]
+per factor (the problem's bounds are [0, 1]) and the point's value is the distribution's quantile
+function at u (``Distribution.ppf``; unbounded tails are cut at the TAIL and 1 - TAIL quantiles).
+Uniform u is the distribution itself, so Sobol indices are those of the scenario's own uncertainty,
+and Morris's mu* is in output units per the whole range of a factor's quantiles, comparable across
+factors with different units.
+
+Each sample is a point of a sweep (:mod:`sim.sweep`): R replications with the sampled values fixed
+and the same seed as every other point (common random numbers); parameters that are not factors
+keep their distributions. The outputs per point (:data:`OUTPUTS`) come from its metrics row.
+
+SALib does the sampling and the analysis: :func:`sample` and :func:`analyse` only translate.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .distributions import Distribution
+from .errors import ScenarioError
+from .scenario import Scenario
+
+__all__ = ["METHODS", "OUTPUTS", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
+           "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
+           "factors_table", "format_indices"]
+
+METHODS = ("morris", "sobol")
+OUTPUTS = {
+    "falls": "P(capital falls within the horizon)",
+    "collapsed": "P(collapsed)",
+    "median_fall_day": "median fall day (held = horizon)",
+}
+TAIL = 0.001               # quantiles at which unbounded distributions are cut
+TORNADO_QUANTILES = (0.05, 0.95)
+CENTRAL_QUANTILE = 0.5
+
+
+@dataclass(frozen=True)
+class Factor:
+    """An uncertain parameter as a sensitivity factor: its path and distribution."""
+
+    path: str
+    dist: Distribution
+
+    def value(self, q):
+        """The parameter's value at quantile ``q`` (scalar or array), tails of unbounded sides cut."""
+        lo, hi = self.dist.support
+        q = np.clip(np.asarray(q, dtype=float), 0.0 if math.isfinite(lo) else TAIL,
+                    1.0 if math.isfinite(hi) else 1.0 - TAIL)
+        v = np.asarray(self.dist.ppf(q), dtype=float)
+        return float(v) if v.ndim == 0 else v
+
+    @property
+    def low(self) -> float:
+        return self.value(0.0)
+
+    @property
+    def high(self) -> float:
+        return self.value(1.0)
+
+    @property
+    def central(self) -> float:
+        """The median: the centre of the one-at-a-time (tornado) analysis."""
+        return self.value(CENTRAL_QUANTILE)
+
+
+def factors(scenario: Scenario, paths=None) -> list[Factor]:
+    """The scenario's uncertain parameters as factors, in scenario order, or those named in ``paths``.
+
+    Raises :class:`ScenarioError` (source ``--params``) for a path that is not an uncertain parameter,
+    or if there is none.
+    """
+    uncertain = dict(scenario.uncertain_parameters())
+    if not uncertain:
+        raise ScenarioError("--params", "", f"scenario {scenario.name!r} declares no uncertain parameter "
+                            "(give one a distribution, e.g. with --set 'PATH={dist=\"uniform\", low=..., high=...}')")
+    if not paths:
+        return [Factor(p, param.dist) for p, param in uncertain.items()]
+    known = {p for p, _ in scenario.parameters()}
+    out = []
+    for p in dict.fromkeys(paths):
+        if p not in uncertain:
+            why = ("is fixed in the scenario; give it a distribution with --set to vary it" if p in known
+                   else "unknown parameter path")
+            raise ScenarioError("--params", p, why)
+        out.append(Factor(p, uncertain[p].dist))
+    return out
+
+
+def problem(facs: list[Factor]) -> dict:
+    """SALib's problem: one variable per factor, on the quantile scale [0, 1]."""
+    return {"num_vars": len(facs), "names": [f.path for f in facs], "bounds": [[0.0, 1.0]] * len(facs)}
+
+
+def sample_size(method: str, n: int, k: int, *, second_order: bool = True) -> int:
+    """How many points ``method`` samples for ``n`` base samples (Sobol) or trajectories (Morris)."""
+    if method == "sobol":
+        return n * (2 * k + 2 if second_order else k + 2)
+    return n * (k + 1)
+
+
+def sample(method: str, prob: dict, n: int, *, seed: int, levels: int = 4, second_order: bool = True) -> np.ndarray:
+    """Quantile samples, shape (points, factors): Saltelli's scheme on a scrambled Sobol' sequence
+    (``n`` a power of 2) or ``n`` Morris trajectories on a ``levels``-level grid.
+
+    Raises ``ValueError`` for an unknown method or a Sobol ``n`` that is not a power of 2.
+    """
+    if method == "sobol":
+        from SALib.sample import sobol
+        if n < 1 or n & (n - 1):
+            raise ValueError(f"Sobol' sampling needs a power of 2 base samples (the sequence is balanced "
+                             f"only there), got {n}")
+        return sobol.sample(prob, n, calc_second_order=second_order, scramble=True, seed=seed)
+    if method == "morris":
+        from SALib.sample import morris
+        if levels < 2 or levels % 2:
+            raise ValueError(f"Morris needs an even number of levels (at least 2), got {levels}")
+        return morris.sample(prob, n, num_levels=levels, seed=seed)
+    raise ValueError(f"unknown method {method!r} (expected one of: {', '.join(METHODS)})")
+
+
+def points_from(facs: list[Factor], u: np.ndarray) -> list[dict[str, float]]:
+    """Quantile samples to points (path -> value)."""
+    cols = [f.value(u[:, j]) for j, f in enumerate(facs)]
+    return [{f.path: float(cols[j][i]) for j, f in enumerate(facs)} for i in range(len(u))]
+
+
+def tornado_points(facs: list[Factor]) -> list[dict[str, float]]:
+    """One-at-a-time points: every factor at its median, then each factor at its 5% and 95%
+    quantiles (the others at their medians)."""
+    centre = {f.path: f.central for f in facs}
+    out = [dict(centre)]
+    for f in facs:
+        for q in TORNADO_QUANTILES:
+            out.append({**centre, f.path: f.value(q)})
+    return out
+
+
+def outputs_from(rows: list[dict]) -> dict[str, np.ndarray]:
+    """The analysed outputs of metrics rows (:func:`sim.sweep.point_metrics`), one array each."""
+    return {k: np.array([r[k] for r in rows], dtype=float) for k in OUTPUTS}
+
+
+def analyse(method: str, prob: dict, u: np.ndarray, y: dict[str, np.ndarray], *, seed: int,
+            resamples: int = 100, levels: int = 4, second_order: bool = True) -> tuple[list[dict], dict]:
+    """SALib's indices for each output, as tidy rows (one per output and factor), and Sobol's
+    second-order indices ({output: {"names", "S2", "S2_conf"}}, empty for Morris).
+
+    Morris rows: ``mu``, ``mu_star``, ``mu_star_conf`` (half-width of the 95% bootstrap interval),
+    ``sigma``. Sobol rows: ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (the same half-widths). An output
+    that is the same at every point has no indices: its rows hold None and ``constant`` True.
+    """
+    rows, second = [], {}
+    for name, values in y.items():
+        constant = bool(np.ptp(values) == 0)
+        if method == "morris":
+            keys = ("mu", "mu_star", "mu_star_conf", "sigma")
+            if constant:
+                res = {k: [0.0] * prob["num_vars"] for k in keys}
+            else:
+                from SALib.analyze import morris
+                res = morris.analyze(prob, u, values, num_resamples=resamples, conf_level=0.95,
+                                     num_levels=levels, seed=seed)
+        elif method == "sobol":
+            keys = ("S1", "S1_conf", "ST", "ST_conf")
+            if constant:
+                res = {k: [None] * prob["num_vars"] for k in keys}
+            else:
+                from SALib.analyze import sobol
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    res = sobol.analyze(prob, values, calc_second_order=second_order, num_resamples=resamples,
+                                        conf_level=0.95, seed=seed)
+                if second_order:
+                    second[name] = {"names": prob["names"], "S2": _clean(res["S2"]), "S2_conf": _clean(res["S2_conf"])}
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        for j, path in enumerate(prob["names"]):
+            rows.append({"output": name, "parameter": path, **{k: _num(res[k][j]) for k in keys},
+                         "constant": constant})
+    return rows, second
+
+
+def _num(v):
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _clean(a) -> list:
+    return [[_num(x) for x in row] for row in np.asarray(a, dtype=float)]
+
+
+def tornado_table(facs: list[Factor], metrics: list[dict]) -> list[dict]:
+    """Rows (output, parameter) of the one-at-a-time analysis from the metrics of
+    :func:`tornado_points`' points, in the same order: the output at the low and high quantile, at
+    the centre, and the swing |high - low|."""
+    centre, rows = metrics[0], []
+    for name in OUTPUTS:
+        for j, f in enumerate(facs):
+            lo, hi = metrics[1 + 2 * j][name], metrics[2 + 2 * j][name]
+            rows.append({"output": name, "parameter": f.path,
+                         "low_value": f.value(TORNADO_QUANTILES[0]), "high_value": f.value(TORNADO_QUANTILES[1]),
+                         "central_value": f.central, "at_low": lo, "at_high": hi, "at_central": centre[name],
+                         "swing": abs(hi - lo)})
+    return rows
+
+
+def factors_table(facs: list[Factor]) -> list[dict]:
+    return [{"path": f.path, "distribution": f.dist.describe(), "low": f.low, "high": f.high,
+             "central": f.central} for f in facs]
+
+
+def format_indices(method: str, rows: list[dict]) -> str:
+    """The indices as plain text, one block per output, factors by decreasing importance."""
+    lines = []
+    key, conf = ("mu_star", "mu_star_conf") if method == "morris" else ("ST", "ST_conf")
+    for name, label in OUTPUTS.items():
+        block = [r for r in rows if r["output"] == name]
+        lines += ["", f"{label}  [{name}]"]
+        if block and block[0]["constant"]:
+            lines.append("  the same at every point: no indices")
+            continue
+        width = max(len(r["parameter"]) for r in block)
+        if method == "morris":
+            lines.append(f"  {'parameter':<{width}}  {'mu*':>10}  {'± 95%':>9}  {'sigma':>10}  {'mu':>10}")
+        else:
+            lines.append(f"  {'parameter':<{width}}  {'S1':>7}  {'± 95%':>7}  {'ST':>7}  {'± 95%':>7}")
+        for r in sorted(block, key=lambda r: -(r[key] or 0.0)):
+            if method == "morris":
+                lines.append(f"  {r['parameter']:<{width}}  {r['mu_star']:>10.4g}  {r['mu_star_conf']:>9.3g}  "
+                             f"{r['sigma']:>10.4g}  {r['mu']:>10.4g}")
+            else:
+                lines.append(f"  {r['parameter']:<{width}}  {_f(r['S1'])}  {_f(r['S1_conf'])}  "
+                             f"{_f(r['ST'])}  {_f(r[conf])}")
+    return "\n".join(lines[1:])
+
+
+def _f(v) -> str:
+    return f"{'—':>7}" if v is None else f"{v:>7.3f}"
+
+
+def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: int = 4, second_order: bool = True,
+                    resamples: int = 100, resume: bool = False, workers: int = 1, scheduler: str | None = None,
+                    plots: bool = True, on_progress=None, on_start=None) -> dict:
+    """Sample, run every point (SALib's samples, then the tornado's), analyse, and write into
+    ``out_dir``: ``indices.csv|json``, ``tornado.csv|json``, ``samples.csv|json`` (each sample's
+    values and metrics), their figures and ``manifest.json``. Returns the indices table (JSON data).
+
+    ``base`` is a :class:`sim.sweep.Base`; its seed seeds SALib's sampling and bootstrap as well as
+    the replications.
+    """
+    import time
+    from pathlib import Path
+
+    from . import sweep
+
+    start = time.perf_counter()
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} (expected one of: {', '.join(METHODS)})")
+    scenario = base.scenario()
+    facs = factors(scenario, paths)
+    prob = problem(facs)
+    u = sample(method, prob, n, seed=base.seed, levels=levels, second_order=second_order)
+    salib_points = points_from(facs, u)
+    oat_points = tornado_points(facs)
+    points = salib_points + oat_points
+    for f in facs:  # the extremes of every factor (the loader's range checks; a support already passed them)
+        base.scenario({f.path: f.low}, origin="--params")
+        base.scenario({f.path: f.high}, origin="--params")
+    spec = {"method": method, "samples": n, "levels": levels if method == "morris" else None,
+            "second_order": second_order if method == "sobol" else None, "resamples": resamples,
+            "factors": [f.path for f in facs]}
+    described = {}
+
+    def started(prog, description):
+        described["executor"], described["resumed"] = description, prog.resumed
+        if on_start:
+            on_start(prog, description)
+
+    metrics = sweep.run_points(base, points, out_dir, kind="sensitivity", spec=spec, resume=resume,
+                               workers=workers, scheduler=scheduler, on_progress=on_progress, on_start=started)
+    rows = [metrics[i] for i in range(len(points))]
+    y = outputs_from(rows[: len(salib_points)])
+    index_rows, second = analyse(method, prob, u, y, seed=base.seed, resamples=resamples, levels=levels,
+                                 second_order=second_order)
+    head = {"scenario": scenario.name, "title": scenario.title, "as_of": scenario.as_of.isoformat(),
+            "horizon_days": scenario.horizon_days, "reps": base.reps, "seed": base.seed, "engine": base.engine,
+            "method": method, "samples": n, "n_points": len(salib_points), "outputs": OUTPUTS,
+            "factors": factors_table(facs)}
+    if method == "morris":
+        cols = ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma", "constant"]
+        head["levels"] = levels
+    else:
+        cols = ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "constant"]
+        head["second_order"] = second
+    indices = {"kind": "sensitivity", **head, "columns": cols, "rows": index_rows}
+    mcols = sweep.metric_columns(base.within_days)
+    samples = {"kind": "samples", **{k: head[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps",
+                                                         "seed", "engine", "method")},
+               "columns": ["point", *prob["names"], *mcols],
+               "rows": [{"point": i, **salib_points[i], **{c: rows[i][c] for c in mcols}}
+                        for i in range(len(salib_points))]}
+    tornado = {"kind": "tornado", **{k: head[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps",
+                                                         "seed", "engine", "outputs")},
+               "quantiles": list(TORNADO_QUANTILES),
+               "columns": ["output", "parameter", "low_value", "high_value", "central_value", "at_low", "at_high",
+                           "at_central", "swing"],
+               "rows": tornado_table(facs, rows[len(salib_points):])}
+    out_dir = Path(out_dir)
+    sweep.write_table(out_dir, "indices", indices)
+    sweep.write_table(out_dir, "tornado", tornado)
+    sweep.write_table(out_dir, "samples", samples)
+    if plots:
+        from .sweep_plots import plot_sensitivity
+        plot_sensitivity(out_dir)
+    sweep.write_manifest(out_dir, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
+                         points_run=len(points) - described.get("resumed", 0))
+    return indices

@@ -1,0 +1,292 @@
+"""Grid sweeps: parsing, common random numbers, tables, resume after a kill, executors (Dask too)."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+import sim.runner
+import sim.sweep
+from sim.cli import main
+from sim.draws import draw_parameters
+from sim.errors import ScenarioError
+from sim.progress import ProgressBar
+from sim.sweep import (
+    POINTS_FILE, Base, PointLog, Progress, SweepError, SweepParam, format_table, grid_points, parse_param, run_grid,
+    run_points,
+)
+
+from .conftest import SCENARIOS
+
+FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
+CAPACITY = "allies.russia.capacity"
+MOMENTUM = "rebels.north.momentum"
+
+
+@pytest.fixture(scope="module")
+def base():
+    return Base.load(FLAGSHIP, reps=400, seed=11)
+
+
+# --------------------------------------------------------------------------- points
+
+
+@pytest.mark.parametrize("text, path, values", [
+    ("allies.russia.capacity=0:1:5", CAPACITY, (0.0, 0.25, 0.5, 0.75, 1.0)),
+    ("rebels.north.momentum=0.1:0.3:3", MOMENTUM, (0.1, 0.2, 0.3)),   # 0.30000000000000004 tidied
+    ("rebels.north.momentum = 1.4, 0.8 ,2", MOMENTUM, (1.4, 0.8, 2.0)),
+    ("rebels.north.momentum=1.2", MOMENTUM, (1.2,)),
+    ("rebels.north.momentum=1:1:1", MOMENTUM, (1.0,)),
+    ("desertion.base_rate_per_day=1e-3,2e-3", "desertion.base_rate_per_day", (0.001, 0.002)),
+])
+def test_parse_param(text, path, values):
+    assert parse_param(text) == SweepParam(path, values)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("allies.russia.capacity", "expected PATH="),
+    ("=0:1:3", "empty key"),
+    ("allies..capacity=1", "empty key"),
+    ("allies.russia.capacity=", "no values"),
+    ("allies.russia.capacity=0:1", "START:STOP:STEPS"),
+    ("allies.russia.capacity=0:1:x", "whole number"),
+    ("allies.russia.capacity=0:1:0", "at least 1"),
+    ("allies.russia.capacity=0:1:1", "START = STOP"),
+    ("allies.russia.capacity=0,x", "not a number"),
+    ("allies.russia.capacity=nan", "finite"),
+])
+def test_parse_param_rejects(text, words):
+    with pytest.raises(ScenarioError, match=words) as err:
+        parse_param(text)
+    assert str(err.value).startswith("--param")
+
+
+def test_grid_is_every_combination_first_parameter_slowest():
+    pts = grid_points([SweepParam("a.b", (1.0, 2.0)), SweepParam("c.d", (3.0, 4.0, 5.0))])
+    assert pts == [{"a.b": 1.0, "c.d": 3.0}, {"a.b": 1.0, "c.d": 4.0}, {"a.b": 1.0, "c.d": 5.0},
+                   {"a.b": 2.0, "c.d": 3.0}, {"a.b": 2.0, "c.d": 4.0}, {"a.b": 2.0, "c.d": 5.0}]
+    with pytest.raises(ScenarioError, match="swept twice"):
+        grid_points([SweepParam("a.b", (1.0,)), SweepParam("a.b", (2.0,))])
+
+
+def test_points_are_checked_against_the_scenario(base, tmp_path):
+    with pytest.raises(ScenarioError, match="--param: rebels.east.momentum: unknown parameter path"):
+        run_grid(base, [parse_param("rebels.east.momentum=1,2")], tmp_path)
+    with pytest.raises(ScenarioError, match=r"--param: allies.russia.capacity: value must be <= 1"):
+        run_grid(base, [parse_param("allies.russia.capacity=0.5,1.5")], tmp_path)
+    assert not (tmp_path / POINTS_FILE).exists()
+
+
+# --------------------------------------------------------------------------- common random numbers
+
+
+def test_points_draw_every_other_parameter_identically(base):
+    """Every point fixes the same paths, so the draws of the other uncertain parameters line up
+    replication by replication, and the process randomness starts from the same state."""
+    a, b = base.scenario({CAPACITY: 0.1}), base.scenario({CAPACITY: 0.9})
+    ra, rb = np.random.default_rng(4), np.random.default_rng(4)
+    da, db = draw_parameters(a, 500, rng=ra), draw_parameters(b, 500, rng=rb)
+    others = [p for p, _ in a.uncertain_parameters()]
+    assert CAPACITY not in others and len(others) > 20
+    for p in others:
+        np.testing.assert_array_equal(da.by_path[p], db.by_path[p])
+    assert ra.bit_generator.state == rb.bit_generator.state
+    assert (da.by_path[CAPACITY] == 0.1).all() and (db.by_path[CAPACITY] == 0.9).all()
+
+
+def test_identical_points_give_identical_rows(tmp_path):
+    base = Base.load(FLAGSHIP, reps=300, seed=5)
+    table = run_grid(base, [parse_param("allies.russia.capacity=0.4,0.4,0.9")], tmp_path, plots=False)
+    r0, r1, r2 = ({k: v for k, v in r.items() if k != "point"} for r in table["rows"])
+    assert r0 == r1 and r0 != r2
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@pytest.fixture(scope="module")
+def flagship_grid(tmp_path_factory):
+    """A two-parameter sweep of the flagship through the command line, as a user runs it."""
+    out = tmp_path_factory.mktemp("sweeps") / "grid"
+    code = main(["sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0:1:3", "--param",
+                 "rebels.north.momentum=0.8,1.6", "--reps", "2000", "--seed", "7", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_two_parameter_sweep_writes_its_table_and_heat_maps(flagship_grid, capsys):
+    out = flagship_grid
+    for name in ["sweep.csv", "sweep.json", "sweep_heatmap.png", "points.jsonl", "spec.json", "scenario.toml",
+                 "manifest.json"]:
+        assert (out / name).is_file(), name
+    table = json.loads((out / "sweep.json").read_text())
+    assert len(table["rows"]) == 6 and [r["point"] for r in table["rows"]] == list(range(6))
+    assert [(r[CAPACITY], r[MOMENTUM]) for r in table["rows"]] == [
+        (0.0, 0.8), (0.0, 1.6), (0.5, 0.8), (0.5, 1.6), (1.0, 0.8), (1.0, 1.6)]
+    csv_lines = (out / "sweep.csv").read_text().splitlines()
+    assert len(csv_lines) == 7 and csv_lines[0].split(",")[:3] == ["point", CAPACITY, MOMENTUM]
+    assert csv_lines[0].split(",") == table["columns"]
+    for r in table["rows"]:
+        assert r["reps"] == 2000 and r["captured"] + r["collapsed"] + r["holds"] == pytest.approx(1.0)
+        assert r["falls"] == pytest.approx(1 - r["holds"])
+        for k in ("captured", "collapsed", "holds", "falls", "falls_by_7d", "falls_by_30d"):
+            assert r[f"{k}_lo"] <= r[k] <= r[f"{k}_hi"]
+        assert r["falls_by_7d"] <= r["falls_by_30d"] <= r["falls"]
+        assert r["fall_day_p10"] <= r["fall_day_p50"] <= r["fall_day_p90"]
+    # The table is also printed.
+    text = format_table(table)
+    assert CAPACITY in text and "by day 7" in text and len(text.splitlines()) == 6 + 6
+
+
+def test_more_russian_capacity_slows_the_fall(flagship_grid):
+    """Monotone sanity with common random numbers: Russian air support lowers the chance the
+    capital falls within a week and within a month, and the chance it is taken by assault."""
+    rows = json.loads((flagship_grid / "sweep.json").read_text())["rows"]
+    for momentum in (0.8, 1.6):
+        col = [r for r in rows if r[MOMENTUM] == momentum]
+        for key in ("falls_by_7d", "falls_by_30d", "captured"):
+            v = [r[key] for r in col]
+            assert v[0] >= v[1] >= v[2] and v[0] > v[2], (key, momentum, v)
+
+
+def test_single_parameter_sweep_draws_a_line(tmp_path):
+    base = Base.load(FLAGSHIP, reps=200, seed=1)
+    run_grid(base, [parse_param("rebels.north.momentum=0.6:2.0:3")], tmp_path)
+    assert (tmp_path / "sweep_line.png").is_file() and not (tmp_path / "sweep_heatmap.png").exists()
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path, monkeypatch, capsys):
+    args = ["sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0:1:3", "--param", "rebels.north.momentum=1,1.5",
+            "--reps", "300", "--seed", "3", "--no-plots", "--quiet"]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert main([*args, "--out", str(straight)]) == 0
+
+    real_run, calls = sim.runner.run, []
+
+    def dies_on_the_fourth_point(*a, **kw):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # Ctrl-C half way through
+        return real_run(*a, **kw)
+
+    monkeypatch.setattr(sim.runner, "run", dies_on_the_fourth_point)
+    assert main([*args, "--out", str(killed)]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == f"sim: interrupted; 3 of 6 points are saved in {killed / POINTS_FILE}; " \
+                  "run the same command with --resume to finish"
+    assert len(PointLog(killed / POINTS_FILE).read()) == 3 and not (killed / "sweep.csv").exists()
+    # A kill during a write leaves half a line: it is dropped, and the rest stays readable.
+    with open(killed / POINTS_FILE, "a") as fh:
+        fh.write('{"point": 5, "values": {"allies.russia.capac')
+
+    calls.clear()
+    assert main([*args, "--out", str(killed), "--resume"]) == 0
+    assert len(calls) == 3  # only the missing points ran
+    for name in ("sweep.csv", "sweep.json"):
+        assert (killed / name).read_bytes() == (straight / name).read_bytes(), name
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["points_run"] == 3
+
+
+def test_resume_refuses_a_different_sweep(tmp_path, capsys):
+    args = ["sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0,1", "--seed", "3", "--no-plots",
+            "--quiet", "--out", str(tmp_path)]
+    assert main([*args, "--reps", "100"]) == 0
+    assert main([*args, "--reps", "200", "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sim: error:") and "different sweep (reps 100, not 200)" in err[0]
+    # Without --resume the folder is replaced.
+    assert main([*args, "--reps", "200"]) == 0
+    assert json.loads((tmp_path / "sweep.json").read_text())["reps"] == 200
+
+
+def test_resume_reuses_the_recorded_seed(tmp_path):
+    args = ["sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0,1", "--reps", "100", "--no-plots", "--quiet",
+            "--out", str(tmp_path)]
+    assert main(args) == 0
+    seed = json.loads((tmp_path / "spec.json").read_text())["seed"]
+    assert main([*args, "--resume"]) == 0
+    assert json.loads((tmp_path / "sweep.json").read_text())["seed"] == seed
+
+
+def test_point_log_drops_a_torn_last_line(tmp_path):
+    log = PointLog(tmp_path / POINTS_FILE)
+    log.append({"point": 0, "values": {}, "metrics": {"reps": 1}})
+    log.close()
+    with open(log.path, "a") as fh:
+        fh.write('{"point": 1, "val')
+    assert list(log.read()) == [0]
+    assert log.path.read_text().endswith("}\n")
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _grid(tmp_path, name, **kw):
+    base = Base.load(FLAGSHIP, reps=12_000, seed=9)  # two blocks a point
+    params = [parse_param("allies.russia.capacity=0,1"), parse_param("rebels.north.momentum=0.9,1.5")]
+    run_grid(base, params, tmp_path / name, plots=False, **kw)
+    return (tmp_path / name / "sweep.json").read_bytes()
+
+
+def test_a_process_pool_gives_the_same_table(tmp_path):
+    assert _grid(tmp_path, "pool", workers=2) == _grid(tmp_path, "inprocess")
+
+
+def test_a_dask_cluster_gives_the_same_table(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        dask = _grid(tmp_path, "dask", scheduler=cluster.scheduler_address)
+    assert dask == _grid(tmp_path, "inprocess")
+
+
+def test_an_unreachable_scheduler_is_one_error(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(sim.sweep, "SCHEDULER_TIMEOUT", 1)
+    base = Base.load(FLAGSHIP, reps=10, seed=1)
+    with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
+        run_points(base, [{}], tmp_path, kind="grid", spec={}, scheduler="tcp://127.0.0.1:9")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize("args, words", [
+    (["sweep", FLAGSHIP, "--param", "rebels.east.momentum=1,2"], "--param: rebels.east.momentum: unknown parameter path"),
+    (["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0:1"], "START:STOP:STEPS"),
+    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5,7"], "--param: cohesion.initial"),
+    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5", "--set", "cohesion.initial=7"], "--set: cohesion.initial"),
+    (["sweep", FLAGSHIP], "--param"),
+    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5", "--reps", "0"], "--reps"),
+    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5", "--workers", "x"], "--workers"),
+])
+def test_bad_sweep_input_is_one_line_and_exit_2(args, words, capsys):
+    assert main([str(a) for a in args]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sim: error:") and words in lines[0], err
+    assert out == ""
+
+
+def test_progress_bar_draws_only_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    prog = Progress(total=10, reps=1000, resumed=2, done=2)
+    prog.started -= 2.0
+    prog.done = 6
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = ProgressBar(stream)
+        bar.start(prog, "2 processes")
+        bar.close()
+    line = tty.getvalue()
+    assert line.startswith("\r[") and "6/10 points" in line and "reps/s" in line and "left" in line
+    assert "2 processes" in line and line.endswith("\n")
+    assert pipe.getvalue() == ""
