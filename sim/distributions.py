@@ -161,12 +161,17 @@ class Normal(Distribution):
     def support(self):
         return (self.low, self.high)
 
+    # scipy's truncated normal warns of overflows in the tail terms (the pdf far out, the skewness)
+    # of a normal truncated many sds out, though its mean and quantiles come out right: the loader
+    # checks they are finite.
     @property
     def mean(self):
-        return float(self._frozen().mean())
+        with np.errstate(all="ignore"):
+            return float(self._frozen().mean())
 
     def ppf(self, q):
-        return self._frozen().ppf(q)
+        with np.errstate(all="ignore"):
+            return self._frozen().ppf(q)
 
     def describe(self):
         bounds = "" if math.isinf(self.low) and math.isinf(self.high) else f" in [{self.low:g}, {self.high:g}]"

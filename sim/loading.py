@@ -2,7 +2,14 @@
 and every validation check, in one place.
 
 Files are only ever parsed as TOML and override values only as TOML literals: nothing is evaluated.
-Every error is a :class:`~sim.errors.ScenarioError` naming the file, the key path and the problem.
+``extends`` names another regular file, relative to the file that names it. Every error is a
+:class:`~sim.errors.ScenarioError` naming the file, the key path and the problem.
+
+Besides each field's range (``sim/scenario.py``), the loader bounds what the engines could not
+simulate in finite numbers, time or memory: every number lies within +-MAX_MAGNITUDE, a log-normal's
+sigma is at most MAX_LOGNORMAL_SIGMA, a theatre has at most MAX_NODES nodes, MAX_AXES axes and
+MAX_ALLIES allies, the desertion hazard can reach at most MAX_WAVE_RATE waves a day at a garrison,
+and as_of + horizon_days is a calendar date.
 """
 
 from __future__ import annotations
@@ -12,9 +19,12 @@ import datetime as dt
 import math
 import re
 import tomllib
+import warnings
 from pathlib import Path
 
-from .distributions import DISTRIBUTIONS, Distribution, Fixed
+import numpy as np
+
+from .distributions import DISTRIBUTIONS, Distribution, Fixed, LogNormal
 from .errors import ScenarioError
 from .scenario import (
     SECTIONS, SIDES, GOVERNMENT, REBELS, Ally, Axis, Node, Param, Road, Scenario, param_fields,
@@ -23,12 +33,21 @@ from .toml_writer import dumps
 
 __all__ = ["load_scenario", "load_document", "apply_overrides", "scenario_from_document", "parse_override"]
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "$" would accept "a\n"
 TOP_LEVEL = {"extends", "scenario", "nodes", "roads", "rebels", "allies", *SECTIONS}
 SCENARIO_KEYS = {"name", "title", "description", "as_of", "horizon_days", "capital"}
 PROVENANCE_KEYS = {"source", "date", "note"}
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names the results folder
 MAX_HORIZON_DAYS = 100_000
 MAX_FILE_BYTES = 5_000_000
+MAX_EXTENDS = 16            # files in an extends chain
+MAX_NESTING = 16            # tables and arrays within each other (a scenario needs 4)
+MAX_MAGNITUDE = 1e12        # any number, in its own unit: products of a few stay far from overflow
+MAX_LOGNORMAL_SIGMA = 10.0  # exp(10 z): draws already span dozens of orders of magnitude
+MAX_NODES = 100             # the vectorised engine holds (replications x nodes x route legs) arrays
+MAX_AXES = 16
+MAX_ALLIES = 16
+MAX_WAVE_RATE = 1e4         # desertion waves per day at one garrison, at the hazard's largest
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -45,21 +64,42 @@ def _read_toml(path: Path, key: str = "") -> dict:
     try:
         if path.is_dir():
             raise ScenarioError(shown, key, "is a directory, not a scenario file")
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise ScenarioError(shown, key, "is not a regular file")  # a FIFO or a device could never end
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except ScenarioError:
+        raise
     except FileNotFoundError:
         raise ScenarioError(shown, key, "file not found") from None
     except OSError as exc:
-        raise ScenarioError(shown, key, f"cannot be read ({exc.strerror})") from None
+        raise ScenarioError(shown, key, f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL byte in the path
+        raise ScenarioError(shown, key, "not a valid file path") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(shown, "", f"file is {len(raw)} bytes; scenarios are limited to {MAX_FILE_BYTES}")
+        raise ScenarioError(shown, "", f"file is larger than {MAX_FILE_BYTES:,} bytes, the limit for a scenario")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(shown, "", f"not UTF-8 text (byte {exc.start})") from None
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(shown, "", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(shown, "", f"invalid TOML: nested more than {MAX_NESTING} deep") from None
+    _check_nesting(doc, shown)
+    return doc
+
+
+def _check_nesting(value, source: str, path: tuple = (), depth: int = 0) -> None:
+    """Reject tables and arrays nested more than MAX_NESTING deep (copying them would recurse)."""
+    if depth > MAX_NESTING:
+        raise ScenarioError(source, ".".join(map(str, path)), f"nested more than {MAX_NESTING} deep")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        if isinstance(v, (dict, list)):
+            _check_nesting(v, source, path + (k,), depth + 1)
 
 
 def _is_param_table(v) -> bool:
@@ -83,10 +123,15 @@ def _merge(base: dict, over: dict, origins: dict, file: str, prefix: tuple = ())
 def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict, dict]:
     """The merged TOML document of ``path`` and its ``extends`` chain, and the file each key came from."""
     path = Path(path)
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        raise ScenarioError(str(path), "", "not a valid file path") from None
     if resolved in _chain:
         loop = " -> ".join(p.name for p in (*_chain, resolved))
         raise ScenarioError(str(path), "extends", f"extends loop: {loop}")
+    if len(_chain) >= MAX_EXTENDS:
+        raise ScenarioError(str(path), "extends", f"extends chain longer than {MAX_EXTENDS} files")
     doc = _read_toml(path)
     origins: dict = {}
     parent = doc.pop("extends", None)
@@ -97,7 +142,8 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict
         raise ScenarioError(str(path), "extends", "must be the path of another scenario file")
     parent_path = (path.parent / parent)
     if not parent_path.is_file():
-        raise ScenarioError(str(path), "extends", f"file not found: {parent}")
+        problem = "not a file" if parent_path.exists() else "file not found"
+        raise ScenarioError(str(path), "extends", f"{problem}: {parent!r}")
     base, origins = load_document(parent_path, (*_chain, resolved))
     _merge(base, doc, origins, str(path))
     return base, origins
@@ -108,19 +154,23 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict
 def parse_override(text: str) -> tuple[list[str], object]:
     """``a.b.c=VALUE`` to (["a", "b", "c"], value); the value is read as a TOML literal, or as a bare string."""
     if "=" not in text:
-        raise ScenarioError("--set", text, "expected PATH=VALUE")
+        raise ScenarioError("--set", text if text.strip() else repr(text), "expected PATH=VALUE")
     path, _, value = text.partition("=")
     keys = [k.strip() for k in path.strip().split(".")]
     if not path.strip() or any(not k for k in keys):
-        raise ScenarioError("--set", path, "empty key in parameter path")
+        raise ScenarioError("--set", path if path.strip() else repr(text), "empty key in parameter path")
     value = value.strip()
     try:
-        parsed = tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
+        doc = tomllib.loads(f"v = {value}")
+        if list(doc) != ["v"]:  # "1\nw = 2" would smuggle in a second key
+            raise tomllib.TOMLDecodeError("more than one value")
+        parsed = doc["v"]
+    except (tomllib.TOMLDecodeError, RecursionError):
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ -]*", value):
             parsed = value  # a bare word such as a side or a node name
         else:
             raise ScenarioError("--set", ".".join(keys), f"value {value!r} is not a TOML literal") from None
+    _check_nesting(parsed, "--set", tuple(keys))
     return keys, parsed
 
 
@@ -203,8 +253,11 @@ class _Checker:
     def number(self, v, path) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.fail(path, f"must be a number, not {_type_name(v)}")
-        if not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):
             self.fail(path, f"must be finite, not {v}")
+        if abs(v) > MAX_MAGNITUDE:  # an int too large for a float lands here too
+            shown = f"{v:.3g}" if isinstance(v, float) or abs(v) < 10**300 else "an integer that large"
+            self.fail(path, f"must be within +-{MAX_MAGNITUDE:g}, not {shown}")
         return float(v)
 
     def param(self, table: dict, f, path: tuple) -> Param:
@@ -248,6 +301,8 @@ class _Checker:
 
     def distribution(self, body: dict, path: tuple) -> Distribution:
         name = body["dist"]
+        if not isinstance(name, str):
+            self.fail(path + ("dist",), f"must be the name of a distribution, not {_type_name(name)}")
         if name not in DISTRIBUTIONS:
             self.fail(path + ("dist",), f"unknown distribution {name!r} (expected one of: {', '.join(DISTRIBUTIONS)})")
         cls, required, optional = DISTRIBUTIONS[name]
@@ -271,6 +326,8 @@ class _Checker:
                 self.fail(p, "normal needs low < high")
         if name == "lognormal" and (args["median"] <= 0 or args["sigma"] <= 0):
             self.fail(p, "lognormal needs median > 0 and sigma > 0")
+        if name == "lognormal" and args["sigma"] > MAX_LOGNORMAL_SIGMA:
+            self.fail(p + ("sigma",), f"must be at most {MAX_LOGNORMAL_SIGMA:g}, not {args['sigma']:g}")
         if name == "beta":
             if args["a"] <= 0 or args["b"] <= 0:
                 self.fail(p, "beta needs a > 0 and b > 0")
@@ -278,13 +335,28 @@ class _Checker:
                 self.fail(p, "beta needs low < high")
         if name == "bernoulli" and not 0 <= args["p"] <= 1:
             self.fail(p + ("p",), f"must be a probability in [0, 1], not {args['p']:g}")
-        return cls(**args)
+        dist = cls(**args)
+        # A normal truncated far out in its tail (sd 1e-300, low 1) has NaN quantiles and mean: its
+        # draws, taken through the quantile function, would be NaN.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                q = np.asarray(dist.ppf(np.array([1e-9, 0.5, 1.0 - 1e-9])), dtype=float)
+                mean = float(dist.mean)
+            except (ArithmeticError, ValueError):  # scipy's beta(5e-324, 5e-324): "Error in function boost..."
+                q, mean = np.array([math.nan]), math.nan
+        if not (np.isfinite(q).all() and math.isfinite(mean)):
+            self.fail(p, f"this {name} distribution has no finite draws or mean (its bounds too far in its tail?)")
+        return dist
 
     def check_range(self, dist: Distribution, path: tuple, meta: dict) -> None:
         lo, hi = dist.support
         low, high, positive = meta["low"], meta["high"], meta["positive"]
         what = "value" if isinstance(dist, Fixed) else f"{dist.name} distribution's support"
-        if low is not None and (lo < low or (positive and lo <= low)):
+        # A log-normal never draws its support's bound 0 (its draws stay far above 1e-300: 40 sd
+        # below the median), so it suits a parameter that must be > 0.
+        open_at_zero = isinstance(dist, LogNormal) and math.log(dist.median) - 40.0 * dist.sigma > -690.0
+        if low is not None and (lo < low or (positive and lo <= low and not (open_at_zero and low == 0.0))):
             bound = f"> {low:g}" if positive else f">= {low:g}"
             shown = f"{lo:g}" if isinstance(dist, Fixed) else f"[{lo:g}, {hi:g}]"
             self.fail(path, f"{what} must be {bound} ({meta['unit']}), got {shown}")
@@ -305,8 +377,15 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
     head = ck.table(doc, ("scenario",), required=True)
     ck.unknown(head, SCENARIO_KEYS, ("scenario",))
     name = ck.string(head, "name", ("scenario",))
+    if not SCENARIO_NAME.fullmatch(name):
+        ck.fail(("scenario", "name"), "must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter "
+                                      f"or digit (it names the results folder), not {name!r}")
     title = ck.string(head, "title", ("scenario",), default=name)
     description = ck.string(head, "description", ("scenario",), default="")
+    for key, text in (("title", title), ("description", description)):
+        bad = next((c for c in text if not c.isprintable() and c not in "\n\t"), None)
+        if bad is not None:  # printed on terminals: an escape sequence would act on them
+            ck.fail(("scenario", key), f"must not contain control characters, found {bad!r}")
     as_of = head.get("as_of")
     if as_of is None:
         ck.fail(("scenario", "as_of"), "required key is missing")
@@ -316,7 +395,10 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
     if isinstance(horizon, bool) or not isinstance(horizon, int):
         ck.fail(("scenario", "horizon_days"), f"must be an integer number of days, not {_type_name(horizon)}")
     if not 0 <= horizon <= MAX_HORIZON_DAYS:
-        ck.fail(("scenario", "horizon_days"), f"must be in [0, {MAX_HORIZON_DAYS}], got {horizon}")
+        shown = horizon if abs(horizon) < 10**30 else "an integer that large"
+        ck.fail(("scenario", "horizon_days"), f"must be in [0, {MAX_HORIZON_DAYS}], got {shown}")
+    if as_of.toordinal() + horizon > dt.date.max.toordinal():
+        ck.fail(("scenario", "horizon_days"), f"as_of + horizon_days is past {dt.date.max}, the last calendar date")
     capital = ck.string(head, "capital", ("scenario",))
 
     nodes = _nodes(ck, ck.table(doc, ("nodes",), required=True))
@@ -333,6 +415,7 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
         table = ck.table(doc, (section,))
         ck.unknown(table, {f.name for f in param_fields(cls)}, (section,))
         sections[section] = cls(**{f.name: ck.param(table, f, (section,)) for f in param_fields(cls)})
+    _check_desertion_hazard(ck, sections, nodes, axes)
 
     return Scenario(
         name=name, title=title, description=description, as_of=as_of, horizon_days=horizon,
@@ -341,9 +424,51 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
     )
 
 
+def _check_desertion_hazard(ck: _Checker, sections: dict, nodes, axes) -> None:
+    """Bound the desertion hazard (docs/MODEL.md 4.3) at its largest: each wave is an event, and a
+    garrison losing a share per wave never quite empties, so a hazard without bound would never let
+    a replication reach its horizon. Mean momentum is at most the largest initial momentum (or 1)
+    plus one full jump per government node that can fall, and never above the cap unless it started
+    there (docs/MODEL.md 4.1). Unbounded distributions count at their 1 - 1e-9 quantile."""
+    d, m = sections["desertion"], sections["momentum"]
+
+    def hi(p) -> float:
+        """The largest value a parameter takes: its support's top, or for a distribution without one
+        (log-normal, normal) the quantile that one replication in 1e9 exceeds."""
+        top = p.dist.support[1]
+        return top if math.isfinite(top) else float(p.dist.ppf(1.0 - 1e-9))
+
+    m0 = max([hi(a.momentum) for a in axes], default=1.0)
+    falls = sum(n.controller == GOVERNMENT for n in nodes)
+    m_max = min(max(m0, hi(m.cap)), max(m0, 1.0) + hi(m.jump) * falls)
+    terms = {
+        "cohesion_sensitivity": hi(d.cohesion_sensitivity),
+        "momentum_sensitivity": hi(d.momentum_sensitivity) * max(m_max - 1.0, 0.0),
+        "unrest_sensitivity": hi(d.unrest_sensitivity),
+        "threat_sensitivity": hi(d.threat_sensitivity),
+    }
+    exponent = sum(terms.values())
+    largest = max(terms, key=terms.get)
+    if exponent > 700.0:  # exp() overflows past 709
+        ck.fail(("desertion", largest), f"the desertion hazard's exponent can reach {exponent:.3g} "
+                                        "(past floating point); lower the sensitivities or the momentum cap")
+    base = hi(d.base_rate_per_day)
+    if base > 0 and math.log(base) + exponent > math.log(MAX_WAVE_RATE):
+        key = "base_rate_per_day" if math.log(base) > exponent else largest
+        why = f" with mean momentum up to {m_max:.3g}" if key == "momentum_sensitivity" else ""
+        ck.fail(("desertion", key), f"the desertion hazard can reach {base * math.exp(exponent):.3g} waves a "
+                                    f"day at a garrison{why} (at most {MAX_WAVE_RATE:g}: each wave is an event); "
+                                    "lower base_rate_per_day, the sensitivities or the momentum")
+
+
+def _limit(ck: _Checker, table: dict, section: str, most: int, what: str) -> None:
+    if len(table) > most:
+        ck.fail((section,), f"{len(table)} {what}; a scenario may have at most {most}")
+
+
 def _named_entries(ck: _Checker, table: dict, section: str):
     for key, body in table.items():
-        if not NAME.match(key):
+        if not NAME.fullmatch(key):
             ck.fail((section, key), "names must be lower-case letters, digits and underscores, starting with a letter")
         if not isinstance(body, dict):
             ck.fail((section, key), f"must be a table, not {_type_name(body)}")
@@ -357,6 +482,7 @@ def _params(ck: _Checker, cls, body: dict, path: tuple) -> dict:
 def _nodes(ck: _Checker, table: dict) -> tuple[Node, ...]:
     if not table:
         ck.fail(("nodes",), "a scenario needs at least one node")
+    _limit(ck, table, "nodes", MAX_NODES, "nodes")
     out = []
     for key, body in _named_entries(ck, table, "nodes"):
         path = ("nodes", key)
@@ -372,7 +498,7 @@ def _roads(ck: _Checker, table: dict, names: list[str]) -> tuple[Road, ...]:
     for key, value in table.items():
         path = ("roads", key)
         parts = key.split("-")
-        if len(parts) != 2 or not all(NAME.match(p) for p in parts):
+        if len(parts) != 2 or not all(NAME.fullmatch(p) for p in parts):
             ck.fail(path, "a road is keyed 'a-b' by the names of the two nodes it joins")
         a, b = parts
         for n in (a, b):
@@ -391,6 +517,7 @@ def _roads(ck: _Checker, table: dict, names: list[str]) -> tuple[Road, ...]:
 def _axes(ck: _Checker, table: dict, nodes, roads) -> tuple[Axis, ...]:
     control = {n.name: n.controller for n in nodes}
     pairs = {frozenset((r.a, r.b)) for r in roads}
+    _limit(ck, table, "rebels", MAX_AXES, "axes")
     out = []
     for key, body in _named_entries(ck, table, "rebels"):
         path = ("rebels", key)
@@ -417,6 +544,7 @@ def _axes(ck: _Checker, table: dict, nodes, roads) -> tuple[Axis, ...]:
 
 
 def _allies(ck: _Checker, table: dict, names: list[str]) -> tuple[Ally, ...]:
+    _limit(ck, table, "allies", MAX_ALLIES, "allies")
     out = []
     for key, body in _named_entries(ck, table, "allies"):
         path = ("allies", key)

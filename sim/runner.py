@@ -7,12 +7,14 @@ number of workers or the executor.
 
 from __future__ import annotations
 
+import signal
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import control
 from .draws import Draws
 from .engines import ENGINES
 from .outcomes import Outcomes
@@ -21,6 +23,7 @@ from .summary import Aggregate, summarise
 from .theatre import Theatre
 
 BLOCK_SIZE = 10_000  # part of the seeding contract: changing it changes every result
+MAX_REPS = 10**9     # 100,000 blocks; hours of computing
 
 
 @dataclass
@@ -60,10 +63,16 @@ def run_block(scenario: Scenario, engine: str, size: int, seed_seq: np.random.Se
     rng = np.random.Generator(np.random.PCG64(seed_seq))
     outcomes, draws = ENGINES[engine].simulate(scenario, size, rng=rng)
     th = Theatre.from_scenario(scenario)
-    agg = Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies)
+    agg = empty_aggregate(scenario, th)
     agg.add(outcomes)
     params = _uncertain_columns(scenario, draws) if keep_outcomes else None
     return BlockResult(agg, outcomes if keep_outcomes else None, params)
+
+
+def empty_aggregate(scenario: Scenario, th: Theatre) -> Aggregate:
+    """An empty aggregate for ``scenario``, counting the government-held share (:mod:`sim.control`)."""
+    w, basis = control.weights(scenario)
+    return Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies, control_weights=w, control_basis=basis)
 
 
 def _uncertain_columns(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray]:
@@ -78,9 +87,27 @@ class _InProcess(Executor):
         future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller through the future, as executors do
+        except Exception as exc:  # handed to the caller through the future, as executors do
             future.set_exception(exc)
+        # KeyboardInterrupt (Ctrl-C, or SIGTERM in the CLI) propagates at once, not one block later
         return future
+
+
+def _worker_init() -> None:
+    """In a pool's worker: Ctrl-C reaches the whole process group, but only the parent handles it
+    (a worker would print a traceback); SIGTERM ends a worker at once (the parent sends it when
+    interrupted)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop(executor: Executor) -> None:
+    """Stop a pool's workers now rather than after the blocks they are running (an interrupted run)."""
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except Exception:  # already gone
+            pass
 
 
 def new_seed() -> int:
@@ -89,27 +116,31 @@ def new_seed() -> int:
 
 
 def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised", workers: int = 1,
-        keep_outcomes: bool = True, executor: Executor | None = None, progress=None) -> RunResult:
+        keep_outcomes: bool = True, executor: Executor | None = None, progress=None,
+        in_flight: int | None = None) -> RunResult:
     """Simulate ``reps`` replications of ``scenario`` and summarise them.
 
     ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress(done, total)``
-    is called after each block.
+    is called after each block. ``in_flight`` blocks (default twice the workers, at least 2) are
+    handed to the executor ahead of the one being folded in. None of these changes the numbers.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
-    if reps < 1:
-        raise ValueError(f"reps must be at least 1, got {reps}")
+    if not 1 <= reps <= MAX_REPS:
+        raise ValueError(f"reps must be at least 1 and at most {MAX_REPS:,}, got {reps}")
     start = time.perf_counter()
     sizes = block_sizes(reps)
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     th = Theatre.from_scenario(scenario)
-    agg = Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies)
+    agg = empty_aggregate(scenario, th)
     kept: list[BlockResult] = []
     own = executor is None
     if own:
-        executor = ProcessPoolExecutor(workers) if workers > 1 else _InProcess()
+        workers = min(workers, len(sizes))  # a worker per block at most: idle ones cost a process each
+        executor = ProcessPoolExecutor(workers, initializer=_worker_init) if workers > 1 else _InProcess()
+    finished = False
     try:
-        window = max(2, 2 * workers)
+        window = max(1, in_flight) if in_flight is not None else max(2, 2 * workers)
         pending = []
         done = 0
         for size, ss in zip(sizes, seeds):
@@ -122,9 +153,12 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
             done += _fold(fut.result(), agg, kept, keep_outcomes)
             if progress:
                 progress(done, reps)
+        finished = True
     finally:
         if own:
-            executor.shutdown(cancel_futures=True)
+            if not finished:
+                _stop(executor)
+            executor.shutdown(wait=finished, cancel_futures=True)
     outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if keep_outcomes else None
     params = ({k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters}
               if keep_outcomes else None)

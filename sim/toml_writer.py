@@ -10,8 +10,14 @@ import re
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+def _string(s: str) -> str:
+    """A TOML basic string. JSON escapes every control character TOML forbids but DEL; unlike
+    ``ensure_ascii``, it leaves characters beyond U+FFFF whole (TOML has no surrogate-pair escapes)."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _key(k: str) -> str:
-    return k if _BARE.match(k) else json.dumps(k)
+    return k if _BARE.fullmatch(k) else _string(k)  # fullmatch: "$" would let "a\n" through
 
 
 def _value(v) -> str:
@@ -26,8 +32,8 @@ def _value(v) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, (dt.date, dt.datetime)):
+        return _string(v)
+    if isinstance(v, (dt.date, dt.datetime, dt.time)):
         return v.isoformat()
     if isinstance(v, list):
         return "[" + ", ".join(_value(x) for x in v) + "]"

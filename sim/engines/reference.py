@@ -252,7 +252,8 @@ class Replication:
             if self.speed[a] <= 0.0:
                 yield changed
                 continue
-            arrival = self.env.timeout(remaining / self.speed[a])
+            # max(): an axis a rounding error past its leg's end arrives now, not in the past
+            arrival = self.env.timeout(max(remaining, 0.0) / self.speed[a])
             yield arrival | changed
             if self.ended:
                 return
@@ -393,8 +394,10 @@ def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
     th = Theatre.from_scenario(scenario)
     draws = draw_parameters(scenario, reps, rng=rng) if draws is None else draws
     out = Outcomes.empty(reps, th.n_nodes, th.n_allies)
-    for r in range(reps):
-        rep = Replication(th, draws.row(r), scenario.horizon_days, rng)
-        rep.run()
-        rep.record(out, r)
+    # Overflow to infinity is the right limit wherever it can happen (see the vectorised engine).
+    with np.errstate(over="ignore"):
+        for r in range(reps):
+            rep = Replication(th, draws.row(r), scenario.horizon_days, rng)
+            rep.run()
+            rep.record(out, r)
     return out, draws

@@ -317,6 +317,7 @@ class Block:
         cal[:, 0] += 1.0
         leg = np.minimum(s.leg, s.leg_km.shape[2] - 1)  # finished axes point past their last leg
         remaining = np.take_along_axis(s.leg_km, leg[:, :, None], axis=2)[:, :, 0] - s.pos
+        np.maximum(remaining, 0.0, out=remaining)  # a rounding error past a leg's end arrives now, not earlier
         np.divide(remaining, s.speed, out=cal[:, 1: 1 + k], where=(s.status == MOVING) & (s.speed > 0.0))
         cal[:, 1 + k: 1 + k + na] = s.ally_time
         np.divide(s.residual, s.rates, out=cal[:, 1 + k + na:], where=s.rates > 0.0)
@@ -400,4 +401,8 @@ def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
     """Run ``reps`` replications together; parameters are drawn first from ``rng`` (or given)."""
     th = Theatre.from_scenario(scenario)
     draws = draw_parameters(scenario, reps, rng=rng) if draws is None else draws
-    return Block(th, draws, scenario.horizon_days, rng).run(), draws
+    # Overflow to infinity is the right limit wherever it can happen (a kill rate divided by a vanishing
+    # defense: an instant rout; a distance divided by a vanishing speed: never there); NaN never is,
+    # and still warns.
+    with np.errstate(over="ignore"):
+        return Block(th, draws, scenario.horizon_days, rng).run(), draws

@@ -8,6 +8,9 @@ A side breaks when its losses since the assault began reach its tolerance share 
 import numpy as np
 
 CONTINUE, FALLS, REPULSED = 0, 1, 2
+# numpy's Poisson sampler takes means up to about 9.2e18; far below that a Poisson draw is its mean
+# to within 1e-6 of it, so larger means (forces of 1e12 with momentum and air) lose their mean.
+POISSON_MAX_MEAN = 1e18
 
 
 def round_means(attackers, defenders, momentum, defense, cohesion_factor, kill_rate,
@@ -19,8 +22,12 @@ def round_means(attackers, defenders, momentum, defense, cohesion_factor, kill_r
 
 
 def draw_losses(mean, force, *, rng):
-    """Poisson losses with the given mean, never more than the force present."""
-    return np.minimum(rng.poisson(mean), force)
+    """Poisson losses with the given mean, never more than the force present.
+
+    A mean above POISSON_MAX_MEAN (possible only with absurdly large forces) loses exactly its mean.
+    """
+    draw = rng.poisson(np.minimum(mean, POISSON_MAX_MEAN))
+    return np.minimum(np.where(mean > POISSON_MAX_MEAN, mean, draw), force)
 
 
 def broken(start, now, tolerance):
