@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
 from .engines import ENGINES
-from .errors import ScenarioError
+from .errors import ResultsError, ScenarioError, one_line
+from .loading import MAX_HORIZON_DAYS
+from .runner import MAX_REPS
 
 DEFAULT_ENGINE = "vectorised" if "vectorised" in ENGINES else "reference"
 
@@ -21,8 +25,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message if self.prog == "sim" else f"{self.prog}: {message}")
 
 
-def _whole(minimum: int, unit: str = "whole number"):
-    """An argparse type: an integer of at least ``minimum``."""
+def _whole(minimum: int, unit: str = "whole number", maximum: int | None = None):
+    """An argparse type: an integer of at least ``minimum`` (and at most ``maximum``)."""
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -30,11 +34,18 @@ def _whole(minimum: int, unit: str = "whole number"):
             raise argparse.ArgumentTypeError(f"expected a {unit}, got {text!r}") from None
         if v < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {v}")
+        if maximum is not None and v > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
         return v
     return parse
 
 
-_positive_int, _seed, _horizon = _whole(1), _whole(0), _whole(0, "whole number of days")
+# Upper bounds keep a typo from asking for a list of 10**20 blocks, a folder name longer than the
+# file system allows (the seed is in it) or a million processes.
+MAX_SEED, MAX_WORKERS = 2**128 - 1, 256
+_positive_int, _seed, _horizon = (_whole(1, maximum=MAX_REPS), _whole(0, maximum=MAX_SEED),
+                                  _whole(0, "whole number of days", maximum=MAX_HORIZON_DAYS))
+_workers = _whole(1, maximum=MAX_WORKERS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
-    r.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    r.add_argument("--workers", type=_workers, default=1, help="processes (default 1)")
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
     r.add_argument("--save-outcomes", dest="save_outcomes", action=argparse.BooleanOptionalAction, default=None,
                    help="write per-replication outcomes (default: when reps <= 1,000,000)")
@@ -59,13 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="redraw the figures of a finished run")
     p.add_argument("run_dir", type=Path)
+    rr = sub.add_parser("rerun", help="run a finished run again from its folder; say whether summary.json matches")
+    rr.add_argument("run_dir", type=Path)
+    rr.add_argument("--out", type=Path, default=None, help="also write the rerun's results folder here")
+    rr.add_argument("--workers", type=_workers, default=1,
+                    help="processes (default 1; the numbers do not depend on it)")
+    rr.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures (with --out)")
+    cp = sub.add_parser("compare", help="overlay finished runs' fall-day curves and end states; print a table")
+    cp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    cp.add_argument("--out", type=Path, default=None,
+                    help="folder for the figures and the table (default results/compare/<time>)")
+    rp = sub.add_parser("report", help="write a finished run's self-contained report.html")
+    rp.add_argument("run_dir", type=Path)
+    rp.add_argument("--out", type=Path, default=None, help="the HTML file (default RUN_DIR/report.html)")
     b = sub.add_parser("backtest", help="score a scenario's forecast against an observed timeline")
     b.add_argument("scenario", type=Path, help="scenario TOML file")
     b.add_argument("--observed", type=Path, required=True, help="observed-timeline TOML file")
     b.add_argument("--reps", type=_positive_int, default=20_000, help="replications (default 20000)")
     b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
-    b.add_argument("--workers", type=_positive_int, default=1)
+    b.add_argument("--workers", type=_workers, default=1)
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
     b.add_argument("--quiet", action="store_true")
@@ -78,7 +102,45 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, default=Path("results") / "calibration",
                    help="folder for posterior.json, posterior.toml, validation.json and validation.md")
     c.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
+    s.add_argument("scenario", type=Path, help="scenario TOML file")
+    s.add_argument("--param", dest="params", action="append", required=True,
+                   metavar="PATH=START:STOP:STEPS|PATH=v1,v2,...", help="a swept parameter (repeatable)")
+    s.add_argument("--reps", type=_positive_int, default=10_000, help="replications a point (default 10000)")
+    _sweep_options(s, "sweep")
+
+    e = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the uncertain parameters (SALib)")
+    e.add_argument("scenario", type=Path, help="scenario TOML file")
+    e.add_argument("--method", choices=("morris", "sobol"), required=True)
+    e.add_argument("--samples", type=_positive_int, default=None,
+                   help="Sobol base samples, a power of 2 (default 64), or Morris trajectories (default 20)")
+    e.add_argument("--reps", type=_positive_int, default=2000, help="replications a point (default 2000)")
+    e.add_argument("--params", action="append", default=[], metavar="PATH[,PATH...]",
+                   help="the factors: a subset of the uncertain parameters (default all; repeatable)")
+    e.add_argument("--levels", type=_whole(2), default=4, help="Morris grid levels, even (default 4)")
+    e.add_argument("--second-order", action=argparse.BooleanOptionalAction, default=True,
+                   help="Sobol: also second-order indices (N(2k+2) points; without, N(k+2))")
+    e.add_argument("--resamples", type=_positive_int, default=100, help="bootstrap resamples (default 100)")
+    _sweep_options(e, "sensitivity")
     return parser
+
+
+def _sweep_options(p, command: str) -> None:
+    """The options ``sweep`` and ``sensitivity`` share."""
+    p.add_argument("--seed", type=_seed, default=None,
+                   help="seed common to every point (default: fresh entropy, recorded; --resume reuses it)")
+    p.add_argument("--horizon", type=_horizon, default=None, help="horizon in days (overrides the scenario)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a parameter at every point (repeatable)")
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
+    p.add_argument("--workers", type=_workers, default=1, help="local processes (default 1)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the points on this Dask cluster (needs the dask extra)")
+    p.add_argument("--out", type=Path, default=None, help=f"folder (default results/<scenario>/{command}-<key>)")
+    p.add_argument("--resume", action="store_true", help="keep the points the folder already holds; run the rest")
+    p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (and the progress bar)")
 
 
 def cmd_run(args) -> int:
@@ -99,16 +161,52 @@ def cmd_run(args) -> int:
     if not args.quiet:
         print(format_summary(result.summary))
         print(f"\nwrote {out}  ({result.wall_seconds:.2f} s, {args.engine} engine)")
+        if args.plots and not keep:
+            print("left out the drivers figure: per-replication outcomes were not saved (--save-outcomes keeps them)")
     return 0
 
 
-def cmd_plot(args) -> int:
-    from .plots import plot_run
+def _run_folder(path: Path, command: str) -> Path:
+    """``path`` if it is a complete run folder (:func:`sim.results.require_complete`), else a one-line error."""
+    from .results import require_complete
 
-    if not (args.run_dir / "summary.json").is_file():
-        raise UsageError(f"sim plot: {args.run_dir}: not a finished run folder (no summary.json)")
-    for path in plot_run(args.run_dir):
+    try:
+        return require_complete(path)
+    except ResultsError as exc:
+        raise UsageError(f"sim {command}: {exc}") from None
+
+
+def cmd_plot(args) -> int:
+    from .plots import skipped
+    from .results import RunFolder, redraw
+
+    for path in redraw(_run_folder(args.run_dir, "plot")):  # each figure replaced atomically
         print(path)
+    for name, why in skipped(RunFolder(args.run_dir)).items():
+        print(f"left out {name}: {why}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import datetime as dt
+
+    from .compare import compare_runs
+
+    if len(args.run_dirs) < 2:
+        raise UsageError("sim compare: give at least two run folders")
+    dirs = [_run_folder(d, "compare") for d in args.run_dirs]
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    out = args.out if args.out is not None else Path("results") / "compare" / stamp
+    comparison = compare_runs(dirs, out)
+    print(comparison.table)
+    print(f"\nwrote {out}  (compare_fall_day, compare_end_states as .png and .svg; compare.txt, compare.json)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    print(write_report(_run_folder(args.run_dir, "report"), args.out))
     return 0
 
 
@@ -147,19 +245,223 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plot": cmd_plot, "backtest": cmd_backtest, "calibrate": cmd_calibrate}
+def _sweep_setup(args, kind: str, *key):
+    """The shared part of a sweep or sensitivity run (:class:`sim.sweep.Base`) and its folder: by
+    default named from what defines the run, so that the same command with --resume finds it."""
+    import dataclasses
+    import json
+
+    from .runner import new_seed
+    from .sweep import SPEC_FILE, Base, sweep_key
+
+    overrides = list(args.overrides)
+    if args.horizon is not None:
+        overrides.append(f"scenario.horizon_days={args.horizon}")
+    base = Base.load(args.scenario, overrides, reps=args.reps, seed=0, engine=args.engine)
+    out = args.out if args.out is not None else Path("results") / base.scenario().name / \
+        f"{kind}-{sweep_key(kind, *key, args.reps, args.engine, overrides, args.seed)}"
+    seed = args.seed
+    if seed is None and args.resume and (out / SPEC_FILE).is_file():
+        try:
+            seed = int(json.loads((out / SPEC_FILE).read_text(encoding="utf-8"))["seed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            seed = None
+    return dataclasses.replace(base, seed=new_seed() if seed is None else seed), out
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run_sweep(out: Path, call):
+    """``(call(on_start=..., on_progress=...), 0)`` with a progress bar on a terminal. A Ctrl-C (or
+    SIGTERM) leaves the finished points in ``out``, says how to resume and gives (None, 130 or 143)."""
+    import json
+
+    from .progress import ProgressBar
+    from .sweep import POINTS_FILE, SPEC_FILE, SweepError
+
+    bar = ProgressBar()
+    try:
+        return call(on_start=bar.start, on_progress=bar.update), 0
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        bar.close()
+        what, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+        try:
+            done = len((out / POINTS_FILE).read_text(encoding="utf-8").splitlines())
+            total = json.loads((out / SPEC_FILE).read_text(encoding="utf-8"))["n_points"]
+        except (OSError, ValueError, KeyError):
+            done, total = 0, "?"
+        print(f"sim: {what}; {done} of {total} points are saved in {out / POINTS_FILE}; "
+              "run the same command with --resume to finish", file=sys.stderr)
+        return None, code
+    finally:
+        bar.close()
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import format_table, parse_param, run_grid
+
+    params = [parse_param(text) for text in args.params]
+    base, out = _sweep_setup(args, "sweep", [(p.path, p.values) for p in params])
+    table, code = _run_sweep(out, lambda **kw: run_grid(base, params, out, resume=args.resume, workers=args.workers,
+                                                        scheduler=args.scheduler, plots=args.plots, **kw))
+    if code:
+        return code
+    if not args.quiet:
+        print(format_table(table))
+        print(f"\nwrote {out}  (sweep.csv, sweep.json{', figures' if args.plots else ''})")
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from .sensitivity import format_indices, run_sensitivity
+
+    n = args.samples if args.samples is not None else (64 if args.method == "sobol" else 20)
+    if args.method == "sobol" and n & (n - 1):
+        raise UsageError(f"sim sensitivity: --samples: Sobol' sampling needs a power of 2, got {n}")
+    if args.method == "morris" and args.levels % 2:
+        raise UsageError(f"sim sensitivity: --levels: Morris needs an even number of levels, got {args.levels}")
+    paths = [p.strip() for text in args.params for p in text.split(",") if p.strip()] or None
+    base, out = _sweep_setup(args, args.method, n, paths, args.levels, args.second_order, args.resamples)
+    indices, code = _run_sweep(out, lambda **kw: run_sensitivity(
+        base, args.method, n, out, paths=paths, levels=args.levels, second_order=args.second_order,
+        resamples=args.resamples, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
+        plots=args.plots, **kw))
+    if code:
+        return code
+    if not args.quiet:
+        what = "Morris mu* (per full quantile range) and sigma" if args.method == "morris" else \
+            "Sobol' first-order (S1) and total (ST) indices"
+        print(f"{indices['title']}  [{indices['scenario']}]\n{what}, {indices['n_points']:,} points of "
+              f"{indices['reps']:,} replications, seed {indices['seed']}; ± half-widths of 95% bootstrap intervals\n")
+        print(format_indices(args.method, indices["rows"]))
+        print(f"\nwrote {out}  (indices, tornado and samples as .csv and .json{', figures' if args.plots else ''})")
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    from .rerun import rerun
+    from .results import write_run
+
+    again = rerun(_run_folder(args.run_dir, "rerun"), workers=args.workers)
+    m = again.manifest
+    if args.out is not None:
+        write_run(again.result, args.out, plots=args.plots)
+    for note in again.notes:
+        print(f"note: {note}")
+    what = f"(seed {m['seed']}, {m['reps']:,} replications, {m['engine']} engine)"
+    if again.matches:
+        how = "byte for byte" if again.identical else "in every value (not byte for byte)"
+        print(f"MATCH: {args.run_dir / 'summary.json'} reproduced {how} {what}")
+    else:
+        print(f"DIFFERS: {again.difference} {what}")
+    if args.out is not None:
+        print(f"wrote {args.out}")
+    return 0 if again.matches else 1
+
+
+COMMANDS = {"run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "report": cmd_report,
+            "backtest": cmd_backtest, "calibrate": cmd_calibrate,
+            "sweep": cmd_sweep, "sensitivity": cmd_sensitivity}
+
+
+COMMANDS["rerun"] = cmd_rerun
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: temporary folders are removed on the way out."""
+
+
+_signalled: list[int] = []  # signals received during this command
+
+
+def _terminate(signum, frame):
+    _signalled.append(signum)
+    raise Terminated()
+
+
+def _interrupt(signum, frame):
+    _signalled.append(signum)
+    raise KeyboardInterrupt()
+
+
+def _interruption(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind ``exc``: itself, or one that a C extension wrapped (a SystemError
+    from the call the signal handler interrupted)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _interrupted(exc: KeyboardInterrupt | None = None) -> int:
+    terminated = isinstance(exc, Terminated) if exc is not None else _signalled[-1] == signal.SIGTERM
+    print(f"sim: {'terminated' if terminated else 'interrupted'}; nothing was written for the unfinished run",
+          file=sys.stderr)
+    return 143 if terminated else 130
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (ScenarioError, UsageError) as exc:
-        print(f"sim: error: {exc}", file=sys.stderr)
+    except (ScenarioError, ResultsError, UsageError) as exc:
+        if _signalled:  # the signal's exception surfaced as another (an unwritable file...)
+            return _interrupted()
+        print(f"sim: error: {one_line(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sim: interrupted; nothing was written for the unfinished run", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
+    except BrokenPipeError:  # stdout closed early (sim run ... | head): not an error worth a message
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except OSError as exc:
+        if _signalled:
+            return _interrupted()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sim: error: {one_line(where)}{one_line(exc.strerror or exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # A signal handler's exception raised inside a C extension comes out wrapped or replaced
+        # (matplotlib's "Invalid affine transformation matrix"): still an interruption.
+        if (signalled := _interruption(exc)) is not None or _signalled:
+            return _interrupted(signalled)
+        if os.environ.get("SIM_TRACEBACK"):
+            raise
+        print(f"sim: internal error: {one_line(type(exc).__name__)}: {one_line(exc)} (a bug; please report it; "
+              "SIM_TRACEBACK=1 shows where)", file=sys.stderr)
+        return 70
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: 0 on success, 2 on bad input (one line on stderr), 130 on Ctrl-C, 143 on
+    SIGTERM; never a traceback (set SIM_TRACEBACK=1 to see one for an internal error, exit 70)."""
+    previous, previous_int, hook = None, None, sys.unraisablehook
+    _signalled.clear()
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored (a background job)
+            previous_int = signal.signal(signal.SIGINT, _interrupt)
+    except ValueError:  # not the main thread (main() called from a test's thread): leave signals alone
+        pass
+    # A signal that lands in a weakref callback or a __del__ cannot propagate; Python would print it
+    # as "Exception ignored in ..." with a traceback. The command finishes instead.
+    sys.unraisablehook = lambda u: None if isinstance(u.exc_value, KeyboardInterrupt) else hook(u)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:  # one that came while an error was being reported
+        return _interrupted(exc)
+    finally:
+        sys.unraisablehook = hook
+        try:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if previous_int is not None:
+                signal.signal(signal.SIGINT, previous_int)
+        except KeyboardInterrupt:  # a signal just as the command ended: it had finished anyway
+            pass
 
 
 if __name__ == "__main__":

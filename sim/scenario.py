@@ -124,10 +124,10 @@ class Cohesion:
 @dataclass(frozen=True)
 class Desertion:
     base_rate_per_day: Param = spec(0.002, low=0.0, unit="1/day", doc="hazard of a desertion wave at a garrison in calm conditions")
-    cohesion_sensitivity: Param = spec(3.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
-    momentum_sensitivity: Param = spec(1.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of mean momentum above 1")
-    unrest_sensitivity: Param = spec(1.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of unrest U")
-    threat_sensitivity: Param = spec(1.5, low=0.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
+    cohesion_sensitivity: Param = spec(3.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
+    momentum_sensitivity: Param = spec(1.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of mean momentum above 1")
+    unrest_sensitivity: Param = spec(1.5, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of unrest U")
+    threat_sensitivity: Param = spec(1.5, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
     wave_fraction: Param = spec(0.1, low=0.0, high=1.0, unit="fraction", doc="share of a garrison a wave removes")
     unrest_per_wave: Param = spec(0.02, low=0.0, unit="unrest", doc="unrest added by each wave")
 
@@ -157,9 +157,9 @@ class Unrest:
 class Leadership:
     flight_rate_per_day: Param = spec(3e-5, low=0.0, unit="1/day", doc="base hazard that the ruler flees")
     handover_rate_per_day: Param = spec(1e-5, low=0.0, unit="1/day", doc="base hazard of a negotiated hand-over")
-    threat_sensitivity: Param = spec(3.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of threat to the capital")
-    cohesion_sensitivity: Param = spec(4.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
-    unrest_sensitivity: Param = spec(2.0, low=0.0, unit="log-rate", doc="log-hazard added per unit of unrest")
+    threat_sensitivity: Param = spec(3.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of threat to the capital")
+    cohesion_sensitivity: Param = spec(4.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
+    unrest_sensitivity: Param = spec(2.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of unrest")
     flight_cohesion_shock: Param = spec(0.9, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C when the ruler flees")
 
 
@@ -226,3 +226,12 @@ class Scenario:
 
     def uncertain_parameters(self) -> list[tuple[str, Param]]:
         return [(path, p) for path, p in self.parameters() if p.dist.is_random]
+
+
+def unit_of(path: str) -> str:
+    """The unit of the parameter at a dotted path (``nodes.X.garrison`` -> ``fighters``; '' if unknown)."""
+    head, _, rest = path.partition(".")
+    cls = {"nodes": Node, "rebels": Axis, "allies": Ally, "roads": Road}.get(head) or SECTIONS.get(head)
+    name = "km" if head == "roads" else rest.rpartition(".")[2]
+    meta = {f.name: f.metadata for f in param_fields(cls)} if cls else {}
+    return meta.get(name, {}).get("unit", "")
