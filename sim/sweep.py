@@ -44,6 +44,7 @@ from .loading import apply_overrides, load_document, scenario_from_document
 from .outcomes import END_STATES
 from .scenario import Scenario
 from .summary import hist_quantile, proportion
+from .runner import _InProcess
 
 __all__ = [
     "SweepError", "SweepParam", "Base", "parse_param", "grid_points", "run_point", "point_metrics",
@@ -338,19 +339,6 @@ def write_json(path: Path, data) -> None:
 
 
 # --------------------------------------------------------------------------- execution
-
-
-class _InProcess(Executor):
-    """Runs each task at submission, in this process."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        from concurrent.futures import Future
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # handed to the caller through the future, as executors do
-            future.set_exception(exc)
-        return future
 
 
 def _ignore_sigint() -> None:
