@@ -8,6 +8,7 @@ import datetime as dt
 from html import escape
 from pathlib import Path
 
+from .compare import _day as _date, _pct
 from .plots import charts, skipped
 from .results import RunFolder, plotting
 
@@ -40,16 +41,6 @@ figcaption { color: #444; font-size: 0.92em; margin-top: 0.3em; }
 .params td { font-size: 0.9em; } .params td:nth-child(6) { white-space: nowrap; }
 details summary { cursor: pointer; margin: 0.6em 0; }
 """
-
-
-def _pct(v) -> str:
-    return "—" if v is None else f"{v:.1%}"
-
-
-def _date(as_of: str, day) -> str:
-    if day is None:
-        return "—"
-    return f"{dt.date.fromisoformat(as_of) + dt.timedelta(days=float(day)):%-d %b %Y} (day {day:g})"
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset(), cls: str = "") -> str:
