@@ -228,7 +228,7 @@ def cmd_backtest(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from .calibration import calibrate, load_spec
-    from .results import write_json
+    from .results import write_json, write_text
 
     spec = load_spec(args.spec)
     result = calibrate(spec, args.proposals, args.reps, seed=args.seed)
@@ -236,9 +236,7 @@ def cmd_calibrate(args) -> int:
     write_json(args.out / "posterior.json", result["posterior"])
     write_json(args.out / "validation.json", result["validation"])
     for name, key in (("posterior.toml", "posterior_toml"), ("validation.md", "validation_md")):
-        tmp = args.out / f".{name}.tmp"
-        tmp.write_text(result[key], encoding="utf-8")
-        tmp.replace(args.out / name)
+        write_text(args.out / name, result[key])
     if not args.quiet:
         print(result["validation_md"])
         print(f"posterior ESS {result['posterior']['ess']:.1f} of {args.proposals}; wrote {args.out}")

@@ -61,18 +61,25 @@ def json_bytes(data) -> bytes:
     return (json.dumps(data, indent=2, default=_json_default) + "\n").encode("utf-8")
 
 
-def write_json(path: Path, data) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a temporary file in the same folder, fsync, then rename."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json_bytes(data))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, _mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, data) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    write_text(path, json_bytes(data).decode("utf-8"))
 
 
 def _mode(full: int) -> int:

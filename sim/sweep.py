@@ -31,7 +31,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ from .loading import apply_overrides, load_document, scenario_from_document
 from .outcomes import END_STATES
 from .scenario import Scenario
 from .summary import hist_quantile, proportion
+from .results import write_text as _write_text
 from .runner import _InProcess
 
 __all__ = [
@@ -313,24 +313,6 @@ class PointLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically (temporary file in the same folder, fsync, rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, data) -> None:
