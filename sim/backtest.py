@@ -157,9 +157,13 @@ def write_backtest(b: dict, result: RunResult, folder) -> None:
     from pathlib import Path
 
     from .backtest_plots import plot_backtest
+    from .errors import ResultsError
     from .results import _mode, write_json
 
     folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
+                                                    and not (folder / "backtest.json").is_file())):
+        raise ResultsError(folder, "exists and is not a backtest folder; it is left alone (choose another --out)")
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".partial"))
     try:

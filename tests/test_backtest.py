@@ -121,3 +121,14 @@ def test_backtest_bad_observed_file_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sim.cli", "backtest", str(SCENARIOS / "syria-2024-12-07.toml"),
                            "--observed", str(bad)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "observed.until" in proc.stderr
+
+
+def test_backtest_never_replaces_a_folder_that_is_not_a_backtest(tmp_path):
+    keep = tmp_path / "documents"
+    keep.mkdir()
+    (keep / "thesis.txt").write_text("precious")
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "backtest", str(SCENARIOS / "syria-2024-12-07.toml"),
+                           "--observed", str(OBSERVED), "--reps", "200", "--out", str(keep)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not a backtest folder" in proc.stderr
+    assert (keep / "thesis.txt").read_text() == "precious"
