@@ -16,10 +16,10 @@ from .scenario import SECTIONS, Ally, Axis, Node, Scenario, param_fields
 
 @dataclass(frozen=True)
 class Draws:
-    """Drawn parameters of ``n`` replications.
+    """Drawn parameters of ``n`` replications, the replication on the last axis.
 
-    ``nodes.garrison`` has shape (n, nodes), ``axes.strength`` (n, axes), ``allies.capacity``
-    (n, allies), ``road_km`` (n, roads), and each model section's field, e.g. ``cohesion.shock``,
+    ``nodes.garrison`` has shape (nodes, n), ``axes.strength`` (axes, n), ``allies.capacity``
+    (allies, n), ``road_km`` (roads, n), and each model section's field, e.g. ``cohesion.shock``,
     shape (n,). ``by_path`` maps every parameter path to its (n,) column.
     """
 
@@ -38,12 +38,12 @@ class Draws:
         raise AttributeError(name)
 
     def row(self, i: int) -> "Draws":
-        """Replication ``i`` alone, with scalars in place of (n,) columns (rows for per-entity fields)."""
+        """Replication ``i`` alone, with scalars in place of (n,) columns (vectors for per-entity fields)."""
         def pick(ns: SimpleNamespace) -> SimpleNamespace:
-            return SimpleNamespace(**{k: v[i] for k, v in vars(ns).items()})
+            return SimpleNamespace(**{k: v[i] if v.ndim == 1 else v[:, i] for k, v in vars(ns).items()})
         return Draws(
             n=1, nodes=pick(self.nodes), axes=pick(self.axes), allies=pick(self.allies),
-            road_km=self.road_km[i], sections={k: pick(v) for k, v in self.sections.items()},
+            road_km=self.road_km[:, i], sections={k: pick(v) for k, v in self.sections.items()},
             by_path={k: v[i] for k, v in self.by_path.items()},
         )
 
@@ -59,13 +59,13 @@ def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator) -> 
         cols = {}
         for f in param_fields(cls):
             if names:
-                cols[f.name] = np.stack([by_path[f"{prefix}.{x}.{f.name}"] for x in names], axis=1)
+                cols[f.name] = np.stack([by_path[f"{prefix}.{x}.{f.name}"] for x in names])
             else:
-                cols[f.name] = np.zeros((n, 0))
+                cols[f.name] = np.zeros((0, n))
         return SimpleNamespace(**cols)
 
-    road_km = np.stack([by_path[f"roads.{r.a}-{r.b}"] for r in scenario.roads], axis=1) \
-        if scenario.roads else np.zeros((n, 0))
+    road_km = np.stack([by_path[f"roads.{r.a}-{r.b}"] for r in scenario.roads]) \
+        if scenario.roads else np.zeros((0, n))
     sections = {
         name: SimpleNamespace(**{f.name: by_path[f"{name}.{f.name}"] for f in param_fields(cls)})
         for name, cls in SECTIONS.items()

@@ -112,21 +112,21 @@ def late_first_round(self, r, a):
     """Fault: the first assault round a day late (an off-by-one in scheduling)."""
     original_arrive(self, r, a)
     s = self.s
-    s.resume_day[r, a] = np.where(s.status[r, a] == 1, s.t[r] + 1.0, s.resume_day[r, a])
+    s.resume_day[a][r] = np.where(s.status[a][r] == vectorised.ASSAULTING, s.t[r] + 1.0, s.resume_day[a][r])
 
 
-def faster_desertion(self):
+def faster_desertion(self, r):
     """Fault: desertion waves 30% more frequent than the rule says."""
-    original_refresh(self)
-    self.s.rates[:, : len(self.deserting)] *= 1.3
+    original_refresh(self, r)
+    self.s.rate[vectorised.DESERTION][r] *= 1.3
 
 
-def uprising_without_effect(self, r, h):
+def uprising_without_effect(self, r, h, node=None):
     """Fault: an uprising is recorded but its effects on the garrison and cohesion are missed."""
-    if h == len(self.deserting) + 2:
+    if h == vectorised.UPRISING:
         self.s.uprising_day[r] = self.s.t[r]
     else:
-        original_hazard(self, r, h)
+        original_hazard(self, r, h, node)
 
 
 original_arrive, original_refresh, original_hazard = Block.arrive, Block.refresh, Block.hazard

@@ -293,7 +293,7 @@ class Replication:
         self.events += 1
         self.arrived[j] = True
         self.arrival_day[j] = self.env.now
-        forces = float(p.capacity[j] * p.ground_forces[j])
+        forces = float(rules.allies.support(p.capacity[j], p.ground_forces[j]))
         if self.th.ally_government[j]:
             node = self.th.ally_deploy[j]
             node = node if not self.rebel[node] else self.th.capital

@@ -1,15 +1,22 @@
 """The vectorised engine: N replications advanced together as numpy arrays.
 
-Each step, every active replication takes its own next event from an event calendar of shape
-(N, event kinds), found by argmin; the event kinds' effects are applied to the rows that drew them
-through the same rule functions the reference engine calls (``sim.rules``). Finished replications
+Time runs day by day, because the daily tick falls at the same time in every replication. Within a
+day each replication takes its own events in order: an event calendar gives every row's next
+event (an axis reaching its next node, an ally's arrival, a hazard firing), the rows whose next
+event comes before the next tick apply it through the same rule functions the reference engine
+calls (``sim.rules``), and only those rows are rescheduled, until no row has an event left before
+the tick. Then every replication ticks at once, as whole-array operations. Finished replications
 leave the working set.
 
-Calendar columns, in tie-breaking order (argmin takes the first): the daily tick, each axis's
-arrival at its next node, each ally's arrival, then the hazards (a desertion wave
-at each node, the ruler's flight, a hand-over, an uprising). Hazards use the next-reaction method:
-each keeps a unit-exponential residual that its rate integrates down between events, which is
-exact for rates that are constant between events.
+Hazards use the next-reaction method on their sum: each row keeps one unit-exponential residual
+that the total rate (all desertion waves, flight, hand-over, uprising) integrates down between
+events, and when it fires, which hazard it was is drawn in proportion to the rates. This is exact
+for rates that are constant between events, and the rates are (docs/MODEL.md, section 3).
+
+Layout: every array's last axis runs over replications (rows), so ``momentum`` is (axes, rows)
+and ``garrison`` (nodes, rows). A row subset is gathered with ``take`` along that axis, and one
+entity per row (the node each row's axis is attacking) through flat indices: both are numpy's fast
+paths, several times faster than gathering rows of a row-major (rows, entities) array.
 """
 
 from __future__ import annotations
@@ -23,19 +30,51 @@ from ..scenario import Scenario
 from ..theatre import Theatre
 
 MOVING, ASSAULTING, DONE = 0, 1, 2
+DESERTION, FLIGHT, HANDOVER, UPRISING = 0, 1, 2, 3  # the hazards, in the order they are drawn
 INF = np.inf
+ALL = slice(None)
+
+
+def take(a: np.ndarray, r) -> np.ndarray:
+    """Rows ``r`` (an index array, or ALL) of an array whose last axis runs over rows."""
+    return a if isinstance(r, slice) else a.take(r, axis=-1)
+
+
+def put(a: np.ndarray, r, v) -> None:
+    """Set rows ``r`` of ``a`` (rows on its last axis) to ``v``."""
+    if isinstance(r, slice) or a.ndim == 1:
+        a[..., r] = v
+    else:
+        v = np.broadcast_to(v, a.shape[:-1] + (len(r),))
+        for e in range(a.shape[0]):
+            a[e][r] = v[e]
+
+
+def flat(a: np.ndarray) -> np.ndarray:
+    """A 1-d view of ``a`` (never a copy, so writes reach ``a``) for (entity x rows + row) indices."""
+    return np.reshape(a, -1, copy=False)
+
+
+def total_rate(rate: np.ndarray) -> np.ndarray:
+    """Sum of the hazards' rates, always added in the same order."""
+    return ((rate[DESERTION] + rate[FLIGHT]) + rate[HANDOVER]) + rate[UPRISING]
 
 
 class _Rows:
-    """Per-replication arrays of the working set, all indexed by row first."""
+    """Arrays of the working set, rows on the last axis."""
 
     def keep(self, mask: np.ndarray) -> None:
         for k, v in vars(self).items():
-            setattr(self, k, v[mask])
+            setattr(self, k, v.compress(mask, axis=-1))  # C-contiguous, as flat() needs
 
 
 class Block:
     """One block of replications being simulated together."""
+
+    # parameters read only to set up the state at t = 0, dropped from the working set after that
+    INITIAL = ("node_garrison", "axis_strength", "axis_momentum", "axis_position_km", "axis_assaulting",
+               "cohesion_initial", "unrest_initial", "ally_decision_day", "ally_arrival_delay_days",
+               "ally_commit_probability")
 
     def __init__(self, th: Theatre, p: Draws, horizon: int, rng: np.random.Generator):
         self.th, self.horizon, self.rng = th, horizon, rng
@@ -47,353 +86,434 @@ class Block:
         s.t = np.zeros(n)
         s.ended = np.zeros(n, dtype=bool)
         # Parameters (read-only here; held per row so that they shrink with the working set).
-        for name, arr in vars(p.nodes).items():
-            setattr(s, f"node_{name}", arr)
-        for name, arr in vars(p.axes).items():
-            setattr(s, f"axis_{name}", arr)
-        for name, arr in vars(p.allies).items():
-            setattr(s, f"ally_{name}", arr)
+        for prefix, ns in (("node", p.nodes), ("axis", p.axes), ("ally", p.allies)):
+            for name, arr in vars(ns).items():
+                setattr(s, f"{prefix}_{name}", np.ascontiguousarray(arr, dtype=float))
         for section, ns in p.sections.items():
             for name, arr in vars(ns).items():
-                setattr(s, f"{section}_{name}", arr)
-        legs = np.where(th.road_of >= 0, 0, np.nan)  # (k, L-1)
-        s.leg_km = p.road_km[:, np.maximum(th.road_of, 0)] + legs if k else np.zeros((n, 0, 1))
-        s.cum_km = np.concatenate([np.zeros((n, k, 1)), np.nancumsum(s.leg_km, axis=2)], axis=2) \
-            if k else np.zeros((n, 0, 2))
+                setattr(s, f"{section}_{name}", np.ascontiguousarray(arr, dtype=float))
+        legs = np.where(th.road_of >= 0, 0, np.nan)[:, :, None]  # (k, L-1, 1): NaN past a route's end
+        s.leg_km = p.road_km[np.maximum(th.road_of, 0)] + legs if k else np.zeros((0, 1, n))
+        s.cum_km = np.concatenate([np.zeros((k, 1, n)), np.nancumsum(s.leg_km, axis=1)], axis=1) \
+            if k else np.zeros((0, 2, n))
         # State.
-        s.rebel = np.broadcast_to(th.rebel_at_start, (n, nn)).copy()
-        s.garrison = p.nodes.garrison.astype(float)
-        s.fall_day = np.full((n, nn), np.nan)
-        s.cohesion = p.cohesion.initial.astype(float)
-        s.unrest = p.unrest.initial.astype(float)
+        s.rebel = np.repeat(th.rebel_at_start[:, None], n, axis=1)
+        s.garrison = s.node_garrison.copy()
+        s.fall_day = np.full((nn, n), np.nan)
+        s.cohesion = s.cohesion_initial.copy()
+        s.unrest = s.unrest_initial.copy()
         s.fled_day = np.full(n, np.nan)
         s.uprising_day = np.full(n, np.nan)
         s.deserted = np.zeros(n)
-        s.status = np.full((n, k), MOVING, dtype=np.int8)
-        s.leg = np.zeros((n, k), dtype=np.int64)
-        s.pos = np.zeros((n, k))
-        s.speed = np.zeros((n, k))
-        s.strength = p.axes.strength.astype(float)
-        s.momentum = p.axes.momentum.astype(float)
-        s.start_att = np.zeros((n, k))
-        s.start_def = np.zeros((n, k))
-        s.fresh = np.ones((n, k), dtype=bool)
-        s.resume_day = np.zeros((n, k))
+        s.status = np.full((k, n), MOVING, dtype=np.int8)
+        s.leg = np.zeros((k, n), dtype=np.int64)
+        s.leg_length = s.leg_km[:, 0, :].copy()  # km of the current leg
+        s.pos = np.zeros((k, n))
+        s.speed = np.zeros((k, n))
+        s.mean_momentum = np.ones(n)  # over active axes
+        s.strength = s.axis_strength.copy()
+        s.momentum = s.axis_momentum.copy()
+        s.start_att = np.zeros((k, n))
+        s.start_def = np.zeros((k, n))
+        s.fresh = np.ones((k, n), dtype=bool)
+        s.resume_day = np.zeros((k, n))
         # An ally's decision depends on nothing in the state, so it is drawn up front and only its
-        # arrival is an event: the same distribution as deciding on the day, with one event fewer.
-        commits = rules.allies.commits(rng.uniform(0.0, 1.0, (n, na)), p.allies.commit_probability)
-        s.ally_time = np.where(commits, p.allies.decision_day + p.allies.arrival_delay_days, INF)
-        s.arrived = np.zeros((n, na), dtype=bool)
-        s.arrival_day = np.full((n, na), np.nan)
-        s.node_threat = np.zeros((n, nn))
+        # arrival is an event: the same distribution, with one event fewer. Each row takes its
+        # allies' arrivals in time order (ties in ally order), one calendar column for them all.
+        commits = rules.allies.commits(rng.uniform(0.0, 1.0, (na, n)), s.ally_commit_probability)
+        ally_time = np.where(commits, s.ally_decision_day + s.ally_arrival_delay_days, INF)
+        s.ally_order = np.argsort(ally_time, axis=0, kind="stable")
+        s.ally_times = np.concatenate([np.take_along_axis(ally_time, s.ally_order, axis=0),
+                                       np.full((1, n), INF)], axis=0)
+        s.ally_next = np.zeros(n, dtype=np.int64)  # how many of the row's allies have arrived
+        s.ally_time = s.ally_times[0].copy()       # when the next one arrives
+        s.arrived = np.zeros((na, n), dtype=bool)
+        s.arrival_day = np.full((na, n), np.nan)
         s.capital_threat = np.zeros(n)
-        s.gov_air = np.zeros(n)  # support delivered so far, updated at each ally's arrival
+        s.gov_air = np.zeros(n)  # support delivered so far, added to at each ally's arrival
         s.rebel_air = np.zeros(n)
         s.gov_cohesion = np.zeros(n)
         s.rebel_cohesion = np.zeros(n)
-        # Hazard columns: a desertion wave at each node held by the government at the start (the
-        # others never have a garrison to lose), then flight, hand-over and uprising.
+        # Desertion can strike only nodes held by the government at the start (the others never
+        # have a garrison to lose); each one's exposure to the daily threat snapshot is kept.
         self.deserting = np.nonzero(~th.rebel_at_start)[0]
-        self.n_hazards = len(self.deserting) + 3
-        s.residual = rng.exponential(1.0, (n, self.n_hazards))
-        s.rates = np.zeros((n, self.n_hazards))
+        self.slot = np.full(nn, len(self.deserting))  # each node's row in ``exposure`` (past the end: none)
+        self.slot[self.deserting] = np.arange(len(self.deserting))
+        s.exposure = np.zeros((len(self.deserting), n))
+        s.exposed = np.zeros(n)  # summed exposure of the manned garrisons
+        s.residual = rng.exponential(1.0, n)
+        s.rate = np.zeros((4, n))  # DESERTION (all garrisons together), FLIGHT, HANDOVER, UPRISING
+        s.next_time = np.full(n, INF)
+        s.next_kind = np.zeros(n, dtype=np.int64)  # axis a is a; k an ally; k + 1 a hazard
 
     # ------------------------------------------------------------------ derived quantities
 
-    def target(self, r, a):
+    def target(self, r, a: int):
         """Node each row's axis ``a`` is heading for (its last node once the route is done)."""
-        return self.th.routes[a, np.minimum(self.s.leg[r, a] + 1, self.th.route_len[a] - 1)]
+        return self.th.routes[a, np.minimum(self.s.leg[a][r] + 1, self.th.route_len[a] - 1)]
 
-    def air(self, r, government: bool):
-        """Air support delivered to a side (refreshed each step; it changes only at ally arrivals)."""
-        return self.s.gov_air[r] if government else self.s.rebel_air[r]
-
-    def mean_momentum(self, r):
-        return rules.momentum.mean_active(self.s.momentum[r], self.s.status[r] != DONE)
-
-    def observe_threat(self, r) -> None:
+    def observe_threat(self) -> None:
+        """The daily threat snapshot of every row: the capital's threat and each garrison's exposure."""
         s, th = self.s, self.th
-        s.node_threat[r] = 0.0
-        capital_distance = np.full(len(r), INF)
-        scale = s.threat_scale_km[r]
+        n, garrisons = len(s.t), len(self.deserting)
+        node_threat = np.zeros((garrisons + 1, n))  # the last row collects threat to other nodes
+        flat_threat = flat(node_threat)
+        capital_distance = np.full(n, INF)
+        scale = s.threat_scale_km
+        rows = np.arange(n)
         for a in range(th.n_axes):
-            leg = s.leg[r, a]
-            active = s.status[r, a] != DONE
-            if not active.any():
-                continue
-            ra, lg = r[active], leg[active]
-            to_target = s.leg_km[ra, a, lg] - s.pos[ra, a]
-            tgt = th.routes[a, lg + 1]
-            s.node_threat[ra, tgt] = np.maximum(s.node_threat[ra, tgt],
-                                                rules.movement.threat(to_target, scale[active]))
+            active = s.status[a] != DONE
+            leg = s.leg[a]
+            to_target = s.leg_length[a] - s.pos[a]
+            slot = self.slot[th.routes[a, np.minimum(leg + 1, th.route_len[a] - 1)]]
+            at = np.where(active, slot, garrisons) * n + rows
+            flat_threat[at] = np.maximum(flat_threat[at], rules.movement.threat(to_target, scale))
             cap = th.capital_step[a]
-            ahead = cap > lg
-            if ahead.any():
-                beyond = s.cum_km[ra[ahead], a, cap] - s.cum_km[ra[ahead], a, lg[ahead] + 1]
-                idx = np.nonzero(active)[0][ahead]
-                capital_distance[idx] = np.minimum(capital_distance[idx], to_target[ahead] + beyond)
-        s.capital_threat[r] = rules.movement.threat(capital_distance, scale)
+            ahead = active & (cap > leg)
+            if cap > 0 and ahead.any():
+                beyond = s.cum_km[a, cap] - flat(s.cum_km[a])[np.minimum(leg + 1, cap) * n + rows]
+                capital_distance = np.where(ahead, np.minimum(capital_distance, to_target + beyond),
+                                            capital_distance)
+        s.capital_threat = rules.movement.threat(capital_distance, scale)
+        s.exposure = rules.desertion.exposure(node_threat[:garrisons], s.desertion_threat_sensitivity)
+        self.manned(ALL)
+
+    def moved(self, r) -> None:
+        """Speeds (0 unless moving) and mean momentum of rows ``r``, after their momentum, air support
+        or axes' status changed: only arrivals (with their captures), allies and the tick change them."""
+        s = self.s
+        momentum, status = take(s.momentum, r), take(s.status, r)
+        put(s.speed, r, np.where(status == MOVING, rules.movement.advance_speed(
+            take(s.axis_speed_km_day, r), momentum, s.gov_air[r], s.combat_air_slowdown[r]), 0.0))
+        s.mean_momentum[r] = rules.momentum.mean_active(momentum, status != DONE, axis=0)
+
+    def manned(self, r) -> None:
+        """Summed exposure of the manned garrisons of rows ``r`` (the desertion hazard's garrison
+        factor), after their exposure or a garrison's emptiness changed."""
+        s = self.s
+        exposed = 0.0
+        for g, node in enumerate(self.deserting):
+            exposed = exposed + np.where(s.garrison[node][r] > 0.0, s.exposure[g][r], 0.0)
+        s.exposed[r] = exposed
 
     # ------------------------------------------------------------------ effects (rows r)
 
     def end(self, r, state: int) -> None:
-        s = self.s
+        """Rows ``r`` end in ``state`` now; their outcomes are recorded at once."""
+        s, o = self.s, self.out
         r = r[~s.ended[r]]
+        if not len(r):
+            return
         s.ended[r] = True
         rid = s.rid[r]
-        self.out.end_state[rid] = state
+        o.end_state[rid] = state
         if state != HOLDS:
-            self.out.end_day[rid] = s.t[r]
-            s.fall_day[r, self.th.capital] = s.t[r]
+            o.end_day[rid] = s.t[r]
+            s.fall_day[self.th.capital][r] = s.t[r]
+        o.node_fall_day[rid] = take(s.fall_day, r).T
+        o.leader_fled_day[rid] = s.fled_day[r]
+        o.uprising_day[rid] = s.uprising_day[r]
+        o.desertions[rid] = s.deserted[r]
+        o.ally_arrival_day[rid] = take(s.arrival_day, r).T
+        o.final_cohesion[rid] = s.cohesion[r]
 
     def check_collapse(self, r) -> None:
         s = self.s
         r = r[~s.ended[r]]
-        self.end(r[rules.cohesion.collapsed(s.cohesion[r], s.cohesion_collapse_below[r])], COLLAPSED)
+        if len(r):
+            self.end(r[rules.cohesion.collapsed(s.cohesion[r], s.cohesion_collapse_below[r])], COLLAPSED)
 
     def move_on(self, r, a: int) -> None:
         s = self.s
-        s.leg[r, a] += 1
-        s.pos[r, a] = 0.0
-        s.status[r, a] = np.where(s.leg[r, a] + 1 >= self.th.route_len[a], DONE, MOVING)
+        leg = s.leg[a][r] + 1
+        s.leg[a][r] = leg
+        s.leg_length[a][r] = flat(s.leg_km[a])[np.minimum(leg, s.leg_km.shape[1] - 1) * len(s.t) + r]
+        s.pos[a][r] = 0.0
+        s.status[a][r] = np.where(leg + 1 >= self.th.route_len[a], DONE, MOVING)
 
     def arrive(self, r, a: int) -> None:
-        s = self.s
-        s.pos[r, a] = s.leg_km[r, a, s.leg[r, a]]
+        s, rows = self.s, r
+        s.pos[a][r] = s.leg_length[a][r]
         i = self.target(r, a)
-        through = s.rebel[r, i]
+        through = flat(s.rebel)[i * len(s.t) + r]
         self.move_on(r[through], a)
         r, i = r[~through], i[~through]
-        s.status[r, a] = ASSAULTING
-        s.fresh[r, a] = True
-        s.resume_day[r, a] = s.t[r]
-        empty = s.garrison[r, i] <= 0.0
+        s.status[a][r] = ASSAULTING
+        s.fresh[a][r] = True
+        s.resume_day[a][r] = s.t[r]
+        empty = flat(s.garrison)[i * len(s.t) + r] <= 0.0
         self.capture(r[empty], a, i[empty])
+        self.moved(rows)
+        self.manned(rows)
 
     def capture(self, r, a: int, i) -> None:
         """Nodes ``i`` (one per row) fall to axis ``a``."""
         if len(r) == 0:
             return
         s, th = self.s, self.th
-        s.rebel[r, i] = True
-        s.fall_day[r, i] = s.t[r]
-        survivors = s.garrison[r, i]
-        s.garrison[r, i] = 0.0
-        step = s.leg[r, a] + 1
+        at = i * len(s.t) + r
+        flat(s.rebel)[at] = True
+        flat(s.fall_day)[at] = s.t[r]
+        garrison = flat(s.garrison)
+        survivors = garrison[at]
+        garrison[at] = 0.0
+        step = s.leg[a][r] + 1
         found = np.zeros(len(r), dtype=bool)
         for j in range(1, th.route_len[a]):
             node = th.routes[a, j]
-            ok = (j > step) & ~found & ~s.rebel[r, node]
-            s.garrison[r[ok], node] += rules.combat.retreating(survivors[ok], s.combat_retreat_fraction[r[ok]])
+            ok = (j > step) & ~found & ~s.rebel[node][r]
+            s.garrison[node][r[ok]] += rules.combat.retreating(survivors[ok], s.combat_retreat_fraction[r[ok]])
             found |= ok
-        jump = s.momentum_jump[r]
-        jumps = np.where(np.arange(th.n_axes) == a, jump[:, None], (s.momentum_spillover[r] * jump)[:, None])
-        s.momentum[r] = rules.momentum.after_capture(s.momentum[r], jumps, s.momentum_cap[r][:, None])
-        s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], s.cohesion_shock[r], s.node_importance[r, i])
+        jump, cap = s.momentum_jump[r], s.momentum_cap[r]
+        for b in range(th.n_axes):
+            step_up = jump if b == a else s.momentum_spillover[r] * jump
+            s.momentum[b][r] = rules.momentum.after_capture(s.momentum[b][r], step_up, cap)
+        s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], s.cohesion_shock[r], flat(s.node_importance)[at])
         at_capital = i == th.capital
         self.end(r[at_capital], CAPTURED)
         r, i = r[~at_capital], i[~at_capital]
         for b in range(th.n_axes):
-            m = (s.status[r, b] == ASSAULTING) & (self.target(r, b) == i)
+            m = (s.status[b][r] == ASSAULTING) & (self.target(r, b) == i)
             self.move_on(r[m], b)
         self.check_collapse(r)
 
     def combat_round(self, r, a: int) -> None:
         s = self.s
         i = self.target(r, a)
-        fresh = s.fresh[r, a]
-        s.start_att[r[fresh], a] = s.strength[r[fresh], a]
-        s.start_def[r[fresh], a] = s.garrison[r[fresh], i[fresh]]
-        s.fresh[r, a] = False
+        at = i * len(s.t) + r
+        garrison, strength = flat(s.garrison)[at], s.strength[a][r]
+        fresh = s.fresh[a][r]
+        s.start_att[a][r[fresh]] = strength[fresh]
+        s.start_def[a][r[fresh]] = garrison[fresh]
+        s.fresh[a][r] = False
         factor = rules.cohesion.combat_factor(s.cohesion[r], s.cohesion_combat_weight[r])
         mean_d, mean_a = rules.combat.round_means(
-            s.strength[r, a], s.garrison[r, i], s.momentum[r, a], s.node_defense[r, i], factor,
-            s.combat_kill_rate[r], self.air(r, True), self.air(r, False))
-        s.garrison[r, i] -= rules.combat.draw_losses(mean_d, s.garrison[r, i], rng=self.rng)
-        s.strength[r, a] -= rules.combat.draw_losses(mean_a, s.strength[r, a], rng=self.rng)
+            strength, garrison, s.momentum[a][r], flat(s.node_defense)[at], factor,
+            s.combat_kill_rate[r], s.gov_air[r], s.rebel_air[r])
+        garrison = garrison - rules.combat.draw_losses(mean_d, garrison, rng=self.rng)
+        strength = strength - rules.combat.draw_losses(mean_a, strength, rng=self.rng)
+        flat(s.garrison)[at], s.strength[a][r] = garrison, strength
         outcome = rules.combat.resolve(
-            rules.combat.broken(s.start_att[r, a], s.strength[r, a], s.axis_loss_tolerance[r, a]),
-            rules.combat.broken(s.start_def[r, a], s.garrison[r, i], s.combat_defender_loss_tolerance[r] * factor))
+            rules.combat.broken(s.start_att[a][r], strength, s.axis_loss_tolerance[a][r]),
+            rules.combat.broken(s.start_def[a][r], garrison, s.combat_defender_loss_tolerance[r] * factor))
         rep = r[outcome == rules.combat.REPULSED]
-        s.momentum[rep, a] = rules.momentum.after_setback(s.momentum[rep, a], s.momentum_setback[rep])
-        s.resume_day[rep, a] = s.t[rep] + s.combat_regroup_days[rep]
-        s.fresh[rep, a] = True
+        s.momentum[a][rep] = rules.momentum.after_setback(s.momentum[a][rep], s.momentum_setback[rep])
+        s.resume_day[a][rep] = s.t[rep] + s.combat_regroup_days[rep]
+        s.fresh[a][rep] = True
         falls = outcome == rules.combat.FALLS
         self.capture(r[falls], a, i[falls])
 
-    # ------------------------------------------------------------------ event kinds
-
-    def tick(self, r) -> None:
-        s, th = self.s, self.th
-        for a in range(th.n_axes):
-            live = r[~s.ended[r]]
-            fight = live[(s.status[live, a] == ASSAULTING) & (s.t[live] >= s.resume_day[live, a])]
-            if len(fight):
-                self.combat_round(fight, a)
-        r = r[~s.ended[r]]
-        if len(r) == 0:
-            return
-        active = s.status[r] != DONE
-        s.momentum[r] = rules.momentum.daily_decay(s.momentum[r], s.momentum_decay_per_day[r][:, None])
-        s.strength[r] += np.where(active, s.axis_reinforcement_per_day[r], 0.0)
-        self.observe_threat(r)
-        s.unrest[r] = rules.unrest.daily(s.unrest[r], s.capital_threat[r], self.mean_momentum(r), s.cohesion[r],
-                                         s.unrest_growth_per_day[r], s.unrest_decay_per_day[r])
-        target = rules.cohesion.target(s.cohesion_target[r], s.gov_cohesion[r], s.rebel_cohesion[r],
-                                       ~np.isnan(s.fled_day[r]))
-        s.cohesion[r] = rules.cohesion.daily(s.cohesion[r], target, s.cohesion_recovery_per_day[r], s.unrest[r],
-                                             s.cohesion_unrest_drag_per_day[r])
-        self.check_collapse(r)
-
     def ally(self, r, j: int) -> None:
-        """Ally ``j``'s support arrives."""
-        s, th, c = self.s, self.th, r
-        s.ally_time[c, j] = INF
-        s.arrived[c, j] = True
-        s.arrival_day[c, j] = s.t[c]
-        gov = th.ally_government
-        arrived, capacity = s.arrived[c], s.ally_capacity[c]
-        s.gov_air[c] = rules.allies.side_total(arrived, capacity, s.ally_air_support[c], gov)
-        s.rebel_air[c] = rules.allies.side_total(arrived, capacity, s.ally_air_support[c], ~gov)
-        s.gov_cohesion[c] = rules.allies.side_total(arrived, capacity, s.ally_cohesion_support[c], gov)
-        s.rebel_cohesion[c] = rules.allies.side_total(arrived, capacity, s.ally_cohesion_support[c], ~gov)
-        forces = s.ally_capacity[c, j] * s.ally_ground_forces[c, j]
+        """Ally ``j``'s support arrives: its side's totals grow by its share."""
+        s, th = self.s, self.th
+        s.arrived[j][r] = True
+        s.arrival_day[j][r] = s.t[r]
+        capacity = s.ally_capacity[j][r]
+        air = rules.allies.support(capacity, s.ally_air_support[j][r])
+        cohesion = rules.allies.support(capacity, s.ally_cohesion_support[j][r])
+        forces = rules.allies.support(capacity, s.ally_ground_forces[j][r])
         if th.ally_government[j]:
-            node = np.where(s.rebel[c, th.ally_deploy[j]], th.capital, th.ally_deploy[j])
-            s.garrison[c, node] += forces
+            s.gov_air[r] += air
+            s.gov_cohesion[r] += cohesion
+            deploy = th.ally_deploy[j]
+            node = np.where(s.rebel[deploy][r], th.capital, deploy)
+            flat(s.garrison)[node * len(s.t) + r] += forces
+            self.moved(r)  # the government's air slows the advance
+            self.manned(r)
         else:
-            active = s.status[c] != DONE
-            s.strength[c] += np.where(active, rules.allies.split(forces, active.sum(axis=1))[:, None], 0.0)
+            s.rebel_air[r] += air
+            s.rebel_cohesion[r] += cohesion
+            active = take(s.status, r) != DONE
+            put(s.strength, r, take(s.strength, r)
+                + np.where(active, rules.allies.split(forces, active.sum(axis=0)), 0.0))
 
-    def hazard(self, r, h: int) -> None:
-        s, th, nn = self.s, self.th, len(self.deserting)
-        if h < nn:
-            i = self.deserting[h]
-            s.garrison[r, i], deserters = rules.desertion.wave(s.garrison[r, i], s.desertion_wave_fraction[r])
+    def hazard(self, r, h: int, node=None) -> None:
+        """Hazard ``h`` fires in rows ``r`` (a desertion wave at ``node``, one per row)."""
+        s, th = self.s, self.th
+        if h == DESERTION:
+            at = node * len(s.t) + r
+            garrison = flat(s.garrison)
+            garrison[at], deserters = rules.desertion.wave(garrison[at], s.desertion_wave_fraction[r])
             s.deserted[r] += deserters
             s.unrest[r] = rules.unrest.after_wave(s.unrest[r], s.desertion_unrest_per_wave[r])
-        elif h == nn:  # the ruler flees
+            self.manned(r[garrison[at] <= 0.0])
+        elif h == FLIGHT:
             s.fled_day[r] = s.t[r]
             s.cohesion[r] = rules.cohesion.after_shock(s.cohesion[r], s.leadership_flight_cohesion_shock[r])
             self.check_collapse(r)
-        elif h == nn + 1:  # a negotiated hand-over
+        elif h == HANDOVER:
             self.end(r, COLLAPSED)
-        else:  # an uprising in the capital
+        else:
             s.uprising_day[r] = s.t[r]
-            s.garrison[r, th.capital] *= 1.0 - s.unrest_uprising_garrison_loss[r]
+            s.garrison[th.capital][r] *= 1.0 - s.unrest_uprising_garrison_loss[r]
+            self.manned(r[s.garrison[th.capital][r] <= 0.0])
             s.cohesion[r] = rules.cohesion.after_shock(s.cohesion[r], s.unrest_uprising_cohesion_shock[r])
             self.check_collapse(r)
 
-    # ------------------------------------------------------------------ the loop
+    # ------------------------------------------------------------------ event kinds
 
-    def refresh(self) -> None:
-        """Speeds and hazard rates from the current state (constant until the next event)."""
+    def tick(self) -> None:
+        """The daily tick in every row: assault rounds, then momentum, reinforcements, threat, unrest,
+        cohesion. Rows that have ended are carried along unread (their outcomes are recorded)."""
         s, th = self.s, self.th
-        s.speed = rules.movement.advance_speed(s.axis_speed_km_day, s.momentum, s.gov_air[:, None],
-                                               s.combat_air_slowdown[:, None])
-        mean_m = rules.momentum.mean_active(s.momentum, s.status != DONE)
-        nodes = self.deserting
-        live = ~s.rebel[:, nodes] & (s.garrison[:, nodes] > 0.0)
-        desert = rules.desertion.hazard(
-            s.desertion_base_rate_per_day[:, None], s.cohesion[:, None], mean_m[:, None], s.unrest[:, None],
-            s.node_threat[:, nodes], s.desertion_cohesion_sensitivity[:, None],
-            s.desertion_momentum_sensitivity[:, None], s.desertion_unrest_sensitivity[:, None],
-            s.desertion_threat_sensitivity[:, None])
-        present = np.isnan(s.fled_day)
-        lead = (s.capital_threat, s.cohesion, s.unrest, s.leadership_threat_sensitivity,
-                s.leadership_cohesion_sensitivity, s.leadership_unrest_sensitivity)
-        nn = len(nodes)
-        s.rates[:, :nn] = np.where(live, desert, 0.0)
-        s.rates[:, nn] = np.where(present, rules.leadership.hazard(s.leadership_flight_rate_per_day, *lead), 0.0)
-        s.rates[:, nn + 1] = np.where(present, rules.leadership.hazard(s.leadership_handover_rate_per_day, *lead), 0.0)
-        s.rates[:, nn + 2] = np.where(np.isnan(s.uprising_day),
-                                      rules.unrest.uprising_hazard(s.unrest, s.unrest_uprising_rate_per_day), 0.0)
+        for a in range(th.n_axes):
+            fight = np.flatnonzero(~s.ended & (s.status[a] == ASSAULTING) & (s.t >= s.resume_day[a]))
+            if len(fight):
+                self.combat_round(fight, a)
+        live = np.flatnonzero(~s.ended)
+        self.events += len(live)
+        s.momentum = rules.momentum.daily_decay(s.momentum, s.momentum_decay_per_day)
+        s.strength += np.where(s.status != DONE, s.axis_reinforcement_per_day, 0.0)
+        self.moved(ALL)
+        self.observe_threat()
+        s.unrest = rules.unrest.daily(s.unrest, s.capital_threat, s.mean_momentum, s.cohesion,
+                                      s.unrest_growth_per_day, s.unrest_decay_per_day)
+        target = rules.cohesion.target(s.cohesion_target, s.gov_cohesion, s.rebel_cohesion, ~np.isnan(s.fled_day))
+        s.cohesion = rules.cohesion.daily(s.cohesion, target, s.cohesion_recovery_per_day, s.unrest,
+                                          s.cohesion_unrest_drag_per_day)
+        self.check_collapse(live)
 
-    def calendar(self) -> np.ndarray:
-        """Next time of each event kind, shape (rows, kinds), in tie-breaking column order."""
-        s, k, na = self.s, self.th.n_axes, self.th.n_allies
-        cal = np.full((len(s.t), 1 + k + na + self.n_hazards), INF)
-        np.floor(s.t, out=cal[:, 0])
-        cal[:, 0] += 1.0
-        leg = np.minimum(s.leg, s.leg_km.shape[2] - 1)  # finished axes point past their last leg
-        remaining = np.take_along_axis(s.leg_km, leg[:, :, None], axis=2)[:, :, 0] - s.pos
-        np.maximum(remaining, 0.0, out=remaining)  # a rounding error past a leg's end arrives now, not earlier
-        np.divide(remaining, s.speed, out=cal[:, 1: 1 + k], where=(s.status == MOVING) & (s.speed > 0.0))
-        cal[:, 1 + k: 1 + k + na] = s.ally_time
-        np.divide(s.residual, s.rates, out=cal[:, 1 + k + na:], where=s.rates > 0.0)
-        cal[:, 1:1 + k] += s.t[:, None]
-        cal[:, 1 + k + na:] += s.t[:, None]
-        return cal
+    def ally_arrives(self, r) -> None:
+        """Each row's next ally (in its arrival order) arrives."""
+        s, n = self.s, len(self.s.t)
+        j = flat(s.ally_order)[s.ally_next[r] * n + r]
+        s.ally_next[r] += 1
+        s.ally_time[r] = flat(s.ally_times)[s.ally_next[r] * n + r]
+        for ally in np.flatnonzero(np.bincount(j)):
+            self.ally(r[j == ally], int(ally))
+
+    def hazard_fires(self, r) -> None:
+        """The summed hazard fires in rows ``r``: which one it was is drawn in proportion to the rates."""
+        s = self.s
+        s.residual[r] = self.rng.exponential(1.0, len(r))
+        rate = take(s.rate, r)
+        total = total_rate(rate)
+        u = self.rng.uniform(0.0, 1.0, len(r)) * total
+        below = rate[DESERTION]
+        h = (below <= u).astype(np.int64)
+        for kind in (FLIGHT, HANDOVER):
+            below = below + rate[kind]
+            h += below <= u
+        if not np.isfinite(total).all():  # an infinite rate fires first
+            h = np.where(np.isinf(total), np.argmax(np.isinf(rate), axis=0), h)
+        for kind in np.flatnonzero(np.bincount(h)):
+            rows = r[h == kind]
+            if kind != DESERTION:
+                self.hazard(rows, int(kind))
+                continue
+            # which garrison: in proportion to its exposure (the pressure is common to them all)
+            weight = [np.where(s.garrison[node][rows] > 0.0, s.exposure[g][rows], 0.0)
+                      for g, node in enumerate(self.deserting)]
+            u = self.rng.uniform(0.0, 1.0, len(rows)) * sum(weight)
+            below, g = 0.0, np.zeros(len(rows), dtype=np.int64)
+            for w in weight[:-1]:
+                below = below + w
+                g += below <= u
+            self.hazard(rows, DESERTION, self.deserting[g])
+
+    # ------------------------------------------------------------------ the calendar
+
+    def refresh(self, r) -> None:
+        """Hazard rates of rows ``r`` (an index array or ALL) from their state: constant until their
+        next event."""
+        s = self.s
+        cohesion, unrest, exposed = s.cohesion[r], s.unrest[r], s.exposed[r]
+        pressure = rules.desertion.pressure(
+            s.desertion_base_rate_per_day[r], cohesion, s.mean_momentum[r], unrest,
+            s.desertion_cohesion_sensitivity[r], s.desertion_momentum_sensitivity[r],
+            s.desertion_unrest_sensitivity[r])
+        ruler = np.where(np.isnan(s.fled_day[r]), rules.leadership.pressure(
+            s.capital_threat[r], cohesion, unrest, s.leadership_threat_sensitivity[r],
+            s.leadership_cohesion_sensitivity[r], s.leadership_unrest_sensitivity[r]), 0.0)
+        rate = s.rate
+        rate[DESERTION][r] = np.where(exposed > 0.0, pressure * exposed, 0.0)
+        rate[FLIGHT][r] = s.leadership_flight_rate_per_day[r] * ruler
+        rate[HANDOVER][r] = s.leadership_handover_rate_per_day[r] * ruler
+        rate[UPRISING][r] = np.where(np.isnan(s.uprising_day[r]),
+                                     rules.unrest.uprising_hazard(unrest, s.unrest_uprising_rate_per_day[r]), 0.0)
+
+    def schedule(self, r) -> None:
+        """Next event time and kind of rows ``r``; ties go to axes in order, then allies, then hazards."""
+        s, k = self.s, self.th.n_axes
+        t, total = s.t[r], total_rate(take(s.rate, r))
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 and x / 0 are never chosen
+            when = t + np.where(total > 0.0, s.residual[r] / total, INF)
+            ally = s.ally_time[r]
+            kind = np.where(ally <= when, k, k + 1)
+            np.minimum(when, ally, out=when)
+            for a in reversed(range(k)):
+                speed = s.speed[a][r]
+                # max(): a rounding error past a leg's end arrives now, not earlier
+                remaining = np.maximum(s.leg_length[a][r] - s.pos[a][r], 0.0)
+                arrival = t + np.where(speed > 0.0, remaining / speed, INF)
+                kind[arrival <= when] = a
+                np.minimum(when, arrival, out=when)
+        s.next_time[r], s.next_kind[r] = when, kind
+
+    def advance(self, r, until) -> None:
+        """Move rows ``r`` on to time ``until``: positions at their speeds, residuals at their rates."""
+        s = self.s
+        dt = until - s.t[r]
+        for a in range(self.th.n_axes):
+            s.pos[a][r] += s.speed[a][r] * dt
+        s.residual[r] -= total_rate(take(s.rate, r)) * dt
+        s.t[r] = until
+
+    # ------------------------------------------------------------------ the loop
 
     def setup(self) -> None:
         s, th = self.s, self.th
-        r = np.arange(len(s.t))
         for a in range(th.n_axes):
-            leg0 = s.leg_km[:, a, 0]
-            s.pos[:, a] = np.minimum(s.axis_position_km[:, a], leg0)
-            go = ((s.axis_assaulting[:, a] >= 0.5) | (s.pos[:, a] >= leg0)) & ~s.ended
-            self.arrive(r[go], a)
-        live = r[~s.ended]
-        self.observe_threat(live)
-        self.check_collapse(live)
+            leg0 = s.leg_km[a, 0]
+            s.pos[a] = np.minimum(s.axis_position_km[a], leg0)
+            self.arrive(np.flatnonzero(((s.axis_assaulting[a] >= 0.5) | (s.pos[a] >= leg0)) & ~s.ended), a)
+        self.moved(ALL)
+        self.observe_threat()
+        self.check_collapse(np.arange(len(s.t)))
+        for name in self.INITIAL:
+            delattr(s, name)
 
-    def record(self, rows: np.ndarray) -> None:
-        """Copy the final state of ``rows`` (all ended) into the outcomes."""
-        s, o = self.s, self.out
-        rid = s.rid[rows]
-        o.node_fall_day[rid] = s.fall_day[rows]
-        o.leader_fled_day[rid] = s.fled_day[rows]
-        o.uprising_day[rid] = s.uprising_day[rows]
-        o.desertions[rid] = s.deserted[rows]
-        o.ally_arrival_day[rid] = s.arrival_day[rows]
-        o.final_cohesion[rid] = s.cohesion[rows]
-
-    def compact(self) -> None:
-        """Record the ended rows and drop them from the working set."""
-        ended = self.s.ended
-        self.record(np.nonzero(ended)[0])
-        self.s.keep(~ended)
+    def day(self, until: float) -> None:
+        """Every row's events before ``until`` (the next tick), in each row's own order."""
+        s, k = self.s, self.th.n_axes
+        self.refresh(ALL)
+        self.schedule(ALL)
+        due = np.flatnonzero((s.next_time < until) & ~s.ended)
+        while len(due):
+            self.events += len(due)
+            kind = s.next_kind[due]
+            self.advance(due, s.next_time[due])
+            for c in np.flatnonzero(np.bincount(kind)):
+                r = due[kind == c]
+                if c < k:
+                    self.arrive(r, int(c))
+                elif c == k:
+                    self.ally_arrives(r)
+                else:
+                    self.hazard_fires(r)
+            due = due[~s.ended[due]]
+            self.refresh(due)
+            self.schedule(due)
+            due = due[s.next_time[due] < until]
 
     def run(self) -> Outcomes:
-        s, th = self.s, self.th
-        k, na = th.n_axes, th.n_allies
+        s = self.s
         self.setup()
-        if self.horizon <= 0:
-            s.ended[:] = True
-        # Ended rows stay in the arrays, frozen, until they are half of them: compacting every
-        # step would copy the whole state each time.
-        while True:
-            n_ended = np.count_nonzero(s.ended)
-            if n_ended == len(s.t) or 2 * n_ended > len(s.t):
-                self.compact()
-                if not len(s.t):
-                    return self.out
-            self.refresh()
-            cal = self.calendar()
-            kind = np.argmin(cal, axis=1)
-            rows = np.arange(len(kind))
-            t_next = cal[rows, kind]
-            s.ended |= t_next >= self.horizon  # the rest hold at the horizon
-            t_next = np.where(s.ended, s.t, t_next)
-            dt = t_next - s.t
-            s.pos += np.where(s.status == MOVING, s.speed * dt[:, None], 0.0)
-            s.residual -= s.rates * dt[:, None]
-            s.t = t_next
-            live = ~s.ended
-            kind, rows = kind[live], rows[live]
-            self.events += len(rows)
-            for c in np.unique(kind):
-                r = rows[kind == c]
-                if c == 0:
-                    self.tick(r)
-                elif c <= k:
-                    self.arrive(r, c - 1)
-                elif c <= k + na:
-                    self.ally(r, c - 1 - k)
-                else:
-                    h = c - 1 - k - na
-                    s.residual[r, h] = self.rng.exponential(1.0, len(r))
-                    self.hazard(r, h)
+        for d in range(max(self.horizon, 0)):
+            # Ended rows stay in the arrays, unread, until they are a quarter of them: compacting
+            # every day would copy the whole state each time.
+            ended = np.count_nonzero(s.ended)
+            if ended == len(s.t):
+                return self.out
+            if 4 * ended > len(s.t):
+                s.keep(~s.ended)
+            self.day(d + 1.0)
+            if d + 1 >= self.horizon:
+                break
+            self.advance(ALL, d + 1.0)
+            self.tick()
+        self.end(np.flatnonzero(~s.ended), HOLDS)
+        return self.out
 
 
 def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,

@@ -8,12 +8,17 @@ def commits(uniform, commit_probability):
     return uniform < commit_probability
 
 
+def support(capacity, amount):
+    """Support of one kind that one ally delivers once it has arrived: capacity x amount."""
+    return capacity * amount
+
+
 def side_total(arrived, capacity, amount, on_side):
-    """Support of one kind delivered to one side: sum over allies of arrived x capacity x amount.
+    """Support of one kind delivered to one side: sum over allies of arrived x :func:`support`.
 
     The last axis runs over allies; works for one replication (1-d) and many (2-d).
     """
-    return np.where(np.asarray(arrived, bool) & np.asarray(on_side, bool), capacity * amount, 0.0).sum(axis=-1)
+    return np.where(np.asarray(arrived, bool) & np.asarray(on_side, bool), support(capacity, amount), 0.0).sum(axis=-1)
 
 
 def split(total, parts):

@@ -20,10 +20,10 @@ def daily_decay(m, decay_per_day):
     return 1.0 + (m - 1.0) * np.exp(-decay_per_day)
 
 
-def mean_active(m, active):
-    """Mean momentum over active axes along the last axis; 1 when none is active."""
+def mean_active(m, active, axis=-1):
+    """Mean momentum over active axes (along ``axis``, the one that runs over axes); 1 when none is active."""
     m = np.asarray(m, dtype=float)
     active = np.asarray(active, dtype=bool)
-    count = active.sum(axis=-1)
-    total = np.where(active, m, 0.0).sum(axis=-1)
+    count = active.sum(axis=axis)
+    total = np.where(active, m, 0.0).sum(axis=axis)
     return np.where(count > 0, total / np.maximum(count, 1), 1.0)
