@@ -36,8 +36,9 @@ ALL = slice(None)
 
 
 def take(a: np.ndarray, r) -> np.ndarray:
-    """Rows ``r`` (an index array, or ALL) of an array whose last axis runs over rows."""
-    return a if isinstance(r, slice) else a.take(r, axis=-1)
+    """Rows ``r`` (an index array, or ALL) of an array whose last axis runs over rows; a parameter
+    held as a 0-d array (the same in every row) is itself."""
+    return a if isinstance(r, slice) or a.ndim == 0 else a.take(r, axis=-1)
 
 
 def put(a: np.ndarray, r, v) -> None:
@@ -65,7 +66,8 @@ class _Rows:
 
     def keep(self, mask: np.ndarray) -> None:
         for k, v in vars(self).items():
-            setattr(self, k, v.compress(mask, axis=-1))  # C-contiguous, as flat() needs
+            if v.ndim:  # 0-d: a parameter the same in every row
+                setattr(self, k, v.compress(mask, axis=-1))  # C-contiguous, as flat() needs
 
 
 class Block:
@@ -91,7 +93,10 @@ class Block:
                 setattr(s, f"{prefix}_{name}", np.ascontiguousarray(arr, dtype=float))
         for section, ns in p.sections.items():
             for name, arr in vars(ns).items():
-                setattr(s, f"{section}_{name}", np.ascontiguousarray(arr, dtype=float))
+                arr = np.ascontiguousarray(arr, dtype=float)
+                if n and f"{section}_{name}" not in self.INITIAL and (arr == arr[0]).all():
+                    arr = np.array(arr[0])  # fixed: read as a scalar, never gathered
+                setattr(s, f"{section}_{name}", arr)
         legs = np.where(th.road_of >= 0, 0, np.nan)[:, :, None]  # (k, L-1, 1): NaN past a route's end
         s.leg_km = p.road_km[np.maximum(th.road_of, 0)] + legs if k else np.zeros((0, 1, n))
         s.cum_km = np.concatenate([np.zeros((k, 1, n)), np.nancumsum(s.leg_km, axis=1)], axis=1) \
@@ -184,7 +189,7 @@ class Block:
         s = self.s
         momentum, status = take(s.momentum, r), take(s.status, r)
         put(s.speed, r, np.where(status == MOVING, rules.movement.advance_speed(
-            take(s.axis_speed_km_day, r), momentum, s.gov_air[r], s.combat_air_slowdown[r]), 0.0))
+            take(s.axis_speed_km_day, r), momentum, s.gov_air[r], take(s.combat_air_slowdown, r)), 0.0))
         s.mean_momentum[r] = rules.momentum.mean_active(momentum, status != DONE, axis=0)
 
     def manned(self, r) -> None:
@@ -221,7 +226,7 @@ class Block:
         s = self.s
         r = r[~s.ended[r]]
         if len(r):
-            self.end(r[rules.cohesion.collapsed(s.cohesion[r], s.cohesion_collapse_below[r])], COLLAPSED)
+            self.end(r[rules.cohesion.collapsed(s.cohesion[r], take(s.cohesion_collapse_below, r))], COLLAPSED)
 
     def move_on(self, r, a: int) -> None:
         s = self.s
@@ -262,13 +267,13 @@ class Block:
         for j in range(1, th.route_len[a]):
             node = th.routes[a, j]
             ok = (j > step) & ~found & ~s.rebel[node][r]
-            s.garrison[node][r[ok]] += rules.combat.retreating(survivors[ok], s.combat_retreat_fraction[r[ok]])
+            s.garrison[node][r[ok]] += rules.combat.retreating(survivors[ok], take(s.combat_retreat_fraction, r[ok]))
             found |= ok
-        jump, cap = s.momentum_jump[r], s.momentum_cap[r]
+        jump, cap = take(s.momentum_jump, r), take(s.momentum_cap, r)
         for b in range(th.n_axes):
-            step_up = jump if b == a else s.momentum_spillover[r] * jump
+            step_up = jump if b == a else take(s.momentum_spillover, r) * jump
             s.momentum[b][r] = rules.momentum.after_capture(s.momentum[b][r], step_up, cap)
-        s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], s.cohesion_shock[r], flat(s.node_importance)[at])
+        s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], take(s.cohesion_shock, r), flat(s.node_importance)[at])
         at_capital = i == th.capital
         self.end(r[at_capital], CAPTURED)
         r, i = r[~at_capital], i[~at_capital]
@@ -286,19 +291,19 @@ class Block:
         s.start_att[a][r[fresh]] = strength[fresh]
         s.start_def[a][r[fresh]] = garrison[fresh]
         s.fresh[a][r] = False
-        factor = rules.cohesion.combat_factor(s.cohesion[r], s.cohesion_combat_weight[r])
+        factor = rules.cohesion.combat_factor(s.cohesion[r], take(s.cohesion_combat_weight, r))
         mean_d, mean_a = rules.combat.round_means(
             strength, garrison, s.momentum[a][r], flat(s.node_defense)[at], factor,
-            s.combat_kill_rate[r], s.gov_air[r], s.rebel_air[r])
+            take(s.combat_kill_rate, r), s.gov_air[r], s.rebel_air[r])
         garrison = garrison - rules.combat.draw_losses(mean_d, garrison, rng=self.rng)
         strength = strength - rules.combat.draw_losses(mean_a, strength, rng=self.rng)
         flat(s.garrison)[at], s.strength[a][r] = garrison, strength
         outcome = rules.combat.resolve(
             rules.combat.broken(s.start_att[a][r], strength, s.axis_loss_tolerance[a][r]),
-            rules.combat.broken(s.start_def[a][r], garrison, s.combat_defender_loss_tolerance[r] * factor))
+            rules.combat.broken(s.start_def[a][r], garrison, take(s.combat_defender_loss_tolerance, r) * factor))
         rep = r[outcome == rules.combat.REPULSED]
-        s.momentum[a][rep] = rules.momentum.after_setback(s.momentum[a][rep], s.momentum_setback[rep])
-        s.resume_day[a][rep] = s.t[rep] + s.combat_regroup_days[rep]
+        s.momentum[a][rep] = rules.momentum.after_setback(s.momentum[a][rep], take(s.momentum_setback, rep))
+        s.resume_day[a][rep] = s.t[rep] + take(s.combat_regroup_days, rep)
         s.fresh[a][rep] = True
         falls = outcome == rules.combat.FALLS
         self.capture(r[falls], a, i[falls])
@@ -333,21 +338,21 @@ class Block:
         if h == DESERTION:
             at = node * len(s.t) + r
             garrison = flat(s.garrison)
-            garrison[at], deserters = rules.desertion.wave(garrison[at], s.desertion_wave_fraction[r])
+            garrison[at], deserters = rules.desertion.wave(garrison[at], take(s.desertion_wave_fraction, r))
             s.deserted[r] += deserters
-            s.unrest[r] = rules.unrest.after_wave(s.unrest[r], s.desertion_unrest_per_wave[r])
+            s.unrest[r] = rules.unrest.after_wave(s.unrest[r], take(s.desertion_unrest_per_wave, r))
             self.manned(r[garrison[at] <= 0.0])
         elif h == FLIGHT:
             s.fled_day[r] = s.t[r]
-            s.cohesion[r] = rules.cohesion.after_shock(s.cohesion[r], s.leadership_flight_cohesion_shock[r])
+            s.cohesion[r] = rules.cohesion.after_shock(s.cohesion[r], take(s.leadership_flight_cohesion_shock, r))
             self.check_collapse(r)
         elif h == HANDOVER:
             self.end(r, COLLAPSED)
         else:
             s.uprising_day[r] = s.t[r]
-            s.garrison[th.capital][r] *= 1.0 - s.unrest_uprising_garrison_loss[r]
+            s.garrison[th.capital][r] *= 1.0 - take(s.unrest_uprising_garrison_loss, r)
             self.manned(r[s.garrison[th.capital][r] <= 0.0])
-            s.cohesion[r] = rules.cohesion.after_shock(s.cohesion[r], s.unrest_uprising_cohesion_shock[r])
+            s.cohesion[r] = rules.cohesion.after_shock(s.cohesion[r], take(s.unrest_uprising_cohesion_shock, r))
             self.check_collapse(r)
 
     # ------------------------------------------------------------------ event kinds
@@ -419,18 +424,18 @@ class Block:
         s = self.s
         cohesion, unrest, exposed = s.cohesion[r], s.unrest[r], s.exposed[r]
         pressure = rules.desertion.pressure(
-            s.desertion_base_rate_per_day[r], cohesion, s.mean_momentum[r], unrest,
-            s.desertion_cohesion_sensitivity[r], s.desertion_momentum_sensitivity[r],
-            s.desertion_unrest_sensitivity[r])
+            take(s.desertion_base_rate_per_day, r), cohesion, s.mean_momentum[r], unrest,
+            take(s.desertion_cohesion_sensitivity, r), take(s.desertion_momentum_sensitivity, r),
+            take(s.desertion_unrest_sensitivity, r))
         ruler = np.where(np.isnan(s.fled_day[r]), rules.leadership.pressure(
-            s.capital_threat[r], cohesion, unrest, s.leadership_threat_sensitivity[r],
-            s.leadership_cohesion_sensitivity[r], s.leadership_unrest_sensitivity[r]), 0.0)
+            s.capital_threat[r], cohesion, unrest, take(s.leadership_threat_sensitivity, r),
+            take(s.leadership_cohesion_sensitivity, r), take(s.leadership_unrest_sensitivity, r)), 0.0)
         rate = s.rate
         rate[DESERTION][r] = np.where(exposed > 0.0, pressure * exposed, 0.0)
-        rate[FLIGHT][r] = s.leadership_flight_rate_per_day[r] * ruler
-        rate[HANDOVER][r] = s.leadership_handover_rate_per_day[r] * ruler
+        rate[FLIGHT][r] = take(s.leadership_flight_rate_per_day, r) * ruler
+        rate[HANDOVER][r] = take(s.leadership_handover_rate_per_day, r) * ruler
         rate[UPRISING][r] = np.where(np.isnan(s.uprising_day[r]),
-                                     rules.unrest.uprising_hazard(unrest, s.unrest_uprising_rate_per_day[r]), 0.0)
+                                     rules.unrest.uprising_hazard(unrest, take(s.unrest_uprising_rate_per_day, r)), 0.0)
 
     def schedule(self, r) -> None:
         """Next event time and kind of rows ``r``; ties go to axes in order, then allies, then hazards."""
