@@ -249,7 +249,6 @@ class Block:
         empty = flat(s.garrison)[i * len(s.t) + r] <= 0.0
         self.capture(r[empty], a, i[empty])
         self.moved(rows)
-        self.manned(rows)
 
     def capture(self, r, a: int, i) -> None:
         """Nodes ``i`` (one per row) fall to axis ``a``."""
@@ -274,6 +273,7 @@ class Block:
             step_up = jump if b == a else take(s.momentum_spillover, r) * jump
             s.momentum[b][r] = rules.momentum.after_capture(s.momentum[b][r], step_up, cap)
         s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], take(s.cohesion_shock, r), flat(s.node_importance)[at])
+        self.manned(r)
         at_capital = i == th.capital
         self.end(r[at_capital], CAPTURED)
         r, i = r[~at_capital], i[~at_capital]
@@ -321,10 +321,12 @@ class Block:
             s.gov_air[r] += air
             s.gov_cohesion[r] += cohesion
             deploy = th.ally_deploy[j]
-            node = np.where(s.rebel[deploy][r], th.capital, deploy)
-            flat(s.garrison)[node * len(s.t) + r] += forces
+            at = np.where(s.rebel[deploy][r], th.capital, deploy) * len(s.t) + r
+            garrison = flat(s.garrison)
+            empty = garrison[at] <= 0.0
+            garrison[at] += forces
             self.moved(r)  # the government's air slows the advance
-            self.manned(r)
+            self.manned(r[empty])
         else:
             s.rebel_air[r] += air
             s.rebel_cohesion[r] += cohesion
