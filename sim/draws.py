@@ -53,7 +53,9 @@ def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator) -> 
     ``scenario.parameters()`` (fixed values draw nothing)."""
     by_path: dict[str, np.ndarray] = {}
     for path, p in scenario.parameters():
-        by_path[path] = p.dist.sample(n, rng=rng) if p.dist.is_random else np.full(n, p.dist.mean)
+        # a fixed value is one number seen n times (a read-only view): no memory, nothing to copy
+        by_path[path] = p.dist.sample(n, rng=rng) if p.dist.is_random \
+            else np.broadcast_to(np.float64(p.dist.mean), (n,))
 
     def entity(prefix: str, cls, names) -> SimpleNamespace:
         cols = {}

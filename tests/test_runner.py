@@ -12,7 +12,7 @@ FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 
 
 def test_block_sizes_are_fixed():
-    assert block_sizes(25_000) == [BLOCK_SIZE, BLOCK_SIZE, 5_000]
+    assert block_sizes(2 * BLOCK_SIZE + 5_000) == [BLOCK_SIZE, BLOCK_SIZE, 5_000]
     assert sum(block_sizes(1)) == 1
 
 

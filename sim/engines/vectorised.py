@@ -74,9 +74,10 @@ class Block:
     """One block of replications being simulated together."""
 
     # parameters read only to set up the state at t = 0, dropped from the working set after that
+    # (population is not read at all: it weighs the control share, from the outcomes)
     INITIAL = ("node_garrison", "axis_strength", "axis_momentum", "axis_position_km", "axis_assaulting",
                "cohesion_initial", "unrest_initial", "ally_decision_day", "ally_arrival_delay_days",
-               "ally_commit_probability")
+               "ally_commit_probability", "node_population")
 
     def __init__(self, th: Theatre, p: Draws, horizon: int, rng: np.random.Generator):
         self.th, self.horizon, self.rng = th, horizon, rng
@@ -93,9 +94,8 @@ class Block:
                 setattr(s, f"{prefix}_{name}", np.ascontiguousarray(arr, dtype=float))
         for section, ns in p.sections.items():
             for name, arr in vars(ns).items():
-                arr = np.ascontiguousarray(arr, dtype=float)
                 if n and f"{section}_{name}" not in self.INITIAL and (arr == arr[0]).all():
-                    arr = np.array(arr[0])  # fixed: read as a scalar, never gathered
+                    arr = np.array(arr[0], dtype=float)  # fixed: read as a scalar, never gathered
                 setattr(s, f"{section}_{name}", arr)
         legs = np.where(th.road_of >= 0, 0, np.nan)[:, :, None]  # (k, L-1, 1): NaN past a route's end
         s.leg_km = p.road_km[np.maximum(th.road_of, 0)] + legs if k else np.zeros((0, 1, n))
