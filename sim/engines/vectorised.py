@@ -145,9 +145,11 @@ class Block:
         self.slot = np.full(nn, len(self.deserting))  # each node's row in ``exposure`` (past the end: none)
         self.slot[self.deserting] = np.arange(len(self.deserting))
         s.exposure = np.zeros((len(self.deserting), n))
-        s.exposed = np.zeros(n)  # summed exposure of the manned garrisons
+        s.manned_exposure = np.zeros((len(self.deserting), n))  # 0 where the garrison is empty
+        s.exposed = np.zeros(n)  # summed over the garrisons
         s.residual = rng.exponential(1.0, n)
         s.rate = np.zeros((4, n))  # DESERTION (all garrisons together), FLIGHT, HANDOVER, UPRISING
+        s.rate_sum = np.zeros(n)
         s.next_time = np.full(n, INF)
         s.next_kind = np.zeros(n, dtype=np.int64)  # axis a is a; k an ally; k + 1 a hazard
 
@@ -198,13 +200,16 @@ class Block:
         s = self.s
         exposed = 0.0
         for g, node in enumerate(self.deserting):
-            exposed = exposed + np.where(s.garrison[node][r] > 0.0, s.exposure[g][r], 0.0)
+            weight = np.where(s.garrison[node][r] > 0.0, s.exposure[g][r], 0.0)
+            s.manned_exposure[g][r] = weight
+            exposed = exposed + weight
         s.exposed[r] = exposed
 
     # ------------------------------------------------------------------ effects (rows r)
 
     def end(self, r, state: int) -> None:
-        """Rows ``r`` end in ``state`` now; their outcomes are recorded at once."""
+        """Rows ``r`` end in ``state`` now. The tick goes on updating an ended row's cohesion, so it
+        is recorded now; nothing else of an ended row changes, and :meth:`record` copies it later."""
         s, o = self.s, self.out
         r = r[~s.ended[r]]
         if not len(r):
@@ -215,12 +220,17 @@ class Block:
         if state != HOLDS:
             o.end_day[rid] = s.t[r]
             s.fall_day[self.th.capital][r] = s.t[r]
+        o.final_cohesion[rid] = s.cohesion[r]
+
+    def record(self, r) -> None:
+        """Copy the rest of the outcomes of ended rows ``r``."""
+        s, o = self.s, self.out
+        rid = s.rid[r]
         o.node_fall_day[rid] = take(s.fall_day, r).T
         o.leader_fled_day[rid] = s.fled_day[r]
         o.uprising_day[rid] = s.uprising_day[r]
         o.desertions[rid] = s.deserted[r]
         o.ally_arrival_day[rid] = take(s.arrival_day, r).T
-        o.final_cohesion[rid] = s.cohesion[r]
 
     def check_collapse(self, r) -> None:
         s = self.s
@@ -409,9 +419,8 @@ class Block:
                 self.hazard(rows, int(kind))
                 continue
             # which garrison: in proportion to its exposure (the pressure is common to them all)
-            weight = [np.where(s.garrison[node][rows] > 0.0, s.exposure[g][rows], 0.0)
-                      for g, node in enumerate(self.deserting)]
-            u = self.rng.uniform(0.0, 1.0, len(rows)) * sum(weight)
+            weight = take(s.manned_exposure, rows)
+            u = self.rng.uniform(0.0, 1.0, len(rows)) * s.exposed[rows]
             below, g = 0.0, np.zeros(len(rows), dtype=np.int64)
             for w in weight[:-1]:
                 below = below + w
@@ -443,6 +452,7 @@ class Block:
         """Next event time and kind of rows ``r``; ties go to axes in order, then allies, then hazards."""
         s, k = self.s, self.th.n_axes
         t, total = s.t[r], total_rate(take(s.rate, r))
+        s.rate_sum[r] = total
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 and x / 0 are never chosen
             when = t + np.where(total > 0.0, s.residual[r] / total, INF)
             ally = s.ally_time[r]
@@ -463,7 +473,7 @@ class Block:
         dt = until - s.t[r]
         for a in range(self.th.n_axes):
             s.pos[a][r] += s.speed[a][r] * dt
-        s.residual[r] -= total_rate(take(s.rate, r)) * dt
+        s.residual[r] -= s.rate_sum[r] * dt
         s.t[r] = until
 
     # ------------------------------------------------------------------ the loop
@@ -511,8 +521,9 @@ class Block:
             # every day would copy the whole state each time.
             ended = np.count_nonzero(s.ended)
             if ended == len(s.t):
-                return self.out
+                break
             if 4 * ended > len(s.t):
+                self.record(np.flatnonzero(s.ended))
                 s.keep(~s.ended)
             self.day(d + 1.0)
             if d + 1 >= self.horizon:
@@ -520,6 +531,7 @@ class Block:
             self.advance(ALL, d + 1.0)
             self.tick()
         self.end(np.flatnonzero(~s.ended), HOLDS)
+        self.record(ALL)
         return self.out
 
 
