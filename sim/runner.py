@@ -22,7 +22,7 @@ from .scenario import GOVERNMENT, Scenario
 from .summary import Aggregate, summarise
 from .theatre import Theatre
 
-BLOCK_SIZE = 50_000  # part of the seeding contract: changing it changes every result
+BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
 MAX_REPS = 10**9     # 100,000 blocks; hours of computing
 
 

@@ -16,12 +16,14 @@ from sim.cli import main
 from sim.loading import load_scenario
 from sim.results import TIMING_FIELDS, write_run
 from sim.rerun import first_difference, rerun
+from sim import runner
 from sim.runner import BLOCK_SIZE, run
 
 from .conftest import ROOT, SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
-REPS = 2 * BLOCK_SIZE + 3_000  # three blocks, the last one short
+SMALL_BLOCK = 10_000  # blocks made small here so that a quick run has several
+REPS = 2 * SMALL_BLOCK + 3_000  # three blocks, the last one short
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,8 @@ def summary_bytes(result, folder) -> bytes:
     return (out / "summary.json").read_bytes()
 
 
-def test_summary_is_byte_identical_whatever_runs_it(flagship, tmp_path):
+def test_summary_is_byte_identical_whatever_runs_it(flagship, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "BLOCK_SIZE", SMALL_BLOCK)
     reference = summary_bytes(run(flagship, REPS, seed=11), tmp_path / "base")
     variants = {
         "again": dict(),
