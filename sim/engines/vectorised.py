@@ -318,31 +318,35 @@ class Block:
         falls = outcome == rules.combat.FALLS
         self.capture(r[falls], a, i[falls])
 
-    def ally(self, r, j: int) -> None:
-        """Ally ``j``'s support arrives: its side's totals grow by its share."""
-        s, th = self.s, self.th
-        s.arrived[j][r] = True
-        s.arrival_day[j][r] = s.t[r]
-        capacity = s.ally_capacity[j][r]
-        air = rules.allies.support(capacity, s.ally_air_support[j][r])
-        cohesion = rules.allies.support(capacity, s.ally_cohesion_support[j][r])
-        forces = rules.allies.support(capacity, s.ally_ground_forces[j][r])
-        if th.ally_government[j]:
-            s.gov_air[r] += air
-            s.gov_cohesion[r] += cohesion
-            deploy = th.ally_deploy[j]
-            at = np.where(s.rebel[deploy][r], th.capital, deploy) * len(s.t) + r
+    def ally(self, r, j) -> None:
+        """Ally ``j`` (one per row) arrives in rows ``r``: its side's totals grow by its share."""
+        s, th, n = self.s, self.th, len(self.s.t)
+        at = j * n + r
+        flat(s.arrived)[at] = True
+        flat(s.arrival_day)[at] = s.t[r]
+        capacity = flat(s.ally_capacity)[at]
+        air = rules.allies.support(capacity, flat(s.ally_air_support)[at])
+        cohesion = rules.allies.support(capacity, flat(s.ally_cohesion_support)[at])
+        forces = rules.allies.support(capacity, flat(s.ally_ground_forces)[at])
+        gov = th.ally_government[j]
+        reb = ~gov
+        if gov.any():
+            g, deploy = r[gov], th.ally_deploy[j[gov]]
+            s.gov_air[g] += air[gov]
+            s.gov_cohesion[g] += cohesion[gov]
+            at = np.where(flat(s.rebel)[deploy * n + g], th.capital, deploy) * n + g
             garrison = flat(s.garrison)
             empty = garrison[at] <= 0.0
-            garrison[at] += forces
-            self.moved(r)  # the government's air slows the advance
-            self.manned(r[empty])
-        else:
-            s.rebel_air[r] += air
-            s.rebel_cohesion[r] += cohesion
-            active = take(s.status, r) != DONE
-            put(s.strength, r, take(s.strength, r)
-                + np.where(active, rules.allies.split(forces, active.sum(axis=0)), 0.0))
+            garrison[at] += forces[gov]
+            self.moved(g)  # the government's air slows the advance
+            self.manned(g[empty])
+        if reb.any():
+            b = r[reb]
+            s.rebel_air[b] += air[reb]
+            s.rebel_cohesion[b] += cohesion[reb]
+            active = take(s.status, b) != DONE
+            put(s.strength, b, take(s.strength, b)
+                + np.where(active, rules.allies.split(forces[reb], active.sum(axis=0)), 0.0))
 
     def hazard(self, r, h: int, node=None) -> None:
         """Hazard ``h`` fires in rows ``r`` (a desertion wave at ``node``, one per row)."""
@@ -396,8 +400,7 @@ class Block:
         j = flat(s.ally_order)[s.ally_next[r] * n + r]
         s.ally_next[r] += 1
         s.ally_time[r] = flat(s.ally_times)[s.ally_next[r] * n + r]
-        for ally in np.flatnonzero(np.bincount(j)):
-            self.ally(r[j == ally], int(ally))
+        self.ally(r, j)
 
     def hazard_fires(self, r) -> None:
         """The summed hazard fires in rows ``r``: which one it was is drawn in proportion to the rates."""
