@@ -60,8 +60,11 @@ def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator) -> 
     def entity(prefix: str, cls, names) -> SimpleNamespace:
         cols = {}
         for f in param_fields(cls):
-            if names:
-                cols[f.name] = np.stack([by_path[f"{prefix}.{x}.{f.name}"] for x in names])
+            columns = [by_path[f"{prefix}.{x}.{f.name}"] for x in names]
+            if names and all(c.strides == (0,) for c in columns):  # fixed for every entity: a view too
+                cols[f.name] = np.broadcast_to(np.array([c[0] for c in columns])[:, None], (len(names), n))
+            elif names:
+                cols[f.name] = np.stack(columns)
             else:
                 cols[f.name] = np.zeros((0, n))
         return SimpleNamespace(**cols)

@@ -56,6 +56,12 @@ def flat(a: np.ndarray) -> np.ndarray:
     return np.reshape(a, -1, copy=False)
 
 
+def entity(a: np.ndarray, i, r) -> np.ndarray:
+    """Parameter ``a`` (entities x rows) of entity ``i[k]`` in row ``r[k]``; ``a`` may be a read-only
+    view that repeats one column (a parameter fixed for each entity)."""
+    return a[i, 0] if a.strides[-1] == 0 else flat(a)[i * a.shape[-1] + r]
+
+
 def total_rate(rate: np.ndarray) -> np.ndarray:
     """Sum of the hazards' rates, always added in the same order."""
     return ((rate[DESERTION] + rate[FLIGHT]) + rate[HANDOVER]) + rate[UPRISING]
@@ -65,8 +71,13 @@ class _Rows:
     """Arrays of the working set, rows on the last axis."""
 
     def keep(self, mask: np.ndarray) -> None:
+        rows = np.count_nonzero(mask)
         for k, v in vars(self).items():
-            if v.ndim:  # 0-d: a parameter the same in every row
+            if not v.ndim:  # a parameter the same in every row
+                continue
+            if v.strides[-1] == 0:  # a parameter the same in every row for each entity: a view
+                setattr(self, k, v[..., :rows])
+            else:
                 setattr(self, k, v.compress(mask, axis=-1))  # C-contiguous, as flat() needs
 
 
@@ -91,7 +102,8 @@ class Block:
         # Parameters (read-only here; held per row so that they shrink with the working set).
         for prefix, ns in (("node", p.nodes), ("axis", p.axes), ("ally", p.allies)):
             for name, arr in vars(ns).items():
-                setattr(s, f"{prefix}_{name}", np.ascontiguousarray(arr, dtype=float))
+                fixed = arr.ndim == 2 and arr.shape[1] > 0 and arr.strides[-1] == 0
+                setattr(s, f"{prefix}_{name}", arr if fixed else np.ascontiguousarray(arr, dtype=float))
         for section, ns in p.sections.items():
             for name, arr in vars(ns).items():
                 if n and f"{section}_{name}" not in self.INITIAL and (arr == arr[0]).all():
@@ -282,7 +294,7 @@ class Block:
         for b in range(th.n_axes):
             step_up = jump if b == a else take(s.momentum_spillover, r) * jump
             s.momentum[b][r] = rules.momentum.after_capture(s.momentum[b][r], step_up, cap)
-        s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], take(s.cohesion_shock, r), flat(s.node_importance)[at])
+        s.cohesion[r] = rules.cohesion.after_loss(s.cohesion[r], take(s.cohesion_shock, r), entity(s.node_importance, i, r))
         self.manned(r)
         at_capital = i == th.capital
         self.end(r[at_capital], CAPTURED)
@@ -303,7 +315,7 @@ class Block:
         s.fresh[a][r] = False
         factor = rules.cohesion.combat_factor(s.cohesion[r], take(s.cohesion_combat_weight, r))
         mean_d, mean_a = rules.combat.round_means(
-            strength, garrison, s.momentum[a][r], flat(s.node_defense)[at], factor,
+            strength, garrison, s.momentum[a][r], entity(s.node_defense, i, r), factor,
             take(s.combat_kill_rate, r), s.gov_air[r], s.rebel_air[r])
         garrison = garrison - rules.combat.draw_losses(mean_d, garrison, rng=self.rng)
         strength = strength - rules.combat.draw_losses(mean_a, strength, rng=self.rng)
@@ -324,10 +336,10 @@ class Block:
         at = j * n + r
         flat(s.arrived)[at] = True
         flat(s.arrival_day)[at] = s.t[r]
-        capacity = flat(s.ally_capacity)[at]
-        air = rules.allies.support(capacity, flat(s.ally_air_support)[at])
-        cohesion = rules.allies.support(capacity, flat(s.ally_cohesion_support)[at])
-        forces = rules.allies.support(capacity, flat(s.ally_ground_forces)[at])
+        capacity = entity(s.ally_capacity, j, r)
+        air = rules.allies.support(capacity, entity(s.ally_air_support, j, r))
+        cohesion = rules.allies.support(capacity, entity(s.ally_cohesion_support, j, r))
+        forces = rules.allies.support(capacity, entity(s.ally_ground_forces, j, r))
         gov = th.ally_government[j]
         reb = ~gov
         if gov.any():
