@@ -87,7 +87,8 @@ def whole_run(reps: int, workers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip 10^7 replications")
-    ap.add_argument("--reference-reps", type=int, default=400)
+    ap.add_argument("--reference-reps", type=int, default=1000)
+    ap.add_argument("--vectorised-reps", type=int, default=3 * BLOCK_SIZE)
     args = ap.parse_args()
 
     scenario = load_scenario(FLAGSHIP)
@@ -96,8 +97,9 @@ def main() -> None:
     print(f"scenario: {scenario.name} (horizon {scenario.horizon_days} days)\n")
 
     ref_rps, ref_eps = reference_speed(scenario, args.reference_reps)
-    vec_rps, vec_eps = vectorised_speed(scenario, 100_000)
-    print("engine speed, one process")
+    vec_rps, vec_eps = vectorised_speed(scenario, args.vectorised_reps)
+    print(f"engine speed, one process (reference {args.reference_reps:,} replications, "
+          f"vectorised {args.vectorised_reps:,})")
     print(f"{'engine':<12}{'reps/s':>12}{'events/s':>14}")
     print(f"{'reference':<12}{ref_rps:>12,.0f}{ref_eps:>14,.0f}")
     print(f"{'vectorised':<12}{vec_rps:>12,.0f}{vec_eps:>14,.0f}")
