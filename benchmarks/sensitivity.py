@@ -2,7 +2,7 @@
 N = 256 base samples and second-order indices (256 x (2 x 8 + 2) = 4,608 points, plus 17 tornado
 points) at 2,000 replications a point, on 2 worker processes. Target: at most 10 minutes.
 
-    python benchmarks/sensitivity.py            # the target configuration (about 5 minutes on 2 cores)
+    python benchmarks/sensitivity.py            # the target configuration (about 3 minutes on 2 cores)
     python benchmarks/sensitivity.py --quick    # N = 32 (576 points), and the time extrapolated to N = 256
 
 Figures are printed, not asserted: speed belongs here, not in the test suite.
