@@ -419,7 +419,7 @@ class Block:
         s = self.s
         s.residual[r] = self.rng.exponential(1.0, len(r))
         rate = take(s.rate, r)
-        total = total_rate(rate)
+        total = s.rate_sum[r]  # as scheduled
         u = self.rng.uniform(0.0, 1.0, len(r)) * total
         below = rate[DESERTION]
         h = (below <= u).astype(np.int64)
