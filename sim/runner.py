@@ -23,7 +23,7 @@ from .summary import Aggregate, summarise
 from .theatre import Theatre
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
-MAX_REPS = 10**9     # 100,000 blocks; hours of computing
+MAX_REPS = 10**9     # 10,000 blocks; hours of computing
 
 
 @dataclass

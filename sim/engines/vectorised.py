@@ -387,7 +387,7 @@ class Block:
 
     def tick(self) -> None:
         """The daily tick in every row: assault rounds, then momentum, reinforcements, threat, unrest,
-        cohesion. Rows that have ended are carried along unread (their outcomes are recorded)."""
+        cohesion. Rows that have ended are carried along but never read again (see :meth:`end`)."""
         s, th = self.s, self.th
         for a in range(th.n_axes):
             fight = np.flatnonzero(~s.ended & (s.status[a] == ASSAULTING) & (s.t >= s.resume_day[a]))
