@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from sim.loading import load_scenario
+from sim import runner
+from sim.outcomes import Outcomes
 from sim.runner import BLOCK_SIZE, block_sizes, run
 
 from .conftest import SCENARIOS
@@ -21,12 +23,28 @@ def flagship():
     return load_scenario(FLAGSHIP)
 
 
-def test_workers_do_not_change_the_numbers(flagship):
-    one = run(flagship, 25_000, seed=11, workers=1)
-    two = run(flagship, 25_000, seed=11, workers=2)
-    assert one.summary == two.summary
-    for name in ("end_state", "end_day", "node_fall_day", "desertions"):
-        assert np.array_equal(getattr(one.outcomes, name), getattr(two.outcomes, name), equal_nan=True)
+SMALL_BLOCK = 4_000  # blocks made small here so that a quick run has several for the workers to share
+
+
+@pytest.fixture(scope="module")
+def one_worker(flagship):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "BLOCK_SIZE", SMALL_BLOCK)
+        return run(flagship, 5 * SMALL_BLOCK + 1_500, seed=11, workers=1)
+
+
+@pytest.mark.parametrize("kw", [dict(workers=2), dict(workers=4), dict(workers=4, in_flight=1),
+                                dict(workers=1, in_flight=5)], ids=str)
+def test_workers_and_blocks_in_flight_do_not_change_the_numbers(flagship, one_worker, monkeypatch, kw):
+    monkeypatch.setattr(runner, "BLOCK_SIZE", SMALL_BLOCK)
+    other = run(flagship, one_worker.reps, seed=11, **kw)
+    assert len(block_sizes(one_worker.reps)) == 6  # the workers really share the blocks
+    assert other.summary == one_worker.summary
+    for name in Outcomes.__dataclass_fields__:
+        a, b = getattr(one_worker.outcomes, name), getattr(other.outcomes, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+    assert other.parameters.keys() == one_worker.parameters.keys()
+    assert all(np.array_equal(other.parameters[k], v) for k, v in one_worker.parameters.items())
 
 
 def test_keeping_outcomes_does_not_change_the_summary(flagship):
