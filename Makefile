@@ -1,5 +1,5 @@
 # make run: create .venv, install, run the flagship scenario (results/ and plots).
-# make test: the same environment, then the whole test suite.
+# make test: the same environment, then the whole test suite, one test process per core.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,7 +21,7 @@ run: venv
 	$(BIN)/sim run $(FLAGSHIP) --reps $(REPS) --seed $(SEED)
 
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 bench: venv
 	$(BIN)/python benchmarks/engines.py
