@@ -1,10 +1,12 @@
 """Runs: the numbers depend on the scenario, the seed and the replication count alone."""
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
-from sim.loading import load_scenario
 from sim import runner
+from sim.loading import load_scenario
 from sim.outcomes import Outcomes
 from sim.runner import BLOCK_SIZE, block_sizes, run
 
@@ -40,11 +42,13 @@ def test_workers_and_blocks_in_flight_do_not_change_the_numbers(flagship, one_wo
     other = run(flagship, one_worker.reps, seed=11, **kw)
     assert len(block_sizes(one_worker.reps)) == 6  # the workers really share the blocks
     assert other.summary == one_worker.summary
-    for name in Outcomes.__dataclass_fields__:
-        a, b = getattr(one_worker.outcomes, name), getattr(other.outcomes, name)
-        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+    for f in fields(Outcomes):
+        a, b = getattr(one_worker.outcomes, f.name), getattr(other.outcomes, f.name)
+        assert a.dtype == b.dtype, f.name
+        np.testing.assert_array_equal(b, a, err_msg=f.name)  # NaN where NaN, every other value equal
     assert other.parameters.keys() == one_worker.parameters.keys()
-    assert all(np.array_equal(other.parameters[k], v) for k, v in one_worker.parameters.items())
+    for path, draws in one_worker.parameters.items():
+        np.testing.assert_array_equal(other.parameters[path], draws, err_msg=path)
 
 
 def test_keeping_outcomes_does_not_change_the_summary(flagship):
