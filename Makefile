@@ -1,5 +1,6 @@
 # make run: create .venv, install, run the flagship scenario (results/ and plots).
 # make test: the same environment, then the whole test suite, one test process per core.
+# make golden: record the golden hashes of seeded outputs (only when a change of numbers is meant).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ FLAGSHIP := scenarios/syria-2024-12-07.toml
 REPS ?= 100000
 SEED ?= 20241207
 
-.PHONY: venv run test bench bench-sensitivity clean
+.PHONY: venv run test golden bench bench-sensitivity clean
 
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ run: venv
 
 test: venv
 	$(BIN)/python -m pytest -n auto
+
+golden: venv
+	$(BIN)/python -m tests.golden.cases --write
 
 bench: venv
 	$(BIN)/python benchmarks/engines.py

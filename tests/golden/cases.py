@@ -1,0 +1,220 @@
+"""Golden hashes: SHA-256 digests of seeded outputs, taken before a refactoring and kept by it.
+
+Pinned: every outcome column and parameter draw of both engines on shipped and synthetic theatres
+at several seeds; a multi-block run through one and two workers; and the files that ``sim run``,
+``sweep``, ``sensitivity``, ``backtest``, ``calibrate`` and ``compare`` write for a fixed seed.
+
+numpy may change its Generator streams between versions, and its SIMD ``exp`` can differ in the
+last bit between CPUs, so the digests are a guard on the machine that took them (its numpy and CPU
+are recorded), not a cross-platform promise. Regenerate with ``make golden`` and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
+GOLDEN = Path(__file__).with_name("golden.json")
+
+ENGINE_REPS = {"reference": 60, "vectorised": 3000}
+SEEDS = (1, 2, 3)
+MULTI_BLOCK = 4_000               # the block size of the multi-block run
+MULTI_REPS = 2 * MULTI_BLOCK + 1_500
+
+
+def machine() -> dict:
+    """What the digests depend on besides the code: numpy's version and the CPU's SIMD dispatch."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    model = ""
+    with contextlib.suppress(OSError):
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    return {"numpy": np.__version__, "machine": platform.machine(), "cpu": model,
+            "simd": sorted(k for k, v in features.items() if v)}
+
+
+def digest_arrays(arrays: dict) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode())
+        h.update(a.dtype.str.encode())
+        h.update(str(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def digest_outcomes(out, draws) -> str:
+    arrays = {f"outcome:{f.name}": getattr(out, f.name) for f in dataclasses.fields(out)}
+    arrays.update({f"draw:{path}": column for path, column in draws.by_path.items()})
+    return digest_arrays(arrays)
+
+
+def digest_file(path: Path) -> str:
+    """The bytes of a text file; the arrays of an .npz (its zip entries carry timestamps)."""
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            return digest_arrays({k: z[k] for k in z.files})
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------ engine cases
+
+def _synthetic(extra: dict):
+    from tests.conftest import base_doc, merge
+    return merge(base_doc(), extra)
+
+
+def engine_scenarios(tmp: Path) -> dict:
+    """The theatres whose engine outputs are pinned, loaded from real files."""
+    from sim.loading import load_scenario
+    from sim.toml_writer import dumps
+    from tests.conftest import QUIET
+
+    synthetic = {
+        "base": {},
+        "no_hazards": {**QUIET, "allies": None},
+        "rebel_ally": {"allies": {"friend": {"side": "rebels", "commit_probability": 0.8, "ground_forces": 3000}}},
+        "leadership_uprising": {"leadership": {"flight_rate_per_day": 0.002, "handover_rate_per_day": 0.001},
+                                "unrest": {"initial": 0.6, "uprising_rate_per_day": 0.2}},
+        "two_axes": {"nodes": {"south": {"controller": "rebels"}}, "roads": {"south-town": 30},
+                     "rebels": {"south": {"route": ["south", "town", "cap"], "strength": 3000,
+                                          "assaulting": {"dist": "bernoulli", "p": 0.5}}}},
+    }
+    out = {"flagship": load_scenario(FLAGSHIP),
+           "first_day": load_scenario(SCENARIOS / "syria-2024-11-27.toml", ["scenario.horizon_days=40"])}
+    for name, extra in synthetic.items():
+        path = tmp / f"{name}.toml"
+        path.write_text(dumps(_synthetic(extra)), encoding="utf-8")
+        out[name] = load_scenario(path)
+    return out
+
+
+def engine_digests(tmp: Path) -> dict:
+    from sim.engines import ENGINES
+
+    scenarios = engine_scenarios(tmp)
+    digests: dict = {}
+    for engine in sorted(ENGINES):
+        for case, scenario in scenarios.items():
+            for seed in SEEDS:
+                out, draws = ENGINES[engine].simulate(scenario, ENGINE_REPS[engine], rng=np.random.default_rng(seed))
+                digests[f"{engine}/{case}/{seed}"] = digest_outcomes(out, draws)
+    return digests
+
+
+# ------------------------------------------------------------------------------ runs
+
+def run_digest(result) -> str:
+    from sim.results import json_bytes
+
+    arrays = {f"outcome:{f.name}": getattr(result.outcomes, f.name) for f in dataclasses.fields(result.outcomes)}
+    arrays.update({f"param:{k}": v for k, v in result.parameters.items()})
+    arrays["summary"] = np.frombuffer(json_bytes(result.summary), dtype=np.uint8)
+    return digest_arrays(arrays)
+
+
+def multi_block_digests() -> dict:
+    """A run of three blocks (blocks made small) through one worker and through two."""
+    from sim import runner
+    from sim.loading import load_scenario
+
+    scenario = load_scenario(FLAGSHIP)
+    saved = runner.BLOCK_SIZE
+    runner.BLOCK_SIZE = MULTI_BLOCK
+    try:
+        return {f"workers={w}": run_digest(runner.run(scenario, MULTI_REPS, seed=11, workers=w)) for w in (1, 2)}
+    finally:
+        runner.BLOCK_SIZE = saved
+
+
+# ------------------------------------------------------------------------------ command outputs
+
+OBSERVED = SCENARIOS / "observed" / "syria-2024.toml"
+CALIBRATION = SCENARIOS / "calibration" / "reference-class.toml"
+
+# Each command is run in a fresh folder (the working directory, so paths in outputs are relative);
+# the files listed after it are pinned.
+COMMANDS = {
+    "run": (["run", FLAGSHIP, "--reps", "3000", "--seed", "5", "--no-plots", "--out", "run"],
+            ["run/summary.json", "run/histograms.npz", "run/outcomes.npz", "run/scenario.toml"]),
+    "run_variant": (["run", SCENARIOS / "syria-2024-12-07-homs-holds.toml", "--reps", "2000", "--seed", "5",
+                     "--no-plots", "--out", "variant", "--set", "allies.russia.capacity=0.6"],
+                    ["variant/summary.json", "variant/histograms.npz"]),
+    "sweep": (["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0.1:0.9:3", "--param",
+               "rebels.north.momentum=1.5,2.5", "--reps", "400", "--seed", "3", "--no-plots", "--out", "sweep"],
+              ["sweep/sweep.json", "sweep/sweep.csv", "sweep/points.jsonl", "sweep/spec.json"]),
+    "morris": (["sensitivity", FLAGSHIP, "--method", "morris", "--samples", "3", "--reps", "300", "--seed", "2",
+                "--params", "allies.russia.capacity,rebels.north.momentum,nodes.homs.garrison", "--no-plots",
+                "--out", "morris"],
+               ["morris/indices.json", "morris/tornado.json", "morris/samples.json"]),
+    "sobol": (["sensitivity", FLAGSHIP, "--method", "sobol", "--samples", "4", "--reps", "200", "--seed", "4",
+               "--params", "allies.russia.capacity,rebels.north.momentum", "--no-plots", "--out", "sobol"],
+              ["sobol/indices.json", "sobol/tornado.json", "sobol/samples.json"]),
+    "backtest": (["backtest", FLAGSHIP, "--observed", OBSERVED, "--reps", "2000", "--seed", "1", "--out", "backtest",
+                  "--quiet"],
+                 ["backtest/backtest.json", "backtest/cdfs.npz"]),
+    "calibrate": (["calibrate", CALIBRATION, "--proposals", "3", "--reps", "40", "--seed", "1", "--out", "calibration",
+                   "--quiet"],
+                  ["calibration/posterior.json", "calibration/posterior.toml", "calibration/validation.json",
+                   "calibration/validation.md"]),
+    "compare": (["compare", "run", "variant", "--out", "compare"], ["compare/compare.json", "compare/compare.txt"]),
+}
+
+
+def command_digests(tmp: Path) -> dict:
+    from sim.cli import main
+
+    digests: dict = {}
+    here = Path.cwd()
+    os.chdir(tmp)
+    try:
+        for name, (argv, files) in COMMANDS.items():
+            with contextlib.redirect_stdout(io.StringIO()):
+                code = main([str(a) for a in argv])
+            assert code == 0, f"{name}: exit {code}"
+            for f in files:
+                digests[f"{name}:{f}"] = digest_file(tmp / f)
+    finally:
+        os.chdir(here)
+    return digests
+
+
+def compute(tmp: Path) -> dict:
+    (tmp / "engines").mkdir()
+    (tmp / "commands").mkdir()
+    return {"engines": engine_digests(tmp / "engines"), "multi_block": multi_block_digests(),
+            "commands": command_digests(tmp / "commands")}
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.golden.cases --write`` (``make golden``) records the digests of this code."""
+    import tempfile
+
+    if argv != ["--write"]:
+        print("usage: python -m tests.golden.cases --write", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        golden = {"machine": machine(), **compute(Path(tmp))}
+    GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {GOLDEN.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
