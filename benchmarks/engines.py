@@ -23,12 +23,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.draws import draw_parameters  # noqa: E402
+from sim.engines.draws import draw_parameters  # noqa: E402
 from sim.engines.reference import Replication  # noqa: E402
 from sim.engines.vectorised import Block  # noqa: E402
-from sim.loading import load_scenario  # noqa: E402
-from sim.runner import BLOCK_SIZE  # noqa: E402
-from sim.theatre import Theatre  # noqa: E402
+from sim.scenario.load import load_scenario  # noqa: E402
+from sim.runs.runner import BLOCK_SIZE  # noqa: E402
+from sim.engines.theatre import Theatre  # noqa: E402
 
 FLAGSHIP = ROOT / "scenarios" / "syria-2024-12-07.toml"
 
@@ -36,8 +36,8 @@ FLAGSHIP = ROOT / "scenarios" / "syria-2024-12-07.toml"
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from sim.loading import load_scenario
-from sim.runner import run
+from sim.scenario.load import load_scenario
+from sim.runs.runner import run
 s = load_scenario({scenario!r})
 t = time.perf_counter()
 r = run(s, {reps}, seed=1, workers={workers}, keep_outcomes=False)
@@ -106,7 +106,7 @@ def main() -> None:
     print(f"ratio vectorised / reference: {vec_rps / ref_rps:,.0f}x\n")
 
     sizes = [10**5, 10**6] + ([] if args.quick else [10**7])
-    print("whole runs (sim.runner.run, streaming aggregates, outcomes not kept)")
+    print("whole runs (sim.runs.runner.run, streaming aggregates, outcomes not kept)")
     print(f"{'reps':>12}{'workers':>9}{'wall s':>9}{'reps/s':>12}{'peak RSS MiB':>14}")
     for reps in sizes:
         for workers in (1, 2):

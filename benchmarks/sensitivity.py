@@ -23,8 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.sensitivity import run_sensitivity, sample_size, tornado_points, factors  # noqa: E402
-from sim.sweep import Base  # noqa: E402
+from sim.studies.sensitivity import run_sensitivity, sample_size, tornado_points, factors  # noqa: E402
+from sim.studies.points import Base  # noqa: E402
 
 FLAGSHIP = ROOT / "scenarios" / "syria-2024-12-07.toml"
 FACTORS = [

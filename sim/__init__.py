@@ -9,19 +9,17 @@ A notebook session::
     result.outcomes.end_day             # one value per replication (NaN: the capital held)
 """
 
-__version__ = "0.1.0"
-
-from .distributions import Bernoulli, Beta, Distribution, Fixed, LogNormal, Normal, Triangular, Uniform
+from ._version import __version__
+from .api import write_run
+from .engines.outcomes import CAPTURED, COLLAPSED, END_STATES, HOLDS, Outcomes
 from .errors import ScenarioError
-from .loading import load_scenario
-from .outcomes import CAPTURED, COLLAPSED, END_STATES, HOLDS, Outcomes
-from .results import write_run
-from .runner import RunResult, run
-from .scenario import Scenario
-from .summary import format_summary
+from .reporting.text import format_summary
+from .runs.runner import RunResult, run
+from .scenario import Bernoulli, Beta, Distribution, Fixed, LogNormal, Normal, Scenario, Triangular, Uniform
+from .scenario.load import load_scenario
 
 __all__ = [
     "Bernoulli", "Beta", "CAPTURED", "COLLAPSED", "Distribution", "END_STATES", "Fixed", "HOLDS",
     "LogNormal", "Normal", "Outcomes", "RunResult", "Scenario", "ScenarioError", "Triangular",
-    "Uniform", "format_summary", "load_scenario", "run", "write_run",
+    "Uniform", "__version__", "format_summary", "load_scenario", "run", "write_run",
 ]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from .engines import ENGINES
 from .errors import ResultsError, ScenarioError, one_line
-from .loading import MAX_HORIZON_DAYS
-from .runner import MAX_REPS
+from .runs.runner import MAX_REPS
+from .scenario.load import MAX_HORIZON_DAYS
 
 DEFAULT_ENGINE = "vectorised" if "vectorised" in ENGINES else "reference"
 
@@ -144,10 +144,11 @@ def _sweep_options(p, command: str) -> None:
 
 
 def cmd_run(args) -> int:
-    from .loading import load_scenario
-    from .results import run_id, write_run
-    from .runner import new_seed, run
-    from .summary import format_summary
+    from .api import write_run
+    from .reporting.text import format_summary
+    from .runs.folder import run_id
+    from .runs.runner import new_seed, run
+    from .scenario.load import load_scenario
 
     overrides = list(args.overrides)
     if args.horizon is not None:
@@ -167,8 +168,8 @@ def cmd_run(args) -> int:
 
 
 def _run_folder(path: Path, command: str) -> Path:
-    """``path`` if it is a complete run folder (:func:`sim.results.require_complete`), else a one-line error."""
-    from .results import require_complete
+    """``path`` if it is a complete run folder (:func:`sim.runs.folder.require_complete`), else a one-line error."""
+    from .runs.folder import require_complete
 
     try:
         return require_complete(path)
@@ -177,8 +178,8 @@ def _run_folder(path: Path, command: str) -> Path:
 
 
 def cmd_plot(args) -> int:
-    from .plots import skipped
-    from .results import RunFolder, redraw
+    from .reporting.figures import redraw, skipped
+    from .runs.folder import RunFolder
 
     for path in redraw(_run_folder(args.run_dir, "plot")):  # each figure replaced atomically
         print(path)
@@ -190,7 +191,7 @@ def cmd_plot(args) -> int:
 def cmd_compare(args) -> int:
     import datetime as dt
 
-    from .compare import compare_runs
+    from .reporting.compare import compare_runs
 
     if len(args.run_dirs) < 2:
         raise UsageError("sim compare: give at least two run folders")
@@ -204,16 +205,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from .reporting.report import write_report
 
     print(write_report(_run_folder(args.run_dir, "report"), args.out))
     return 0
 
 
 def cmd_backtest(args) -> int:
-    from .backtest import backtest, format_backtest, write_backtest
-    from .loading import load_scenario
-    from .observed import load_observed
+    from .api import write_backtest
+    from .forecast.backtest import backtest, format_backtest
+    from .forecast.observed import load_observed
+    from .scenario.load import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     observed = load_observed(args.observed)
@@ -227,8 +229,8 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .calibration import calibrate, load_spec
-    from .results import write_json, write_text
+    from .files import write_json, write_text
+    from .forecast.calibration import calibrate, load_spec
 
     spec = load_spec(args.spec)
     result = calibrate(spec, args.proposals, args.reps, seed=args.seed)
@@ -244,13 +246,13 @@ def cmd_calibrate(args) -> int:
 
 
 def _sweep_setup(args, kind: str, *key):
-    """The shared part of a sweep or sensitivity run (:class:`sim.sweep.Base`) and its folder: by
+    """The shared part of a sweep or sensitivity run (:class:`sim.studies.points.Base`) and its folder: by
     default named from what defines the run, so that the same command with --resume finds it."""
     import dataclasses
     import json
 
-    from .runner import new_seed
-    from .sweep import SPEC_FILE, Base, sweep_key
+    from .runs.runner import new_seed
+    from .studies.points import SPEC_FILE, Base, sweep_key
 
     overrides = list(args.overrides)
     if args.horizon is not None:
@@ -272,8 +274,8 @@ def _run_sweep(out: Path, call):
     SIGTERM) leaves the finished points in ``out``, says how to resume and gives (None, 130 or 143)."""
     import json
 
-    from .progress import ProgressBar
-    from .sweep import POINTS_FILE, SPEC_FILE, SweepError
+    from .reporting.progress import ProgressBar
+    from .studies.points import POINTS_FILE, SPEC_FILE, SweepError
 
     bar = ProgressBar()
     try:
@@ -296,7 +298,8 @@ def _run_sweep(out: Path, call):
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import format_table, parse_param, run_grid
+    from .api import run_grid
+    from .studies.points import format_table, parse_param
 
     params = [parse_param(text) for text in args.params]
     base, out = _sweep_setup(args, "sweep", [(p.path, p.values) for p in params])
@@ -311,7 +314,8 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from .sensitivity import format_indices, run_sensitivity
+    from .api import run_sensitivity
+    from .studies.sensitivity import format_indices
 
     n = args.samples if args.samples is not None else (64 if args.method == "sobol" else 20)
     if args.method == "sobol" and n & (n - 1):
@@ -337,8 +341,8 @@ def cmd_sensitivity(args) -> int:
 
 
 def cmd_rerun(args) -> int:
-    from .rerun import rerun
-    from .results import write_run
+    from .api import write_run
+    from .runs.rerun import rerun
 
     again = rerun(_run_folder(args.run_dir, "rerun"), workers=args.workers)
     m = again.manifest

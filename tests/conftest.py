@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.loading import load_scenario
-from sim.toml_writer import dumps
+from sim.scenario.load import load_scenario
+from sim.scenario.toml import dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from sim import scoring
+from sim.forecast import scoring
 from sim.errors import ScenarioError
-from sim.observed import load_observed
+from sim.forecast.observed import load_observed
 
 from .conftest import SCENARIOS
 

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from sim.calibration import (Simulations, load_spec, observed_hits, simulate_proposals, validation,
+from sim.forecast.calibration import (Simulations, load_spec, observed_hits, simulate_proposals, validation,
                              weighted_quantile, with_values)
 from sim.errors import ScenarioError
-from sim.outcomes import CAPTURED, COLLAPSED, HOLDS
+from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
 
 from .conftest import QUIET, base_doc, merge
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.distributions import Bernoulli, Beta, Fixed, LogNormal, Normal, Triangular, Uniform
+from sim.scenario.distributions import Bernoulli, Beta, Fixed, LogNormal, Normal, Triangular, Uniform
 
 CASES = [
     Fixed(3.5),

@@ -13,7 +13,7 @@ from scipy import stats
 
 from sim.engines import reference, vectorised
 from sim.engines.vectorised import Block
-from sim.loading import load_scenario
+from sim.scenario.load import load_scenario
 
 from .conftest import QUIET, SCENARIOS, base_doc, merge
 

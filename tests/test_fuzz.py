@@ -33,9 +33,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import build_parser, main
-from sim.loading import MAX_MAGNITUDE, load_scenario
+from sim.scenario.load import MAX_MAGNITUDE, load_scenario
 from sim.scenario import SECTIONS, Ally, Axis, Node, param_fields
-from sim.toml_writer import dumps
+from sim.scenario.toml import dumps
 
 from .conftest import ROOT, SCENARIOS, base_doc
 
@@ -828,7 +828,7 @@ def test_every_distribution_the_loader_accepts_draws_finite_numbers_in_range(bod
     import numpy as np
 
     from sim.errors import ScenarioError
-    from sim.loading import _Checker
+    from sim.scenario.load import _Checker
     try:
         param = _Checker({}, "f").param_value(body, ("x",), meta)
     except ScenarioError:

@@ -17,9 +17,10 @@ import pytest
 
 from sim.cli import main
 from sim.errors import ResultsError
-from sim.loading import load_scenario
-from sim.results import INCOMPLETE, require_complete, write_run
-from sim.runner import run
+from sim.scenario.load import load_scenario
+from sim.api import write_run
+from sim.runs.folder import INCOMPLETE, require_complete
+from sim.runs.runner import run
 
 from .conftest import ROOT, SCENARIOS
 
@@ -148,7 +149,7 @@ def small_result():
     return run(load_scenario(FLAGSHIP), 500, seed=4)
 
 
-@pytest.mark.parametrize("where", ["sim.results.write_json", "sim.plots.plot_run"])
+@pytest.mark.parametrize("where", ["sim.runs.folder.write_json", "sim.reporting.figures.plot_run"])
 def test_an_interruption_inside_write_run_removes_the_temporary_folder(tmp_path, small_result, where):
     with mock.patch(where, side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
         write_run(small_result, tmp_path / "out")
@@ -158,7 +159,7 @@ def test_an_interruption_inside_write_run_removes_the_temporary_folder(tmp_path,
 def test_an_interrupted_rewrite_keeps_the_old_run(tmp_path, small_result):
     out = write_run(small_result, tmp_path / "out", plots=False)
     before = (out / "summary.json").read_bytes()
-    with mock.patch("sim.results.write_json", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+    with mock.patch("sim.runs.folder.write_json", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
         write_run(small_result, out, plots=False)
     assert (out / "summary.json").read_bytes() == before
     require_complete(out)

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 
 from sim.engines import ENGINES, reference, vectorised
 from sim.errors import ScenarioError
-from sim.loading import scenario_from_document
-from sim.outcomes import CAPTURED, COLLAPSED, HOLDS
-from sim.runner import run
-from sim.theatre import Theatre
+from sim.scenario.load import scenario_from_document
+from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
+from sim.runs.runner import run
+from sim.engines.theatre import Theatre
 
 from .conftest import QUIET, base_doc, merge
 

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from sim.distributions import Fixed, Triangular
+from sim.scenario.distributions import Fixed, Triangular
 from sim.errors import ScenarioError
-from sim.loading import load_scenario
-from sim.toml_writer import dumps
+from sim.scenario.load import load_scenario
+from sim.scenario.toml import dumps
 
 from .conftest import base_doc, merge
 

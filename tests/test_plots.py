@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sim import control, plots
+from sim.runs import control_share as control
+from sim.reporting import figures as plots
 from sim.cli import main
-from sim.results import RunFolder
-from sim.summary import fallen_by, hist_quantile
+from sim.runs.folder import RunFolder
+from sim.runs.summary import fallen_by, hist_quantile
 
 from .conftest import SCENARIOS, base_doc
 
@@ -64,12 +65,12 @@ def test_without_outcomes_the_drivers_figure_is_left_out(runs, capsys):
 def test_plot_redraws_from_files_without_the_model(runs, monkeypatch, capsys):
     flag, _ = runs
     import sim.engines
-    import sim.runner
+    import sim.runs.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("sim plot ran the model")
-    monkeypatch.setattr(sim.runner, "run", refuse)
-    monkeypatch.setattr(sim.runner, "run_block", refuse)
+    monkeypatch.setattr(sim.runs.runner, "run", refuse)
+    monkeypatch.setattr(sim.runs.runner, "run_block", refuse)
     for engine in sim.engines.ENGINES.values():
         monkeypatch.setattr(engine, "simulate", refuse)
     for stem in ("control", "fall_day"):

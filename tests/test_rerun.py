@@ -13,11 +13,12 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 
 from sim.cli import main
-from sim.loading import load_scenario
-from sim.results import TIMING_FIELDS, write_run
-from sim.rerun import first_difference, rerun
-from sim import runner
-from sim.runner import BLOCK_SIZE, run
+from sim.scenario.load import load_scenario
+from sim.api import write_run
+from sim.runs.folder import TIMING_FIELDS
+from sim.runs.rerun import first_difference, rerun
+from sim.runs import runner
+from sim.runs.runner import BLOCK_SIZE, run
 
 from .conftest import ROOT, SCENARIOS
 

@@ -5,10 +5,10 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from sim import runner
-from sim.loading import load_scenario
-from sim.outcomes import Outcomes
-from sim.runner import BLOCK_SIZE, block_sizes, run
+from sim.runs import runner
+from sim.scenario.load import load_scenario
+from sim.engines.outcomes import Outcomes
+from sim.runs.runner import BLOCK_SIZE, block_sizes, run
 
 from .conftest import SCENARIOS
 

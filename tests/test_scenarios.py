@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.loading import load_scenario
-from sim.runner import run
+from sim.scenario.load import load_scenario
+from sim.runs.runner import run
 
 from .conftest import SCENARIOS
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from sim.engines import ENGINES
-from sim.outcomes import CAPTURED, COLLAPSED, HOLDS
+from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
 
 from .conftest import QUIET, base_doc, merge
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from sim.cli import main
-from sim.distributions import LogNormal, Uniform
+from sim.scenario.distributions import LogNormal, Uniform
 from sim.errors import ScenarioError
-from sim.sensitivity import (
+from sim.studies.sensitivity import (
     OUTPUTS, TAIL, Factor, analyse, factors, points_from, problem, sample, sample_size, tornado_points,
 )
-from sim.sweep import Base
+from sim.studies.points import Base
 
 from .conftest import SCENARIOS
 

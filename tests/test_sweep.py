@@ -6,14 +6,15 @@ import json
 import numpy as np
 import pytest
 
-import sim.runner
-import sim.sweep
+import sim.runs.runner
+import sim.studies.points
+from sim.api import run_grid
 from sim.cli import main
-from sim.draws import draw_parameters
+from sim.engines.draws import draw_parameters
 from sim.errors import ScenarioError
-from sim.progress import ProgressBar
-from sim.sweep import (
-    POINTS_FILE, Base, PointLog, Progress, SweepError, SweepParam, format_table, grid_points, parse_param, run_grid,
+from sim.reporting.progress import ProgressBar
+from sim.studies.points import (
+    POINTS_FILE, Base, PointLog, Progress, SweepError, SweepParam, format_table, grid_points, parse_param,
     run_points,
 )
 
@@ -165,7 +166,7 @@ def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path, monkeypatch, capsys)
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert main([*args, "--out", str(straight)]) == 0
 
-    real_run, calls = sim.runner.run, []
+    real_run, calls = sim.runs.runner.run, []
 
     def dies_on_the_fourth_point(*a, **kw):
         calls.append(1)
@@ -173,7 +174,7 @@ def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path, monkeypatch, capsys)
             raise KeyboardInterrupt  # Ctrl-C half way through
         return real_run(*a, **kw)
 
-    monkeypatch.setattr(sim.runner, "run", dies_on_the_fourth_point)
+    monkeypatch.setattr(sim.runs.runner, "run", dies_on_the_fourth_point)
     assert main([*args, "--out", str(killed)]) == 130
     err = capsys.readouterr().err.strip()
     assert err == f"sim: interrupted; 3 of 6 points are saved in {killed / POINTS_FILE}; " \
@@ -247,7 +248,7 @@ def test_a_dask_cluster_gives_the_same_table(tmp_path):
 
 def test_an_unreachable_scheduler_is_one_error(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(sim.sweep, "SCHEDULER_TIMEOUT", 1)
+    monkeypatch.setattr(sim.studies.points, "SCHEDULER_TIMEOUT", 1)
     base = Base.load(FLAGSHIP, reps=10, seed=1)
     with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
         run_points(base, [{}], tmp_path, kind="grid", spec={}, scheduler="tcp://127.0.0.1:9")

@@ -19,10 +19,10 @@ import simpy
 from simpy.events import URGENT
 
 from .. import rules
-from ..draws import Draws, draw_parameters
-from ..outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
-from ..scenario import Scenario
-from ..theatre import Theatre
+from .draws import Draws, draw_parameters
+from .outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
+from ..scenario.schema import Scenario
+from .theatre import Theatre
 
 MOVING, ASSAULTING, DONE = 0, 1, 2
 

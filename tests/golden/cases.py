@@ -82,8 +82,8 @@ def _synthetic(extra: dict):
 
 def engine_scenarios(tmp: Path) -> dict:
     """The theatres whose engine outputs are pinned, loaded from real files."""
-    from sim.loading import load_scenario
-    from sim.toml_writer import dumps
+    from sim.scenario.load import load_scenario
+    from sim.scenario.toml import dumps
     from tests.conftest import QUIET
 
     synthetic = {
@@ -121,7 +121,7 @@ def engine_digests(tmp: Path) -> dict:
 # ------------------------------------------------------------------------------ runs
 
 def run_digest(result) -> str:
-    from sim.results import json_bytes
+    from sim.runs.folder import json_bytes
 
     arrays = {f"outcome:{f.name}": getattr(result.outcomes, f.name) for f in dataclasses.fields(result.outcomes)}
     arrays.update({f"param:{k}": v for k, v in result.parameters.items()})
@@ -131,8 +131,8 @@ def run_digest(result) -> str:
 
 def multi_block_digests() -> dict:
     """A run of three blocks (blocks made small) through one worker and through two."""
-    from sim import runner
-    from sim.loading import load_scenario
+    from sim.runs import runner
+    from sim.scenario.load import load_scenario
 
     scenario = load_scenario(FLAGSHIP)
     saved = runner.BLOCK_SIZE

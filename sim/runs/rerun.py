@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .engines import ENGINES
-from .errors import ResultsError
-from .loading import load_scenario
-from .results import MANIFEST, OUTCOMES, SCENARIO, SUMMARY, TIMING_FIELDS, json_bytes, require_complete
+from .._version import __version__
+from ..engines import ENGINES
+from ..errors import ResultsError
+from ..files import json_bytes
+from ..scenario.load import load_scenario
+from .folder import MANIFEST, OUTCOMES, SCENARIO, SUMMARY, TIMING_FIELDS, require_complete
 from .runner import BLOCK_SIZE, MAX_REPS, RunResult, run
 
 __all__ = ["Rerun", "first_difference", "read_manifest", "rerun"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenario import GOVERNMENT, Scenario
+from ..scenario.schema import GOVERNMENT, Scenario
 
 SHARE_STEP = 0.01
 SHARE_BINS = 101          # shares 0.00, 0.01, ..., 1.00

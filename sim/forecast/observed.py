@@ -30,8 +30,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ScenarioError
-from .outcomes import END_STATES
+from ..engines.outcomes import END_STATES
+from ..errors import ScenarioError
 
 CONFIDENCE = {"WS", "SS", "CL", "CF", "DER"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import rules
+from ... import rules
 from ..draws import Draws, draw_parameters
 from ..outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
-from ..scenario import Scenario
+from ...scenario.schema import Scenario
 from ..theatre import Theatre
 
 MOVING, ASSAULTING, DONE = 0, 1, 2

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-# The palette of sim.plots (Okabe–Ito, colour-blind safe), repeated so that module can change freely.
+# The palette of sim.reporting.figures (Okabe–Ito, colour-blind safe), repeated so that module can change freely.
 COLOURS = {"captured": "#D55E00", "collapsed": "#E69F00", "holds": "#0072B2", "falls": "#CC79A7",
            "median_fall_day": "#009E73"}
 STATES = ("captured", "collapsed", "holds")

@@ -1,7 +1,7 @@
 """Backtests: a scenario's forecast scored against what happened, beside simple baselines.
 
 Targets are the capital's fall, each government-held node that the observed record dates, and the
-ruler's flight; each is scored by CRPS over the horizon (sim.scoring) with its PIT. The capital's
+ruler's flight; each is scored by CRPS over the horizon (sim.forecast.scoring) with its PIT. The capital's
 end state and "the capital falls within 7 / 30 / 90 days" get log and Brier scores. Baselines in
 the same run: ``always_holds`` (the regime never falls: every date forecast puts all its mass past
 the horizon) and ``uniform_hazard`` (a constant hazard giving an even chance of a fall within the
@@ -14,12 +14,12 @@ import math
 
 import numpy as np
 
+from ..engines.outcomes import END_STATES
+from ..runs.runner import RunResult, run
+from ..runs.summary import bin_width
+from ..scenario.schema import GOVERNMENT, Scenario
 from . import scoring
 from .observed import Observed, Window, censored
-from .outcomes import END_STATES
-from .runner import RunResult, run
-from .scenario import GOVERNMENT, Scenario
-from .summary import bin_width
 
 WITHIN_DAYS = (7, 30, 90)
 BASELINES = ("always_holds", "uniform_hazard")
@@ -149,16 +149,15 @@ def target_days(result: RunResult, name: str) -> np.ndarray:
     return out.node_fall_day[:, [n.name for n in result.scenario.nodes].index(name[len("node:"):])]
 
 
-def write_backtest(b: dict, result: RunResult, folder) -> None:
-    """backtest.json, the forecast curves (cdfs.npz) and the figure, written whole or not at all."""
+def write_backtest(b: dict, result: RunResult, folder, *, extras=()) -> None:
+    """backtest.json, the forecast curves (cdfs.npz) and ``extras`` (the figure), written whole or not at all."""
     import os
     import shutil
     import tempfile
     from pathlib import Path
 
-    from .backtest_plots import plot_backtest
-    from .errors import ResultsError
-    from .results import _mode, write_json
+    from ..errors import ResultsError
+    from ..files import mode as _mode, write_json
 
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
@@ -172,7 +171,8 @@ def write_backtest(b: dict, result: RunResult, folder) -> None:
         for name in b["targets"]:
             grid, curves[f"cdf:{name}"] = empirical_cdf(target_days(result, name), result.scenario.horizon_days)
         np.savez_compressed(tmp / "cdfs.npz", grid=grid, **curves)
-        plot_backtest(tmp)
+        for extra in extras:
+            extra(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
         os.chmod(folder, _mode(0o777))

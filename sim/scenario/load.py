@@ -1,11 +1,11 @@
-"""Scenario files to :class:`~sim.scenario.Scenario`: TOML parsing, ``extends``, ``--set`` overrides
+"""Scenario files to :class:`~sim.scenario.schema.Scenario`: TOML parsing, ``extends``, ``--set`` overrides
 and every validation check, in one place.
 
 Files are only ever parsed as TOML and override values only as TOML literals: nothing is evaluated.
 ``extends`` names another regular file, relative to the file that names it. Every error is a
 :class:`~sim.errors.ScenarioError` naming the file, the key path and the problem.
 
-Besides each field's range (``sim/scenario.py``), the loader bounds what the engines could not
+Besides each field's range (``sim/scenario/schema.py``), the loader bounds what the engines could not
 simulate in finite numbers, time or memory: every number lies within +-MAX_MAGNITUDE, a log-normal's
 sigma is at most MAX_LOGNORMAL_SIGMA, a theatre has at most MAX_NODES nodes, MAX_AXES axes and
 MAX_ALLIES allies, the desertion hazard can reach at most MAX_WAVE_RATE waves a day at a garrison,
@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .distributions import DISTRIBUTIONS, Distribution, Fixed, LogNormal
-from .errors import ScenarioError
-from .scenario import (
+from ..errors import ScenarioError
+from .schema import (
     SECTIONS, SIDES, GOVERNMENT, REBELS, Ally, Axis, Node, Param, Road, Scenario, param_fields,
 )
-from .toml_writer import dumps
+from .toml import dumps
 
 __all__ = ["load_scenario", "load_document", "apply_overrides", "scenario_from_document", "parse_override"]
 

@@ -10,25 +10,22 @@ files and redrawn figures are written to a temporary file and renamed over the o
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import warnings
-import zipfile
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .errors import ResultsError
+from .._version import __version__
+from ..errors import ResultsError
+from ..files import git_commit, json_bytes, mode, write_json
 from .runner import BLOCK_SIZE, RunResult
 
 SUMMARY = "summary.json"
@@ -44,59 +41,6 @@ TIMING_FIELDS = ("created", "wall_seconds")  # manifest.json's fields that diffe
 def run_id(result: RunResult) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-seed{result.seed}-reps{result.reps}"
-
-
-def git_commit() -> str | None:
-    """The commit of the checkout the package runs from, if it is one."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def json_bytes(data) -> bytes:
-    """``data`` as the bytes :func:`write_json` writes (two-space indent, a final newline)."""
-    return (json.dumps(data, indent=2, default=_json_default) + "\n").encode("utf-8")
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically: a temporary file in the same folder, fsync, then rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _mode(0o666))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    write_text(path, json_bytes(data).decode("utf-8"))
-
-
-def _mode(full: int) -> int:
-    """``full`` less the process umask (temporary files and folders are created private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return full & ~umask
-
-
-def _json_default(v):
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
 
 
 def _version(module: str) -> str | None:
@@ -137,8 +81,9 @@ def manifest(result: RunResult, *, overrides=(), command=None) -> dict:
     }
 
 
-def write_run(result: RunResult, out_dir: Path, *, overrides=(), plots=True) -> Path:
-    """Write a run's folder: scenario, manifest, summary, histograms, outcomes (if kept) and plots."""
+def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> Path:
+    """Write a run's folder: scenario, manifest, summary, histograms, outcomes (if kept), then each
+    of ``extras`` (``extra(folder)``, e.g. the figures) on the files written so far."""
     out_dir = Path(out_dir)
     _check_destination(out_dir)
     try:
@@ -147,7 +92,7 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), plots=True) -> 
     except OSError as exc:
         raise ResultsError(out_dir, f"cannot create the results folder ({exc.strerror or exc})") from None
     try:
-        os.chmod(tmp, _mode(0o777))
+        os.chmod(tmp, mode(0o777))
         (tmp / INCOMPLETE).write_text("This run was interrupted before all its files were written.\n")
         (tmp / SCENARIO).write_text(result.scenario.resolved_toml, encoding="utf-8")
         write_json(tmp / SUMMARY, result.summary)
@@ -160,10 +105,8 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), plots=True) -> 
             cols = result.outcomes.columns(th.node_names, th.ally_names)
             cols.update({f"param:{k}": v for k, v in (result.parameters or {}).items()})
             np.savez_compressed(tmp / OUTCOMES, **cols)
-        if plots:
-            from .plots import plot_run
-            with plotting():
-                plot_run(tmp)
+        for extra in extras:
+            extra(tmp)
         write_json(tmp / MANIFEST, manifest(result, overrides=overrides))  # the commit point
         (tmp / INCOMPLETE).unlink()
         if out_dir.exists():
@@ -197,17 +140,6 @@ def _check_destination(out_dir: Path) -> None:
         raise ResultsError(out_dir, f"cannot be inspected ({exc.strerror or exc})") from None
 
 
-@contextlib.contextmanager
-def plotting():
-    """Matplotlib settings for drawing a run's figures: text from a scenario (a title with two '$' in
-    it) is never parsed as mathtext, and a glyph the font lacks is left out without a warning."""
-    import matplotlib
-
-    with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
-        yield
-
-
 def require_complete(run_dir) -> Path:
     """``run_dir`` as a Path if it is a complete run folder, else raise :class:`ResultsError` (one line).
 
@@ -225,47 +157,6 @@ def require_complete(run_dir) -> Path:
     if missing:
         raise ResultsError(run_dir, f"not a finished run folder (no {', '.join(missing)})")
     return run_dir
-
-
-def redraw(run_dir) -> list[Path]:
-    """Redraw the figures of a complete run folder from its files; returns the figures written.
-
-    The figures are drawn in a hidden staging folder inside ``run_dir`` (holding copies of, or for
-    large files links to, the run's other files) and each is then renamed over the old one, so an
-    interrupted redraw never leaves a half-written figure.
-    """
-    from . import plots
-
-    run_dir = require_complete(run_dir)
-    formats = {f".{ext}" for ext in getattr(plots, "FORMATS", ("png", "svg"))}
-    try:
-        stage = Path(tempfile.mkdtemp(dir=run_dir, prefix=".redraw.", suffix=PARTIAL))
-    except OSError as exc:
-        raise ResultsError(run_dir, f"cannot write figures here ({exc.strerror or exc})") from None
-    try:
-        inputs = set()
-        for f in run_dir.iterdir():
-            if f.is_file() and f.suffix not in formats and not f.name.startswith("."):
-                if f.stat().st_size > 10_000_000:
-                    os.symlink(f.resolve(), stage / f.name)  # read only: plots never write .npz or .json
-                else:
-                    shutil.copyfile(f, stage / f.name)
-                inputs.add(f.name)
-        with plotting():
-            plots.plot_run(stage)
-        written = []
-        for f in sorted(stage.iterdir()):
-            if f.name not in inputs and f.is_file() and not f.is_symlink():
-                os.chmod(f, _mode(0o666))
-                os.replace(f, run_dir / f.name)
-                written.append(run_dir / f.name)
-        return written
-    except OSError as exc:
-        raise ResultsError(run_dir, f"cannot redraw the figures ({exc.strerror or exc})") from None
-    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a damaged summary or histograms file
-        raise ResultsError(run_dir, f"cannot read the run's files ({type(exc).__name__}: {exc})") from None
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def read_summary(run_dir: Path) -> dict:
@@ -299,7 +190,7 @@ class RunFolder:
 
     @cached_property
     def scenario(self):
-        from .loading import load_scenario
+        from ..scenario.load import load_scenario
         return load_scenario(self.path / SCENARIO)
 
     @cached_property

@@ -8,7 +8,7 @@ Uniform u is the distribution itself, so Sobol indices are those of the scenario
 and Morris's mu* is in output units per the whole range of a factor's quantiles, comparable across
 factors with different units.
 
-Each sample is a point of a sweep (:mod:`sim.sweep`): R replications with the sampled values fixed
+Each sample is a point of a sweep (:mod:`sim.studies.points`): R replications with the sampled values fixed
 and the same seed as every other point (common random numbers); parameters that are not factors
 keep their distributions. The outputs per point (:data:`OUTPUTS`) come from its metrics row.
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distributions import Distribution
-from .errors import ScenarioError
-from .scenario import Scenario
+from ..errors import ScenarioError
+from ..scenario.distributions import Distribution
+from ..scenario.schema import Scenario
 
 __all__ = ["METHODS", "OUTPUTS", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
            "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
@@ -144,7 +144,7 @@ def tornado_points(facs: list[Factor]) -> list[dict[str, float]]:
 
 
 def outputs_from(rows: list[dict]) -> dict[str, np.ndarray]:
-    """The analysed outputs of metrics rows (:func:`sim.sweep.point_metrics`), one array each."""
+    """The analysed outputs of metrics rows (:func:`sim.studies.points.point_metrics`), one array each."""
     return {k: np.array([r[k] for r in rows], dtype=float) for k in OUTPUTS}
 
 
@@ -250,18 +250,18 @@ def _f(v) -> str:
 
 def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: int = 4, second_order: bool = True,
                     resamples: int = 100, resume: bool = False, workers: int = 1, scheduler: str | None = None,
-                    plots: bool = True, on_progress=None, on_start=None) -> dict:
+                    extras=(), on_progress=None, on_start=None) -> dict:
     """Sample, run every point (SALib's samples, then the tornado's), analyse, and write into
     ``out_dir``: ``indices.csv|json``, ``tornado.csv|json``, ``samples.csv|json`` (each sample's
     values and metrics), their figures and ``manifest.json``. Returns the indices table (JSON data).
 
-    ``base`` is a :class:`sim.sweep.Base`; its seed seeds SALib's sampling and bootstrap as well as
+    ``base`` is a :class:`sim.studies.points.Base`; its seed seeds SALib's sampling and bootstrap as well as
     the replications.
     """
     import time
     from pathlib import Path
 
-    from . import sweep
+    from . import points as sweep
 
     start = time.perf_counter()
     if method not in METHODS:
@@ -319,9 +319,8 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     sweep.write_table(out_dir, "indices", indices)
     sweep.write_table(out_dir, "tornado", tornado)
     sweep.write_table(out_dir, "samples", samples)
-    if plots:
-        from .sweep_plots import plot_sensitivity
-        plot_sensitivity(out_dir)
+    for extra in extras:  # the figures, drawn from the tables just written
+        extra(out_dir)
     sweep.write_manifest(out_dir, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
                          points_run=len(points) - described.get("resumed", 0))
     return indices

@@ -7,9 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .plots import compare_end_states, compare_fall_day
-from .results import RunFolder, plotting, write_json
-from .summary import fallen_by
+from ..files import write_json
+from ..runs.folder import RunFolder
+from ..runs.summary import fallen_by
+from .figures import compare_end_states, compare_fall_day, plotting
 
 BY_DAYS = (7, 30)   # the table's "falls by day T" rows (those within each run's horizon)
 

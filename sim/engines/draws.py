@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .scenario import SECTIONS, Ally, Axis, Node, Scenario, param_fields
+from ..scenario.schema import SECTIONS, Ally, Axis, Node, Scenario, param_fields
 
 
 @dataclass(frozen=True)

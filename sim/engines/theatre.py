@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import GOVERNMENT, REBELS, Scenario
+from ..scenario.schema import GOVERNMENT, REBELS, Scenario
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import datetime as dt
 from html import escape
 from pathlib import Path
 
+from ..runs.folder import RunFolder
 from .compare import _day as _date, _pct
-from .plots import charts, skipped
-from .results import RunFolder, plotting
+from .figures import charts, plotting, skipped
 
 REPORT = "report.html"
 
@@ -78,7 +78,7 @@ def summary_html(s: dict) -> str:
 def parameters_html(scenario) -> str:
     """Every parameter with its value or distribution, unit and provenance; the uncertain ones first,
     parameters left at the model default folded away."""
-    from .scenario import unit_of
+    from ..scenario.schema import unit_of
 
     def row(path, p):
         mean = "" if not p.dist.is_random else f"{p.mean:,.4g}"

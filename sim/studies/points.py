@@ -1,10 +1,10 @@
 """Sweeps: many runs of one scenario that differ only in a few parameters, with common random numbers.
 
 A sweep is a list of *points*, each a mapping from parameter paths to fixed values (a grid, or the
-samples of a sensitivity analysis, :mod:`sim.sensitivity`). Every point is a task handed to a
+samples of a sensitivity analysis, :mod:`sim.studies.sensitivity`). Every point is a task handed to a
 ``concurrent.futures.Executor`` (in-process, a local process pool, or a Dask cluster's executor):
 it applies its values to the scenario as ``--set`` overrides, runs ``reps`` replications with
-:func:`sim.runner.run` and returns a row of metrics (:func:`point_metrics`).
+:func:`sim.runs.runner.run` and returns a row of metrics (:func:`point_metrics`).
 
 Common random numbers: every point runs with the same seed, so with the same blocks of
 ``SeedSequence(seed).spawn`` children. Parameters are drawn first, in the fixed order of
@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import ScenarioError
-from .loading import apply_overrides, load_document, scenario_from_document
-from .outcomes import END_STATES
-from .scenario import Scenario
-from .summary import hist_quantile, proportion
-from .results import write_text as _write_text
-from .runner import _InProcess
+from ..engines.outcomes import END_STATES
+from ..errors import ScenarioError
+from ..files import write_text as _write_text
+from ..runs.runner import _InProcess
+from ..runs.summary import hist_quantile, proportion
+from ..scenario.load import apply_overrides, load_document, scenario_from_document
+from ..scenario.schema import Scenario
 
 __all__ = [
     "SweepError", "SweepParam", "Base", "parse_param", "grid_points", "run_point", "point_metrics",
@@ -174,7 +174,7 @@ class Base:
              within_days=WITHIN_DAYS) -> "Base":
         """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings).
 
-        Raises :class:`ScenarioError` as :func:`sim.loading.load_scenario` does, and ``ValueError``
+        Raises :class:`ScenarioError` as :func:`sim.scenario.load.load_scenario` does, and ``ValueError``
         for reps < 1.
         """
         if reps < 1:
@@ -212,7 +212,7 @@ class Base:
 
 
 def point_metrics(result, within_days=WITHIN_DAYS) -> dict:
-    """The row of a finished run (:class:`sim.runner.RunResult`): end-state probabilities with 95%
+    """The row of a finished run (:class:`sim.runs.runner.RunResult`): end-state probabilities with 95%
     Wilson intervals, the chance the capital falls within the horizon and by given days, and
     fall-day quantiles.
 
@@ -259,7 +259,7 @@ METRIC_COLUMNS = metric_columns()
 def run_point(base: Base, values: dict[str, float]) -> dict:
     """Run one point (a picklable task for any executor): ``base.reps`` replications of the scenario
     with ``values`` fixed, seeded with ``base.seed`` like every other point, and its metrics row."""
-    from .runner import run  # here, not at the top: workers import only what a task needs
+    from ..runs.runner import run  # here, not at the top: workers import only what a task needs
 
     result = run(base.scenario(values), base.reps, seed=base.seed, engine=base.engine, keep_outcomes=False)
     return point_metrics(result, base.within_days)
@@ -590,8 +590,8 @@ def write_manifest(out_dir: Path, *, wall_seconds: float, executor: str, points_
 
     import numpy as np
 
-    from . import __version__
-    from .results import git_commit
+    from .._version import __version__
+    from ..files import git_commit
 
     write_json(Path(out_dir) / "manifest.json", {
         "version": __version__, "git_commit": git_commit(), "python": platform.python_version(),
@@ -602,9 +602,9 @@ def write_manifest(out_dir: Path, *, wall_seconds: float, executor: str, points_
 
 
 def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: bool = False, workers: int = 1,
-             scheduler: str | None = None, plots: bool = True, on_progress=None, on_start=None) -> dict:
-    """Run a grid sweep into ``out_dir`` and write its table (``sweep.csv``, ``sweep.json``), its
-    figures and ``manifest.json``; return the table.
+             scheduler: str | None = None, extras=(), on_progress=None, on_start=None) -> dict:
+    """Run a grid sweep into ``out_dir`` and write its table (``sweep.csv``, ``sweep.json``), then
+    each of ``extras`` (``extra(out_dir)``: the figures) and ``manifest.json``; return the table.
 
     Every path and value is checked against the scenario before anything runs
     (:class:`ScenarioError`, source ``--param``).
@@ -627,9 +627,8 @@ def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: boo
                          scheduler=scheduler, on_progress=on_progress, on_start=started)
     table = grid_table(base, params, points, metrics)
     write_table(out_dir, TABLE_STEM, table)
-    if plots:
-        from .sweep_plots import plot_sweep
-        plot_sweep(out_dir)
+    for extra in extras:  # the figures, drawn from the table just written
+        extra(out_dir)
     write_manifest(out_dir, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
                    points_run=len(points) - described.get("resumed", 0))
     return table

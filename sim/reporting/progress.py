@@ -29,7 +29,7 @@ class ProgressBar:
         self._drawn = False
 
     def start(self, progress, description: str) -> None:
-        """Called once the executor is ready (``progress`` is a :class:`sim.sweep.Progress`)."""
+        """Called once the executor is ready (``progress`` is a :class:`sim.studies.points.Progress`)."""
         self.description = description
         self.update(progress, force=True)
 

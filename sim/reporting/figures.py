@@ -1,6 +1,6 @@
 """Figures of finished runs, drawn from their result files alone (never from engine internals).
 
-Each figure function takes a :class:`~sim.results.RunFolder` (or several) and returns a
+Each figure function takes a :class:`~sim.runs.folder.RunFolder` (or several) and returns a
 :class:`Chart`: the matplotlib figure and the arrays it plots, so tests can hold each picture to
 summary.json and histograms.npz. :func:`plot_run` writes a run's figures as PNG and SVG.
 
@@ -10,9 +10,15 @@ edge is at most d (bins of 3 hours), the convention of the summary's quantiles.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import os
+import shutil
+import tempfile
 import textwrap
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +30,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 
-from . import control as control_share  # noqa: E402
-from .results import OUTCOMES, RunFolder  # noqa: E402
-from .scenario import GOVERNMENT, unit_of  # noqa: E402
-from .summary import CONTROL_QUANTILES, hist_quantile, wilson  # noqa: E402
+from ..errors import ResultsError  # noqa: E402
+from ..files import mode  # noqa: E402
+from ..runs import control_share  # noqa: E402
+from ..runs.folder import OUTCOMES, PARTIAL, RunFolder, require_complete  # noqa: E402
+from ..runs.summary import CONTROL_QUANTILES, hist_quantile, wilson  # noqa: E402
+from ..scenario.schema import GOVERNMENT, unit_of  # noqa: E402
 
 # Okabe–Ito colour-blind-safe palette.
 COLOURS = {"captured": "#D55E00", "collapsed": "#E69F00", "holds": "#0072B2"}
@@ -309,7 +317,7 @@ def control_bands(h: dict) -> dict:
 
 
 def control(run: RunFolder) -> Chart:
-    """A fan chart of the government-held share of the theatre, day by day (see sim.control)."""
+    """A fan chart of the government-held share of the theatre, day by day (see sim.runs.control_share)."""
     s, h = run.summary, run.histograms
     horizon, width = s["horizon_days"], float(h["bin_days"])
     days = h["control_days"]
@@ -473,6 +481,60 @@ def plot_run(run_dir: Path) -> list[Path]:
     """(Re)draw every figure of a run folder from its files; returns the files written."""
     run = RunFolder(run_dir)
     return [path for name, chart in charts(run) for path in chart.save(run.path, name)]
+
+
+@contextlib.contextmanager
+def plotting():
+    """Matplotlib settings for drawing a run's figures: text from a scenario (a title with two '$' in
+    it) is never parsed as mathtext, and a glyph the font lacks is left out without a warning."""
+    with matplotlib.rc_context({"text.parse_math": False}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+        yield
+
+
+def draw_run(run_dir: Path) -> list[Path]:
+    """Draw a run folder's figures with :func:`plotting`'s settings (a ``write_run`` extra)."""
+    with plotting():
+        return plot_run(run_dir)
+
+
+def redraw(run_dir) -> list[Path]:
+    """Redraw the figures of a complete run folder from its files; returns the figures written.
+
+    The figures are drawn in a hidden staging folder inside ``run_dir`` (holding copies of, or for
+    large files links to, the run's other files) and each is then renamed over the old one, so an
+    interrupted redraw never leaves a half-written figure.
+    """
+    run_dir = require_complete(run_dir)
+    formats = {f".{ext}" for ext in FORMATS}
+    try:
+        stage = Path(tempfile.mkdtemp(dir=run_dir, prefix=".redraw.", suffix=PARTIAL))
+    except OSError as exc:
+        raise ResultsError(run_dir, f"cannot write figures here ({exc.strerror or exc})") from None
+    try:
+        inputs = set()
+        for f in run_dir.iterdir():
+            if f.is_file() and f.suffix not in formats and not f.name.startswith("."):
+                if f.stat().st_size > 10_000_000:
+                    os.symlink(f.resolve(), stage / f.name)  # read only: plots never write .npz or .json
+                else:
+                    shutil.copyfile(f, stage / f.name)
+                inputs.add(f.name)
+        with plotting():
+            plot_run(stage)
+        written = []
+        for f in sorted(stage.iterdir()):
+            if f.name not in inputs and f.is_file() and not f.is_symlink():
+                os.chmod(f, mode(0o666))
+                os.replace(f, run_dir / f.name)
+                written.append(run_dir / f.name)
+        return written
+    except OSError as exc:
+        raise ResultsError(run_dir, f"cannot redraw the figures ({exc.strerror or exc})") from None
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a damaged summary or histograms file
+        raise ResultsError(run_dir, f"cannot read the run's files ({type(exc).__name__}: {exc})") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- several runs

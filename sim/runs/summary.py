@@ -7,15 +7,14 @@ grouped, and memory does not grow with the number of replications.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binomtest
 
-from . import control
-from .outcomes import CAPTURED, COLLAPSED, END_STATES, Outcomes
+from . import control_share
+from ..engines.outcomes import CAPTURED, COLLAPSED, END_STATES, Outcomes
 
 BIN_DAYS = 0.125  # histogram resolution of fall days: 3 hours
 MAX_BINS = 100_000
@@ -32,7 +31,7 @@ class Aggregate:
     ``capital_hist[k]`` counts replications whose capital fell in day bin k (width ``width``
     days, k = floor(day / width)); ``end_hist[0 or 1, k]`` the same for captured and collapsed
     alone; ``node_hist[i, k]`` the same for node i. ``control_hist[j, k]`` counts replications
-    whose government-held share on day ``control_days[j]`` was k / 100 (see :mod:`sim.control`;
+    whose government-held share on day ``control_days[j]`` was k / 100 (see :mod:`sim.runs.control_share`;
     empty when no ``control_weights`` were given).
     """
 
@@ -50,19 +49,19 @@ class Aggregate:
     control_weights: np.ndarray     # (nodes,) share of the theatre each node is worth to the government
     control_basis: str              # "population" or "nodes"
     control_days: np.ndarray        # (days,)
-    control_hist: np.ndarray        # (days, control.SHARE_BINS)
+    control_hist: np.ndarray        # (days, control_share.SHARE_BINS)
 
     @classmethod
     def empty(cls, horizon_days: int, n_nodes: int, n_allies: int, *,
               control_weights: np.ndarray | None = None, control_basis: str = "") -> "Aggregate":
         width = bin_width(horizon_days)
         bins = int(math.floor(horizon_days / width)) + 1
-        on_days = control.days(horizon_days) if control_weights is not None else np.zeros(0)
+        on_days = control_share.days(horizon_days) if control_weights is not None else np.zeros(0)
         return cls(width, 0, np.zeros(3, np.int64), np.zeros(bins, np.int64),
                    np.zeros((n_nodes, bins), np.int64), np.zeros(n_nodes, np.int64), 0, 0, 0.0,
                    np.zeros(n_allies, np.int64), np.zeros((2, bins), np.int64),
                    np.zeros(n_nodes) if control_weights is None else np.asarray(control_weights, np.float64),
-                   control_basis, on_days, np.zeros((len(on_days), control.SHARE_BINS), np.int64))
+                   control_basis, on_days, np.zeros((len(on_days), control_share.SHARE_BINS), np.int64))
 
     def _bins(self, days: np.ndarray) -> np.ndarray:
         return np.minimum((days / self.width).astype(np.int64), len(self.capital_hist) - 1)
@@ -87,7 +86,7 @@ class Aggregate:
         self.desertions_sum += float(out.desertions.sum())
         self.ally_arrived += np.count_nonzero(~np.isnan(out.ally_arrival_day), axis=0)
         if len(self.control_days):
-            self.control_hist += control.histogram(out.node_fall_day, out.end_day, self.control_weights,
+            self.control_hist += control_share.histogram(out.node_fall_day, out.end_day, self.control_weights,
                                                    self.control_days)
 
     def merge(self, other: "Aggregate") -> None:
@@ -174,43 +173,16 @@ CONTROL_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 def control_quantiles(row: np.ndarray) -> dict:
     """p5, p25, p50, p75, p95 of the government-held share from one day's row of ``control_hist``."""
-    return {f"p{round(q * 100)}": hist_quantile(row, control.SHARE_STEP, q) for q in CONTROL_QUANTILES}
+    return {f"p{round(q * 100)}": hist_quantile(row, control_share.SHARE_STEP, q) for q in CONTROL_QUANTILES}
 
 
 def control_summary(agg: Aggregate) -> dict:
-    """The government-held share (:mod:`sim.control`) at the start and its quantiles on a few days."""
-    days = [d for d in (*control.SUMMARY_DAYS, agg.control_days[-1]) if d in agg.control_days]
+    """The government-held share (:mod:`sim.runs.control_share`) at the start and its quantiles on a few days."""
+    days = [d for d in (*control_share.SUMMARY_DAYS, agg.control_days[-1]) if d in agg.control_days]
     index = {float(d): j for j, d in enumerate(agg.control_days)}
     return {
         "weighted_by": agg.control_basis,
         "at_start": float(agg.control_weights.sum()),
-        "share_step": control.SHARE_STEP,
+        "share_step": control_share.SHARE_STEP,
         "by_day": {f"{d:g}": control_quantiles(agg.control_hist[index[float(d)]]) for d in dict.fromkeys(days)},
     }
-
-
-def _date(as_of: str, day: float | None) -> str:
-    if day is None:
-        return "—"
-    d = dt.date.fromisoformat(as_of) + dt.timedelta(days=float(day))
-    return f"{d:%d %b %Y} (day {day:g})"
-
-
-def format_summary(summary: dict) -> str:
-    """The summary as a plain-text table for a terminal."""
-    lines = [f"{summary['title']}  [{summary['scenario']}]",
-             f"as of {summary['as_of']} · horizon {summary['horizon_days']} days · "
-             f"{summary['reps']:,} replications · seed {summary['seed']}", "",
-             f"{'end state':<12}{'probability':>12}   95% interval"]
-    for state, v in summary["end_states"].items():
-        lines.append(f"{state:<12}{v['p']:>12.1%}   {v['ci_low']:.1%} – {v['ci_high']:.1%}")
-    f = summary["capital_fall_day"]
-    lines += ["", f"capital falls (in {f['n']:,} replications):",
-              f"  median  {_date(summary['as_of'], f['p50'])}",
-              f"  10–90%  {_date(summary['as_of'], f['p10'])}  to  {_date(summary['as_of'], f['p90'])}", "",
-              f"{'node':<16}{'P(fallen)':>10}   median fall date"]
-    for name, v in summary["nodes"].items():
-        lines.append(f"{name:<16}{v['p_fallen']:>10.1%}   {_date(summary['as_of'], v['median_day'])}")
-    lines += ["", f"ruler fled in {summary['leader_fled']['p']:.1%} of replications; "
-              f"uprising in the capital in {summary['uprising']['p']:.1%}"]
-    return "\n".join(lines)

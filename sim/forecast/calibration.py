@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .distributions import Distribution, Fixed
-from .errors import ScenarioError
-from .loading import _Checker, load_scenario
+from ..engines.outcomes import END_STATES
+from ..errors import ScenarioError
+from ..runs.runner import run
+from ..scenario.distributions import Distribution, Fixed
+from ..scenario.load import _Checker, load_scenario
+from ..scenario.schema import SECTIONS, Param, Scenario, param_fields
 from .observed import Observed, load_observed
-from .outcomes import END_STATES
-from .runner import run
-from .scenario import SECTIONS, Param, Scenario, param_fields
 
 
 @dataclass(frozen=True)

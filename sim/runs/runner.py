@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import control
-from .draws import Draws
-from .engines import ENGINES
-from .outcomes import Outcomes
-from .scenario import GOVERNMENT, Scenario
+from ..engines import ENGINES
+from ..engines.draws import Draws
+from ..engines.outcomes import Outcomes
+from ..engines.theatre import Theatre
+from ..scenario.schema import GOVERNMENT, Scenario
+from . import control_share
 from .summary import Aggregate, summarise
-from .theatre import Theatre
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
 MAX_REPS = 10**9     # 10,000 blocks; hours of computing
@@ -70,8 +70,8 @@ def run_block(scenario: Scenario, engine: str, size: int, seed_seq: np.random.Se
 
 
 def empty_aggregate(scenario: Scenario, th: Theatre) -> Aggregate:
-    """An empty aggregate for ``scenario``, counting the government-held share (:mod:`sim.control`)."""
-    w, basis = control.weights(scenario)
+    """An empty aggregate for ``scenario``, counting the government-held share (:mod:`sim.runs.control_share`)."""
+    w, basis = control_share.weights(scenario)
     return Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies, control_weights=w, control_basis=basis)
 
 

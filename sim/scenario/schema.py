@@ -183,7 +183,7 @@ SECTIONS: dict[str, type] = {
 
 @dataclass(frozen=True)
 class Scenario:
-    """A validated scenario. Build one with :func:`sim.loading.load_scenario`."""
+    """A validated scenario. Build one with :func:`sim.scenario.load.load_scenario`."""
 
     name: str
     title: str

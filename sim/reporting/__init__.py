@@ -1,0 +1,1 @@
+"""Reporting: figures, tables, comparisons and reports, drawn from result files alone."""

@@ -1,0 +1,1 @@
+"""Runs: replications in seeded blocks on any executor, streaming summaries, run folders, reruns."""
