@@ -275,7 +275,8 @@ def _run_sweep(out: Path, call):
     import json
 
     from .reporting.progress import ProgressBar
-    from .studies.points import POINTS_FILE, SPEC_FILE, SweepError
+    from .errors import SweepError
+    from .studies.points import POINTS_FILE, SPEC_FILE
 
     bar = ProgressBar()
     try:

@@ -33,3 +33,8 @@ class ResultsError(ValueError):
         self.path = str(path)
         self.message = message
         super().__init__(one_line(f"{self.path}: {message}"))
+
+
+class SweepError(ValueError):
+    """A sweep or sensitivity analysis that cannot run as asked (a folder holding another study, no
+    Dask, an unreachable scheduler): one line."""

@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 import sim.runs.runner
+import sim.runs.executors
 import sim.studies.points
 from sim.api import run_grid
 from sim.cli import main
 from sim.engines.draws import draw_parameters
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, SweepError
 from sim.reporting.progress import ProgressBar
 from sim.studies.points import (
-    POINTS_FILE, Base, PointLog, Progress, SweepError, SweepParam, format_table, grid_points, parse_param,
+    POINTS_FILE, Base, PointLog, Progress, SweepParam, format_table, grid_points, parse_param,
     run_points,
 )
 
@@ -248,7 +249,7 @@ def test_a_dask_cluster_gives_the_same_table(tmp_path):
 
 def test_an_unreachable_scheduler_is_one_error(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(sim.studies.points, "SCHEDULER_TIMEOUT", 1)
+    monkeypatch.setattr(sim.runs.executors, "SCHEDULER_TIMEOUT", 1)
     base = Base.load(FLAGSHIP, reps=10, seed=1)
     with pytest.raises(SweepError, match="cannot reach the Dask scheduler"):
         run_points(base, [{}], tmp_path, kind="grid", spec={}, scheduler="tcp://127.0.0.1:9")

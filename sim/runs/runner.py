@@ -7,9 +7,9 @@ number of workers or the executor.
 
 from __future__ import annotations
 
-import signal
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +20,7 @@ from ..engines.outcomes import Outcomes
 from ..engines.theatre import Theatre
 from ..scenario.schema import GOVERNMENT, Scenario
 from . import control_share
+from .executors import executor_for
 from .summary import Aggregate, summarise
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
@@ -79,37 +80,6 @@ def _uncertain_columns(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray
     return {path: draws.by_path[path] for path, _ in scenario.uncertain_parameters()}
 
 
-class _InProcess(Executor):
-    """Runs each task at submission, in this process."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        from concurrent.futures import Future
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # handed to the caller through the future, as executors do
-            future.set_exception(exc)
-        # KeyboardInterrupt (Ctrl-C, or SIGTERM in the CLI) propagates at once, not one block later
-        return future
-
-
-def _worker_init() -> None:
-    """In a pool's worker: Ctrl-C reaches the whole process group, but only the parent handles it
-    (a worker would print a traceback); SIGTERM ends a worker at once (the parent sends it when
-    interrupted)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _stop(executor: Executor) -> None:
-    """Stop a pool's workers now rather than after the blocks they are running (an interrupted run)."""
-    for proc in list((getattr(executor, "_processes", None) or {}).values()):
-        try:
-            proc.terminate()
-        except Exception:  # already gone
-            pass
-
-
 def new_seed() -> int:
     """Fresh entropy for a run given no seed (recorded in its manifest so it can be rerun)."""
     return int(np.random.SeedSequence().entropy)
@@ -134,12 +104,8 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
     th = Theatre.from_scenario(scenario)
     agg = empty_aggregate(scenario, th)
     kept: list[BlockResult] = []
-    own = executor is None
-    if own:
-        workers = min(workers, len(sizes))  # a worker per block at most: idle ones cost a process each
-        executor = ProcessPoolExecutor(workers, initializer=_worker_init) if workers > 1 else _InProcess()
-    finished = False
-    try:
+    where = executor_for(workers, tasks=len(sizes)) if executor is None else nullcontext((executor, 0, ""))
+    with where as (executor, _, _):
         window = max(1, in_flight) if in_flight is not None else max(2, 2 * workers)
         pending = []
         done = 0
@@ -153,12 +119,6 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
             done += _fold(fut.result(), agg, kept, keep_outcomes)
             if progress:
                 progress(done, reps)
-        finished = True
-    finally:
-        if own:
-            if not finished:
-                _stop(executor)
-            executor.shutdown(wait=finished, cancel_futures=True)
     outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if keep_outcomes else None
     params = ({k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters}
               if keep_outcomes else None)

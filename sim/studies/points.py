@@ -32,23 +32,22 @@ import math
 import os
 import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from ..engines.outcomes import END_STATES
-from ..errors import ScenarioError
+from ..errors import ScenarioError, SweepError
 from ..files import write_text as _write_text
-from ..runs.runner import _InProcess
+from ..runs.executors import executor_for
 from ..runs.summary import hist_quantile, proportion
 from ..scenario.load import apply_overrides, load_document, scenario_from_document
 from ..scenario.schema import Scenario
 
 __all__ = [
-    "SweepError", "SweepParam", "Base", "parse_param", "grid_points", "run_point", "point_metrics",
-    "PointLog", "executor_for", "execute", "run_points", "grid_table", "write_table", "format_table",
+    "SweepParam", "Base", "parse_param", "grid_points", "run_point", "point_metrics",
+    "PointLog", "execute", "run_points", "grid_table", "write_table", "format_table",
     "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE", "run_grid", "metric_columns", "write_manifest",
 ]
 
@@ -62,12 +61,7 @@ MAX_POINTS = 1_000_000
 OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png", "indices.csv", "indices.json",
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
                 "manifest.json")
-SCHEDULER_TIMEOUT = 10  # seconds to wait for a Dask scheduler to answer
 FORMAT = 1  # version of the points/spec files: a resume across versions is refused
-
-
-class SweepError(ValueError):
-    """A sweep that cannot run as asked (a folder holding another sweep, no Dask, ...): one line."""
 
 
 # --------------------------------------------------------------------------- points
@@ -323,48 +317,6 @@ def write_json(path: Path, data) -> None:
 # --------------------------------------------------------------------------- execution
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C goes to the whole process group: the parent handles it (cancels and says how to
-    # resume); workers finish the task in hand quietly instead of printing tracebacks.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextmanager
-def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[tuple[Executor, int, str]]:
-    """An executor for the points, how many tasks to keep in flight, and its description.
-
-    ``scheduler`` (``tcp://HOST:PORT``) uses that Dask cluster through ``Client.get_executor``;
-    else ``workers`` > 1 a local process pool; else the calling process. Raises
-    :class:`SweepError` if Dask is missing or the scheduler cannot be reached.
-    """
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise SweepError("--scheduler needs Dask: pip install 'sim[dask]' (dask[distributed])") from None
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        try:
-            threads = sum(client.nthreads().values()) or 1
-            ex = client.get_executor(pure=False)
-            try:
-                yield ex, 2 * threads, f"dask {scheduler} ({threads} threads)"
-            finally:
-                ex.shutdown(wait=False)  # cancels what is still queued
-        finally:
-            client.close()
-    elif workers > 1:
-        ex = ProcessPoolExecutor(workers, initializer=_ignore_sigint)
-        try:
-            yield ex, 2 * workers, f"{workers} processes"
-        finally:
-            ex.shutdown(wait=True, cancel_futures=True)
-    else:
-        yield _InProcess(), 1, "in-process"
-
-
 def execute(fn: Callable, base, points: list[dict], *, executor: Executor, log: PointLog,
             done: dict[int, dict], window: int = 1,
             progress: Callable[[int, int], None] | None = None) -> dict[int, dict]:
@@ -465,7 +417,8 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
         _write_text(out_dir / SCENARIO_FILE, base.resolved_toml)
     prog = Progress(len(points), base.reps, resumed=len(done), done=len(done))
     try:
-        with executor_for(workers, scheduler) as (executor, window, description):
+        todo = len(points) - len(done)
+        with executor_for(workers, scheduler, tasks=todo) as (executor, window, description):
             if on_start:
                 on_start(prog, description)
 
