@@ -14,7 +14,7 @@ from .reporting import backtest_figures, figures, sweep_figures
 from .runs import folder
 from .runs.runner import RunResult, run
 from .scenario.load import load_scenario
-from .studies import points, sensitivity as _sensitivity
+from .studies import grid, sensitivity as _sensitivity
 
 __all__ = ["load_scenario", "run", "write_run", "run_grid", "run_sensitivity", "write_backtest"]
 
@@ -25,8 +25,8 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), plots: bool = T
 
 
 def run_grid(base, params, out_dir: Path, *, plots: bool = True, **kw) -> dict:
-    """A grid sweep (:func:`sim.studies.points.run_grid`) with its figures unless ``plots`` is False."""
-    return points.run_grid(base, params, out_dir, extras=(sweep_figures.plot_sweep,) if plots else (), **kw)
+    """A grid sweep (:func:`sim.studies.grid.run_grid`) with its figures unless ``plots`` is False."""
+    return grid.run_grid(base, params, out_dir, extras=(sweep_figures.plot_sweep,) if plots else (), **kw)
 
 
 def run_sensitivity(base, method: str, n: int, out_dir: Path, *, plots: bool = True, **kw) -> dict:

@@ -213,7 +213,8 @@ def cmd_report(args) -> int:
 
 def cmd_backtest(args) -> int:
     from .api import write_backtest
-    from .forecast.backtest import backtest, format_backtest
+    from .forecast.backtest import backtest
+    from .reporting.text import format_backtest
     from .forecast.observed import load_observed
     from .scenario.load import load_scenario
 
@@ -229,16 +230,11 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .files import write_json, write_text
-    from .forecast.calibration import calibrate, load_spec
+    from .forecast.calibration import calibrate, load_spec, write_calibration
 
     spec = load_spec(args.spec)
     result = calibrate(spec, args.proposals, args.reps, seed=args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "posterior.json", result["posterior"])
-    write_json(args.out / "validation.json", result["validation"])
-    for name, key in (("posterior.toml", "posterior_toml"), ("validation.md", "validation_md")):
-        write_text(args.out / name, result[key])
+    write_calibration(result, args.out, spec_file=str(args.spec))
     if not args.quiet:
         print(result["validation_md"])
         print(f"posterior ESS {result['posterior']['ess']:.1f} of {args.proposals}; wrote {args.out}")
@@ -300,7 +296,8 @@ def _run_sweep(out: Path, call):
 
 def cmd_sweep(args) -> int:
     from .api import run_grid
-    from .studies.points import format_table, parse_param
+    from .reporting.text import format_sweep
+    from .studies.grid import parse_param
 
     params = [parse_param(text) for text in args.params]
     base, out = _sweep_setup(args, "sweep", [(p.path, p.values) for p in params])
@@ -309,14 +306,14 @@ def cmd_sweep(args) -> int:
     if code:
         return code
     if not args.quiet:
-        print(format_table(table))
+        print(format_sweep(table))
         print(f"\nwrote {out}  (sweep.csv, sweep.json{', figures' if args.plots else ''})")
     return 0
 
 
 def cmd_sensitivity(args) -> int:
     from .api import run_sensitivity
-    from .studies.sensitivity import format_indices
+    from .reporting.text import format_indices
 
     n = args.samples if args.samples is not None else (64 if args.method == "sobol" else 20)
     if args.method == "sobol" and n & (n - 1):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.forecast.calibration import (Simulations, load_spec, observed_hits, simulate_proposals, validation,
-                             weighted_quantile, with_values)
+                             weighted_quantile)
 from sim.errors import ScenarioError
 from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
 
@@ -65,11 +65,15 @@ def test_bad_priors(reference_class, priors, key):
     assert f": {key}:" in str(info.value)
 
 
-def test_with_values_fixes_only_the_named_parameters(reference_class):
-    s = load_spec(reference_class).cases[0].scenario
-    t = with_values(s, {"cohesion.shock": 0.2, "momentum.jump": 0.1}, "test")
+def test_a_proposal_fixes_only_the_named_parameters_through_the_loader(reference_class):
+    case = load_spec(reference_class).cases[0]
+    s = case.scenario
+    t = case.variant.scenario({"cohesion.shock": 0.2, "momentum.jump": 0.1}, origin="test")
     assert t.cohesion.shock.dist.mean == 0.2 and t.momentum.jump.dist.mean == 0.1
     assert t.cohesion.initial == s.cohesion.initial and t.nodes == s.nodes
+    assert "shock = 0.2" in t.resolved_toml  # the resolved scenario is true to the proposal
+    with pytest.raises(ScenarioError, match=r"test: cohesion\.shock: value must be <= 1"):
+        case.variant.scenario({"cohesion.shock": 1.5}, origin="test")
 
 
 def test_observed_hits(reference_class):
@@ -118,3 +122,14 @@ def test_calibrate_command(reference_class, tmp_path):
     assert "handover_rate_per_day = { dist = \"triangular\"" in (out / "posterior.toml").read_text()
     assert (out / "validation.md").read_text().count("\n") == 5
     assert math.isfinite(json.loads((out / "validation.json").read_text())[0]["crps"]["model"])
+
+
+def test_a_prior_that_would_make_a_case_invalid_is_refused_when_the_spec_loads(reference_class):
+    """Each prior is within its field's range here, but at the top of its support the desertion
+    hazard could not be simulated: the spec is refused before anything runs, naming it."""
+    text = reference_class.read_text().split("[priors]")[0] + "[priors]\n" + \
+        '"desertion.base_rate_per_day" = { dist = "uniform", low = 0, high = 5000 }\n'
+    reference_class.write_text(text)
+    with pytest.raises(ScenarioError, match=r"priors: desertion\..*desertion hazard can reach") as info:
+        load_spec(reference_class)
+    assert str(reference_class) in str(info.value)

@@ -179,7 +179,7 @@ def test_write_run_will_not_replace_a_folder_that_is_not_a_run(tmp_path, small_r
     precious = tmp_path / "documents"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(ResultsError, match="not a results folder"):
+    with pytest.raises(ResultsError, match="not a run folder"):
         write_run(small_result, precious, plots=False)
     assert (precious / "thesis.tex").read_text() == "years of work"
     with pytest.raises(ResultsError, match="not a folder"):

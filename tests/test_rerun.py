@@ -145,7 +145,7 @@ def test_rerun_with_the_reference_engine(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("damage,words", [
-    (lambda d: (d / "manifest.json").write_text("{not json"), "cannot be read"),
+    (lambda d: (d / "manifest.json").write_text("{not json"), "not valid JSON"),
     (lambda d: (d / "manifest.json").write_text('{"seed": -1, "reps": 5, "engine": "vectorised"}'), "seed"),
     (lambda d: (d / "manifest.json").write_text('{"seed": 1, "reps": 5, "engine": ["x"]}'), "engine"),
     (lambda d: (d / "manifest.json").write_text('[1, 2]'), "JSON object"),

@@ -10,12 +10,14 @@ import sim.runs.runner
 import sim.runs.executors
 import sim.studies.points
 from sim.api import run_grid
+from sim.reporting.text import format_sweep
 from sim.cli import main
 from sim.engines.draws import draw_parameters
 from sim.errors import ScenarioError, SweepError
 from sim.reporting.progress import ProgressBar
+from sim.studies.grid import SweepParam, grid_points, parse_param
 from sim.studies.points import (
-    POINTS_FILE, Base, PointLog, Progress, SweepParam, format_table, grid_points, parse_param,
+    POINTS_FILE, Base, PointLog, Progress,
     run_points,
 )
 
@@ -137,7 +139,7 @@ def test_two_parameter_sweep_writes_its_table_and_heat_maps(flagship_grid, capsy
         assert r["falls_by_7d"] <= r["falls_by_30d"] <= r["falls"]
         assert r["fall_day_p10"] <= r["fall_day_p50"] <= r["fall_day_p90"]
     # The table is also printed.
-    text = format_table(table)
+    text = format_sweep(table)
     assert CAPACITY in text and "by day 7" in text and len(text.splitlines()) == 6 + 6
 
 

@@ -11,10 +11,13 @@ horizon, split evenly between capture and collapse).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 from ..engines.outcomes import END_STATES
+from ..errors import ResultsError
+from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json
 from ..runs.runner import RunResult, run
 from ..runs.summary import bin_width
 from ..scenario.schema import GOVERNMENT, Scenario
@@ -149,65 +152,39 @@ def target_days(result: RunResult, name: str) -> np.ndarray:
     return out.node_fall_day[:, [n.name for n in result.scenario.nodes].index(name[len("node:"):])]
 
 
-def write_backtest(b: dict, result: RunResult, folder, *, extras=()) -> None:
-    """backtest.json, the forecast curves (cdfs.npz) and ``extras`` (the figure), written whole or not at all."""
-    import os
-    import shutil
-    import tempfile
-    from pathlib import Path
+KIND = "backtest"
+SCORES = "backtest.json"
+CURVES = "cdfs.npz"
 
-    from ..errors import ResultsError
-    from ..files import mode as _mode, write_json
 
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir())
-                                                    and not (folder / "backtest.json").is_file())):
-        raise ResultsError(folder, "exists and is not a backtest folder; it is left alone (choose another --out)")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".partial"))
+def is_earlier_backtest(folder: Path) -> bool:
+    """A backtest folder written before manifests named their kind: its backtest.json holds scores."""
+    b = _small_object(Path(folder) / SCORES)
+    return isinstance(b, dict) and {"scenario", "observed", "targets", "end_state"} <= set(b)
+
+
+def _small_object(path: Path):
     try:
-        write_json(tmp / "backtest.json", b)
+        return read_json(path, limit=10_000_000)
+    except ResultsError:
+        return None
+
+
+def write_backtest(b: dict, result: RunResult, folder, *, extras=(), command=None) -> Path:
+    """backtest.json, the forecast curves (cdfs.npz), ``extras`` (the figure) and manifest.json,
+    written whole or not at all into ``folder``; it replaces only an earlier backtest."""
+    folder = Path(folder)
+    with staged_folder(folder, kind=KIND, owns=is_earlier_backtest, error="cannot write the backtest folder") as tmp:
+        write_json(tmp / SCORES, b)
         curves = {}
         for name in b["targets"]:
             grid, curves[f"cdf:{name}"] = empirical_cdf(target_days(result, name), result.scenario.horizon_days)
-        np.savez_compressed(tmp / "cdfs.npz", grid=grid, **curves)
+        np.savez_compressed(tmp / CURVES, grid=grid, **curves)
         for extra in extras:
             extra(tmp)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-        os.chmod(folder, _mode(0o777))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_json(tmp / MANIFEST, {**manifest_base(KIND, command), "scenario": b["scenario"],
+                                    "scenario_file": result.scenario.source_path, "observed": b["observed"],
+                                    "reps": b["reps"], "seed": b["seed"]})
+    return folder
 
 
-def format_backtest(b: dict) -> str:
-    """The scores as a plain-text table, model beside the baselines."""
-    head = f"{'':<26}{'model':>10}{'always holds':>14}{'uniform hazard':>16}"
-    lines = [f"backtest of {b['scenario']} (as of {b['as_of']}) against {b['observed']} · "
-             f"{b['reps']:,} replications · seed {b['seed']}", "",
-             "CRPS, days over the horizon (lower is better)      PIT", head]
-    for name, t in b["targets"].items():
-        c = t["crps"]
-        lo, hi = t["pit"]
-        pit = f"{lo:.2f}" if abs(hi - lo) < 1e-9 else f"{lo:.2f}–{hi:.2f}"
-        lines.append(f"{name:<26}{c['model']:>10.2f}{c['always_holds']:>14.2f}{c['uniform_hazard']:>16.2f}   {pit}")
-    e = b["end_state"]
-    lines += ["", "log score (higher is better) / Brier (lower is better)", head]
-    if "observed" in e:
-        lines.append(f"{'end state = ' + e['observed']:<26}" + "".join(
-            f"{e['log'][k]:>{w}.2f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
-        lines.append(f"{'  Brier':<26}" + "".join(
-            f"{e['brier'][k]:>{w}.3f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
-    for d, v in b["capital_falls_within"].items():
-        if "observed" not in v:
-            lines.append(f"falls within {d} days: {v['note']}")
-            continue
-        label = f"falls within {d} days ({'yes' if v['observed'] else 'no'})"
-        lines.append(f"{label:<26}" + "".join(
-            f"{v['log'][k]:>{w}.2f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
-        lines.append(f"{'  Brier':<26}" + "".join(
-            f"{v['brier'][k]:>{w}.3f}" for k, w in (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))))
-    if b["not_scored"]:
-        lines += ["", "not scored: " + "; ".join(b["not_scored"])]
-    return "\n".join(lines)

@@ -21,27 +21,37 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..engines.outcomes import END_STATES
-from ..errors import ScenarioError
+from ..errors import ResultsError, ScenarioError
+from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json, write_text
 from ..runs.runner import run
-from ..scenario.distributions import Distribution, Fixed
-from ..scenario.load import _Checker, load_scenario
-from ..scenario.schema import SECTIONS, Param, Scenario, param_fields
+from ..scenario.distributions import Distribution
+from ..scenario.load import read_param, read_toml
+from ..scenario.schema import SECTIONS, Scenario, param_fields
+from ..scenario.vary import Variant
 from .observed import Observed, load_observed
 
 
 @dataclass(frozen=True)
 class Case:
+    """A case of the reference class: its scenario (as a :class:`Variant`, so that proposals are
+    applied through the loader's checks) and what was observed."""
+
     name: str
-    scenario: Scenario
+    variant: Variant
     observed: Observed
     calibrate: bool = True   # False: only scored, with the posterior from the calibration cases
+
+    @cached_property
+    def scenario(self) -> Scenario:
+        """The case's scenario as its file gives it."""
+        return self.variant.scenario()
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class Spec:
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read a calibration file::
+    """Read a calibration file (through the one guarded reader)::
 
         [calibration]
         tolerance_days = 3
@@ -63,55 +73,64 @@ def load_spec(path: str | Path) -> Spec:
 
         [priors]
         "cohesion.shock" = { dist = "uniform", low = 0.02, high = 0.2 }
+
+    Each case's scenario is checked with every prior at the bottom and at the top of its support,
+    so a prior that would give a case an invalid scenario is refused here, naming the spec file.
     """
     file = str(path)
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(file, "", "file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(file, "", f"cannot be read as TOML: {exc}") from None
+    doc = read_toml(path, what="calibration spec")
+    for k in doc:
+        if k not in ("calibration", "priors"):
+            raise ScenarioError(file, k, "unknown key (expected calibration, priors)")
     head = doc.get("calibration")
     if not isinstance(head, dict) or not isinstance(head.get("cases"), list) or not head["cases"]:
         raise ScenarioError(file, "calibration.cases", "needs a non-empty array of {scenario, observed} tables")
+    for k in head:
+        if k not in ("cases", "tolerance_days"):
+            raise ScenarioError(file, f"calibration.{k}", "unknown key (expected cases, tolerance_days)")
     base = Path(path).parent
     cases = []
     for k, entry in enumerate(head["cases"]):
         if not isinstance(entry, dict) or not {"scenario", "observed"} <= set(entry) <= {"scenario", "observed", "use"} \
+                or not all(isinstance(entry[x], str) for x in ("scenario", "observed")) \
                 or entry.get("use", "calibrate") not in ("calibrate", "score"):
             raise ScenarioError(file, f"calibration.cases[{k}]",
-                                'each case is { scenario = ..., observed = ..., use = "calibrate" | "score" }')
-        scenario = load_scenario(base / entry["scenario"])
-        cases.append(Case(scenario.name, scenario, load_observed(base / entry["observed"]),
+                                'each case is { scenario = "FILE", observed = "FILE", use = "calibrate" | "score" }')
+        variant = Variant.load(base / entry["scenario"])
+        scenario = variant.scenario()
+        cases.append(Case(scenario.name, variant, load_observed(base / entry["observed"]),
                           entry.get("use", "calibrate") == "calibrate"))
     if not any(c.calibrate for c in cases):
         raise ScenarioError(file, "calibration.cases", 'at least one case must have use = "calibrate"')
     tolerance = head.get("tolerance_days", 3)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1e4:
         raise ScenarioError(file, "calibration.tolerance_days", "must be a number of days >= 0")
-    checker = _Checker({}, file)
+    table = doc.get("priors")
+    if table is not None and not isinstance(table, dict):
+        raise ScenarioError(file, "priors", "must be a table of parameter paths and distributions")
     priors = []
-    for key, value in (doc.get("priors") or {}).items():
+    for key, value in (table or {}).items():
         section, _, name = key.partition(".")
         fields = {f.name: f for f in param_fields(SECTIONS[section])} if section in SECTIONS else {}
         if name not in fields:
             raise ScenarioError(file, f"priors.{key}", "a prior must name a model-wide parameter, e.g. cohesion.shock")
-        param = checker.param_value(value, ("priors", key), fields[name].metadata)
+        param = read_param(value, file=file, key=("priors", key), spec=fields[name].metadata)
         if not param.dist.is_random:
             raise ScenarioError(file, f"priors.{key}", "a prior must be a distribution")
         priors.append((key, param.dist))
     if not priors:
         raise ScenarioError(file, "priors", "name at least one structural parameter to calibrate")
+    for case in cases:
+        for end in (0, 1):
+            case.variant.scenario({p: _support_end(d, end) for p, d in priors}, origin=f"{file}: priors")
     return Spec(tuple(cases), tuple(priors), float(tolerance), file)
 
 
-def with_values(scenario: Scenario, values: dict[str, float], source: str) -> Scenario:
-    """``scenario`` with model-wide parameters (paths such as ``cohesion.shock``) fixed to values."""
-    changed: dict[str, dict] = {}
-    for path, value in values.items():
-        section, _, name = path.partition(".")
-        changed.setdefault(section, {})[name] = Param(Fixed(float(value)), source=source)
-    return replace(scenario, **{sec: replace(getattr(scenario, sec), **kw) for sec, kw in changed.items()})
+def _support_end(dist: Distribution, end: int) -> float:
+    """The bottom (0) or top (1) of a prior's support; for an unbounded side, the quantile that one
+    draw in 1e9 passes."""
+    v = dist.support[end]
+    return v if math.isfinite(v) else float(dist.ppf(1e-9 if end == 0 else 1.0 - 1e-9))
 
 
 def observed_hits(case: Case, end_state: np.ndarray, end_day: np.ndarray, tolerance: float) -> np.ndarray:
@@ -154,7 +173,7 @@ def simulate_proposals(spec: Spec, proposals: int, reps: int, *, seed: int, prog
     case_seed = [int(rng.integers(2**63)) for rng in case_seeds]
     for c, case in enumerate(spec.cases):
         for k in range(proposals):
-            scenario = with_values(case.scenario, dict(zip(paths, theta[k])), "calibration proposal")
+            scenario = case.variant.scenario(dict(zip(paths, theta[k])), origin="calibration proposal")
             out = run(scenario, reps, seed=case_seed[c], keep_outcomes=True).outcomes
             hits = observed_hits(case, out.end_state, out.end_day, spec.tolerance_days)
             loglik[c, k] = math.log((hits.sum() + 1) / (reps + 2))
@@ -289,3 +308,33 @@ def calibrate(spec: Spec, proposals: int, reps: int, *, seed: int, progress=None
     return {"posterior": summary, "posterior_toml": posterior_toml(summary, source),
             "validation": rows, "validation_md": validation_markdown(rows),
             "seed": seed, "proposals": proposals, "reps": reps}
+
+
+KIND = "calibration"
+OUTPUTS = {"posterior.json": "posterior", "validation.json": "validation", "posterior.toml": "posterior_toml",
+           "validation.md": "validation_md"}
+
+
+def is_earlier_calibration(folder: Path) -> bool:
+    """A calibration folder written before manifests named their kind: its posterior.json has the
+    fields a posterior summary has."""
+    try:
+        p = read_json(Path(folder) / "posterior.json", limit=10_000_000)
+    except ResultsError:
+        return False
+    return isinstance(p, dict) and {"cases", "ess", "proposals", "parameters"} <= set(p)
+
+
+def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", command=None) -> Path:
+    """The posterior (JSON and model-wide TOML sections), the validation table (JSON and Markdown)
+    and manifest.json, written whole or not at all; it replaces only an earlier calibration."""
+    out_dir = Path(out_dir)
+    with staged_folder(out_dir, kind=KIND, owns=is_earlier_calibration, error="cannot write the calibration") as tmp:
+        for name, key in OUTPUTS.items():
+            if name.endswith(".json"):
+                write_json(tmp / name, result[key])
+            else:
+                write_text(tmp / name, result[key])
+        write_json(tmp / MANIFEST, {**manifest_base(KIND, command), "spec": spec_file, "seed": result["seed"],
+                                    "proposals": result["proposals"], "reps": result["reps"]})
+    return out_dir

@@ -26,12 +26,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..engines.outcomes import END_STATES
 from ..errors import ScenarioError
+from ..scenario.load import SCENARIO_NAME, read_toml
 
 CONFIDENCE = {"WS", "SS", "CL", "CF", "DER"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -100,12 +100,7 @@ def _window(table: dict, file: str, key: str, date_key: str, until: dt.date) -> 
 def load_observed(path: str | Path) -> Observed:
     """Read and validate an observed-timeline file."""
     file = str(path)
-    try:
-        doc = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(file, "", "file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(file, "", f"cannot be read as TOML: {exc}") from None
+    doc = read_toml(path, what="observed timeline")
     for k in doc:
         if k not in {"observed", "capital", "nodes", "leadership"}:
             raise ScenarioError(file, k, "unknown key (expected observed, capital, nodes, leadership)")
@@ -118,6 +113,9 @@ def load_observed(path: str | Path) -> Observed:
     name = head.get("name")
     if not isinstance(name, str) or not name:
         raise ScenarioError(file, "observed.name", "required string is missing")
+    if not SCENARIO_NAME.fullmatch(name):
+        raise ScenarioError(file, "observed.name", "must be 1 to 100 letters, digits, '.', '_' or '-', starting with a "
+                                                   f"letter or digit (it names the backtest folder), not {name!r}")
     until = _date(head.get("until"), file, "observed.until")
 
     cap = doc.get("capital")

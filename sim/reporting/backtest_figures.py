@@ -14,8 +14,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-# Okabe–Ito, colour-blind safe.
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+from .style import DATE, GREY, SERIES  # noqa: E402
 
 
 def plot_backtest(folder: Path) -> list[Path]:
@@ -26,7 +25,7 @@ def plot_backtest(folder: Path) -> list[Path]:
         grid = z["grid"]
         curves = {k[len("cdf:"):]: z[k] for k in z.files if k.startswith("cdf:")}
     fig, ax = plt.subplots(figsize=(8.5, 5.0))
-    for colour, (name, cdf) in zip(PALETTE * 3, curves.items()):
+    for colour, (name, cdf) in zip(SERIES * 3, curves.items()):
         dates = [as_of + dt.timedelta(days=float(x)) for x in grid]
         ax.plot(dates, cdf, drawstyle="steps-post", color=colour, label=f"{name}: forecast P(by date)")
         low, high = b["targets"][name]["observed_days"]
@@ -46,11 +45,11 @@ def plot_backtest(folder: Path) -> list[Path]:
     ax.set_xlabel(f"date (days after as-of {as_of.isoformat()})")
     ax.set_title(f"Forecast against what happened: {b['scenario']} vs {b['observed']}\n"
                  "(lines: forecast; shaded: observed date or window; faint: not by the record's end)", fontsize=10)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(DATE))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.autofmt_xdate()
-    fig.text(0.01, 0.01, f"{b['reps']:,} replications · seed {b['seed']}", fontsize=8, color="#555555")
+    fig.text(0.01, 0.01, f"{b['reps']:,} replications · seed {b['seed']}", fontsize=8, color=GREY)
     fig.subplots_adjust(bottom=0.2)
     written = []
     for ext in ("png", "svg"):

@@ -36,12 +36,12 @@ from ..runs import control_share  # noqa: E402
 from ..runs.folder import OUTCOMES, PARTIAL, RunFolder, require_complete  # noqa: E402
 from ..runs.summary import CONTROL_QUANTILES, hist_quantile, wilson  # noqa: E402
 from ..scenario.schema import GOVERNMENT, unit_of  # noqa: E402
+from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION  # noqa: E402
+from .style import END_STATES as COLOURS  # noqa: E402
+from . import style  # noqa: E402
 
 # Okabe–Ito colour-blind-safe palette.
-COLOURS = {"captured": "#D55E00", "collapsed": "#E69F00", "holds": "#0072B2"}
-SERIES = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 LINESTYLES = ["-", "--", "-.", ":"]
-GREY = "#555555"
 FORMATS = ("png", "svg")
 DPI = 144
 # The figures of one run, by file stem, in the order a report shows them.
@@ -87,16 +87,8 @@ def _figure(width: float, height: float, caption: list[str]) -> plt.Figure:
 
 
 def _run_line(summary: dict) -> str:
-    return (f"{summary['scenario']} · as of {_date(summary['as_of'])} · horizon {summary['horizon_days']} days · "
+    return (f"{summary['scenario']} · as of {style.date(summary['as_of'])} · horizon {summary['horizon_days']} days · "
             f"{summary['reps']:,} replications · seed {summary['seed']}")
-
-
-def _date(iso: str) -> str:
-    return f"{dt.date.fromisoformat(iso):%-d %b %Y}"
-
-
-def _day_date(as_of: str, day: float) -> str:
-    return f"{dt.date.fromisoformat(as_of) + dt.timedelta(days=float(day)):%-d %b} (day {day:g})"
 
 
 def _x0(as_of: str) -> float:
@@ -110,7 +102,7 @@ def _date_axis(ax, as_of: str, right_day: float, *, date_label: bool = True) -> 
     _calendar(ax, x0, x0 + right_day, date_label)
     top = ax.secondary_xaxis("top", functions=(lambda x: x - x0, lambda d: d + x0))
     top.tick_params(labelsize=7.5, colors=GREY)
-    top.set_xlabel(f"days after as-of ({_date(as_of)} = day 0)", fontsize=8, color=GREY)
+    top.set_xlabel(f"days after as-of ({style.date(as_of)} = day 0)", fontsize=8, color=GREY)
 
 
 def _calendar(ax, left: float, right: float, label: bool = True) -> None:
@@ -118,9 +110,10 @@ def _calendar(ax, left: float, right: float, label: bool = True) -> None:
     spanned in the label."""
     ax.set_xlim(left, right)
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%-d %b" if right - left < 300 else "%b %Y"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(style.DAY_MONTH if right - left < 300 else style.MONTH_YEAR))
     a, b = (mdates.num2date(x) for x in (left, right))
-    span = f"{a:%b %Y}" if (a.year, a.month) == (b.year, b.month) else f"{a:%b %Y} – {b:%b %Y}"
+    span = f"{a:{style.MONTH_YEAR}}" if (a.year, a.month) == (b.year, b.month) else \
+        f"{a:{style.MONTH_YEAR}} – {b:{style.MONTH_YEAR}}"
     if label:
         ax.set_xlabel(f"date ({span})")
 
@@ -223,18 +216,18 @@ def fall_day(run: RunFolder) -> Chart:
                 color=colour, label=label)
         bottom = bottom + daily[label]
     if f["p50"] is not None:
-        ax1.axvspan(x0 + f["p10"], x0 + f["p90"], color="#56B4E9", alpha=0.18, zorder=0,
-                    label=f"10th–90th percentile: {_day_date(s['as_of'], f['p10'])} – "
-                          f"{_day_date(s['as_of'], f['p90'])}")
-        ax1.axvline(x0 + f["p50"], color="#000000", ls="--", lw=1.2,
-                    label=f"median fall date: {_day_date(s['as_of'], f['p50'])}")
+        ax1.axvspan(x0 + f["p10"], x0 + f["p90"], color=SKY, alpha=0.18, zorder=0,
+                    label=f"10th–90th percentile: {style.short_day_date(s['as_of'], f['p10'])} – "
+                          f"{style.short_day_date(s['as_of'], f['p90'])}")
+        ax1.axvline(x0 + f["p50"], color=BLACK, ls="--", lw=1.2,
+                    label=f"median fall date: {style.short_day_date(s['as_of'], f['p50'])}")
     ax1.set_ylabel(f"share of replications\nfalling {'on that day' if period == 1 else f'in that {period}-day period'}")
     _pct(ax1)
     ax1.legend(fontsize=8, loc="best")
     ax1.grid(axis="y", alpha=0.3)
     fig.suptitle(f"When the capital falls: {s['title']}", fontsize=10.5)
-    ax2.fill_between(x0 + edges, lo, hi, step="post", color="#56B4E9", alpha=0.5, label="95% band (sampling)")
-    ax2.plot(x0 + edges, cdf, drawstyle="steps-post", color="#000000", lw=1.6, label="P(capital fallen by date)")
+    ax2.fill_between(x0 + edges, lo, hi, step="post", color=SKY, alpha=0.5, label="95% band (sampling)")
+    ax2.plot(x0 + edges, cdf, drawstyle="steps-post", color=BLACK, lw=1.6, label="P(capital fallen by date)")
     held = s["end_states"]["holds"]["p"]
     ax2.axhline(cdf[-1], color=COLOURS["holds"], ls=":", lw=1.2,
                 label=f"fallen by the horizon: {cdf[-1]:.1%} (holds {held:.1%})")
@@ -289,7 +282,7 @@ def node_falls(run: RunFolder) -> Chart:
     for i, (name, label) in enumerate(order):
         edges, cdf = _cdf(h["nodes"][names.index(name)], width, n)
         curves[name] = cdf
-        style = {"color": "#000000", "linestyle": "-", "lw": 2.6} if name == scenario.capital else \
+        style = {"color": BLACK, "linestyle": "-", "lw": 2.6} if name == scenario.capital else \
             {**_style(i if i < 6 else i + 1), "lw": 1.6}
         ax.plot(x0 + edges, cdf, drawstyle="steps-post", label=f"{label}: {cdf[-1]:.0%}", **style)
     ax.set_ylim(-0.01, 1.02)
@@ -335,12 +328,12 @@ def control(run: RunFolder) -> Chart:
     fig = _figure(8.4, 5.2, caption)
     ax = fig.add_subplot()
     x = _x0(s["as_of"]) + days
-    ax.fill_between(x, bands["p5"], bands["p95"], step="post", color="#56B4E9", alpha=0.35, lw=0,
+    ax.fill_between(x, bands["p5"], bands["p95"], step="post", color=SKY, alpha=0.35, lw=0,
                     label="90% of replications (5th–95th percentile)")
-    ax.fill_between(x, bands["p25"], bands["p75"], step="post", color="#0072B2", alpha=0.55, lw=0,
+    ax.fill_between(x, bands["p25"], bands["p75"], step="post", color=BLUE, alpha=0.55, lw=0,
                     label="50% of replications (25th–75th percentile)")
-    ax.plot(x, bands["p50"], drawstyle="steps-post", color="#000000", lw=1.8, label="median")
-    ax.plot(x, bands["mean"], drawstyle="steps-post", color="#D55E00", lw=1.4, ls="--", label="mean")
+    ax.plot(x, bands["p50"], drawstyle="steps-post", color=BLACK, lw=1.8, label="median")
+    ax.plot(x, bands["mean"], drawstyle="steps-post", color=VERMILLION, lw=1.4, ls="--", label="mean")
     ax.set_ylim(-0.01, max(0.05, float(s["control_share"]["at_start"])) * 1.12)
     _pct(ax)
     ax.set_ylabel(f"share of the theatre's {basis if basis == 'population' else 'nodes'}\nheld by the government")
@@ -416,7 +409,7 @@ def drivers(run: RunFolder) -> Chart:
     ax.barh(y, effects, xerr=ci, color=np.where(effects > 0, COLOURS["captured"], COLOURS["holds"]),
             error_kw={"elinewidth": 0.8, "ecolor": GREY}, height=0.7)
     ax.set_yticks(y, ranked, fontsize=7 if len(ranked) > 20 else 8)
-    ax.axvline(0, color="#000000", lw=0.8)
+    ax.axvline(0, color=BLACK, lw=0.8)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel(f"change in {what}\n(percentage points, highest vs lowest draws)", fontsize=8.5)
     ax.set_title("Sensitivity ranking\n(vermillion: higher draws, earlier fall; blue: later)", fontsize=9)
@@ -424,7 +417,7 @@ def drivers(run: RunFolder) -> Chart:
     for i, path in enumerate(ranked[:DRIVER_PANELS]):
         pa = right.add_subplot(rows, cols, i + 1)
         q = params[path]
-        pa.plot(q["x"], q["p_fall"], "o-", color="#000000", lw=1.6, ms=4, label=what)
+        pa.plot(q["x"], q["p_fall"], "o-", color=BLACK, lw=1.6, ms=4, label=what)
         pa.plot(q["x"], q["p_captured"], "s--", color=COLOURS["captured"], lw=1.2, ms=3.5, label="P(captured)")
         pa.plot(q["x"], q["p_collapsed"], "^:", color=COLOURS["collapsed"], lw=1.4, ms=3.5, label="P(collapsed)")
         pa.set_ylim(-0.02, 1.02)
@@ -540,7 +533,7 @@ def redraw(run_dir) -> list[Path]:
 # --------------------------------------------------------------------------- several runs
 
 def _run_caption(runs: list[RunFolder], labels: list[str]) -> list[str]:
-    return [f"{label}: as of {_date(r.summary['as_of'])} · horizon {r.summary['horizon_days']} days · "
+    return [f"{label}: as of {style.date(r.summary['as_of'])} · horizon {r.summary['horizon_days']} days · "
             f"{r.summary['reps']:,} replications · seed {r.summary['seed']}" for label, r in zip(labels, runs)]
 
 

@@ -4,15 +4,17 @@ read from the run's result files alone."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from html import escape
 from pathlib import Path
 
+from ..errors import ResultsError
+from ..files import write_text
 from ..runs.folder import RunFolder
-from .compare import _day as _date, _pct
 from .figures import charts, plotting, skipped
+from .style import day_date, long_date, pct
 
 REPORT = "report.html"
+GENERATOR = '<meta name="generator" content="sim report">'
 
 # One line under each figure, saying what it shows.
 CAPTIONS = {
@@ -53,24 +55,24 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset
 
 def summary_html(s: dict) -> str:
     """The summary.json tables: end states, the capital's fall date, nodes, and the rest."""
-    ends = [[k, _pct(v["p"]), f"{_pct(v['ci_low'])} – {_pct(v['ci_high'])}"] for k, v in s["end_states"].items()]
+    ends = [[k, pct(v["p"]), f"{pct(v['ci_low'])} – {pct(v['ci_high'])}"] for k, v in s["end_states"].items()]
     out = [_table(["end state", "probability", "95% interval"], ends, {1, 2})]
     f = s["capital_fall_day"]
     out.append(f"<p>The capital falls in {f['n']:,} of {s['reps']:,} replications; among them:</p>")
-    out.append(_table(["", "date"], [["10th percentile", _date(s["as_of"], f["p10"])],
-                                     ["median", _date(s["as_of"], f["p50"])],
-                                     ["90th percentile", _date(s["as_of"], f["p90"])]]))
+    out.append(_table(["", "date"], [["10th percentile", day_date(s["as_of"], f["p10"])],
+                                     ["median", day_date(s["as_of"], f["p50"])],
+                                     ["90th percentile", day_date(s["as_of"], f["p90"])]]))
     out.append(_table(["government-held node", "P(fallen)", "median fall date (where it fell)"],
-                      [[k, _pct(v["p_fallen"]), _date(s["as_of"], v["median_day"])] for k, v in s["nodes"].items()],
+                      [[k, pct(v["p_fallen"]), day_date(s["as_of"], v["median_day"])] for k, v in s["nodes"].items()],
                       {1}))
-    other = [["ruler fled", _pct(s["leader_fled"]["p"])], ["uprising in the capital", _pct(s["uprising"]["p"])],
+    other = [["ruler fled", pct(s["leader_fled"]["p"])], ["uprising in the capital", pct(s["uprising"]["p"])],
              ["mean desertions (fighters)", "—" if s["mean_desertions"] is None else f"{s['mean_desertions']:,.0f}"]]
-    other += [[f"ally arrived: {k}", _pct(v)] for k, v in s["allies_arrived"].items()]
+    other += [[f"ally arrived: {k}", pct(v)] for k, v in s["allies_arrived"].items()]
     c = s.get("control_share")
     if c:
-        other.append([f"government-held share of the theatre ({c['weighted_by']}) at as-of", _pct(c["at_start"])])
+        other.append([f"government-held share of the theatre ({c['weighted_by']}) at as-of", pct(c["at_start"])])
         other += [[f"… on day {d}, median (5th–95th percentile)",
-                   f"{_pct(q['p50'])} ({_pct(q['p5'])}–{_pct(q['p95'])})"] for d, q in c["by_day"].items() if d != "0"]
+                   f"{pct(q['p50'])} ({pct(q['p5'])}–{pct(q['p95'])})"] for d, q in c["by_day"].items() if d != "0"]
     out.append(_table(["", "value"], other, {1}))
     return "\n".join(out)
 
@@ -104,7 +106,7 @@ def parameters_html(scenario) -> str:
 def report_html(run: RunFolder) -> str:
     """The whole report as one HTML document."""
     s, m, scenario = run.summary, run.manifest or {}, run.scenario
-    meta = [f"scenario <b>{escape(s['scenario'])}</b>", f"as of <b>{dt.date.fromisoformat(s['as_of']):%-d %B %Y}</b>",
+    meta = [f"scenario <b>{escape(s['scenario'])}</b>", f"as of <b>{long_date(s['as_of'])}</b>",
             f"horizon {s['horizon_days']} days", f"{s['reps']:,} replications", f"seed {s['seed']}"]
     meta += [f"{k} {escape(str(m[k]))}" for k in ("engine", "version", "git_commit", "created") if m.get(k)]
     if m.get("overrides"):
@@ -121,7 +123,7 @@ def report_html(run: RunFolder) -> str:
     description = "".join(f"<p>{escape(para)}</p>" for para in scenario.description.split("\n\n") if para.strip())
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">', GENERATOR,
         f"<title>{escape(s['title'])}: report</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(s['title'])}</h1>", f'<p class="meta">{" · ".join(meta)}</p>',
         description or '<p class="note">The scenario has no description.</p>',
@@ -132,12 +134,26 @@ def report_html(run: RunFolder) -> str:
         "</body></html>", ""])
 
 
+def is_report(path: Path) -> bool:
+    """Whether the file at ``path`` is a report sim wrote (its head carries the generator mark)."""
+    try:
+        with open(path, "rb") as fh:
+            return GENERATOR.encode() in fh.read(2048)
+    except OSError:
+        return False
+
+
 def write_report(run_dir: Path, out: Path | None = None) -> Path:
-    """Write ``report.html`` (into the run folder unless ``out`` names a file) and return its path."""
+    """Write ``report.html`` (into the run folder unless ``out`` names a file) atomically and return
+    its path; an existing file is replaced only if it is a report sim wrote."""
     run = RunFolder(run_dir)
     path = Path(out) if out is not None else run.path / REPORT
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(report_html(run), encoding="utf-8")
-    tmp.replace(path)
+    if path.is_symlink() or path.is_dir() or (path.exists() and not (path.is_file() and is_report(path))):
+        raise ResultsError(path, "exists and is not a report sim wrote; refusing to replace it (choose another --out)")
+    html = report_html(run)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, html)
+    except OSError as exc:
+        raise ResultsError(path, f"cannot write the report ({exc.strerror or exc})") from None
     return path

@@ -17,9 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-# The palette of sim.reporting.figures (Okabe–Ito, colour-blind safe), repeated so that module can change freely.
-COLOURS = {"captured": "#D55E00", "collapsed": "#E69F00", "holds": "#0072B2", "falls": "#CC79A7",
-           "median_fall_day": "#009E73"}
+from .style import BLUE, DARK, GREY, SKY, VERMILLION  # noqa: E402
+from .style import OUTPUTS as COLOURS  # noqa: E402
+
 STATES = ("captured", "collapsed", "holds")
 DPI = 100
 
@@ -31,7 +31,7 @@ def _read(path: Path) -> dict:
 def _caption(fig, table: dict, extra: str = "") -> None:
     fig.text(0.01, 0.01, f"{table['scenario']} · as of {table['as_of']} · horizon {table['horizon_days']} days · "
              f"{table['reps']:,} replications a point"
-             f" · seed {table['seed']} (common to all points){extra}", fontsize=7.5, color="#555555",
+             f" · seed {table['seed']} (common to all points){extra}", fontsize=7.5, color=GREY,
              ha="left", va="bottom")
 
 
@@ -69,8 +69,8 @@ def plot_line(table: dict, path: Path) -> Path:
     by = [c for c in table["columns"] if c.startswith("falls_by_") and c.endswith("d")]
     if by:
         k = by[0]
-        ax1.plot(x, _col(rows, k), ls="--", color="#333333", label=f"falls by day {k[9:-1]}")
-        ax1.fill_between(x, _col(rows, f"{k}_lo"), _col(rows, f"{k}_hi"), color="#333333", alpha=0.12, lw=0)
+        ax1.plot(x, _col(rows, k), ls="--", color=DARK, label=f"falls by day {k[9:-1]}")
+        ax1.fill_between(x, _col(rows, f"{k}_lo"), _col(rows, f"{k}_hi"), color=DARK, alpha=0.12, lw=0)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("probability")
     ax1.grid(alpha=0.3)
@@ -79,7 +79,7 @@ def plot_line(table: dict, path: Path) -> Path:
     ax2.fill_between(x, _col(rows, "fall_day_p10"), _col(rows, "fall_day_p90"), color=COLOURS["falls"], alpha=0.25,
                      lw=0, label="10–90% (where it fell)")
     ax2.plot(x, _col(rows, "fall_day_p50"), marker="o", ms=3.5, color=COLOURS["falls"], label="median (where it fell)")
-    ax2.plot(x, _col(rows, "median_fall_day"), ls=":", color="#333333", label="median, held = horizon")
+    ax2.plot(x, _col(rows, "median_fall_day"), ls=":", color=DARK, label="median, held = horizon")
     ax2.set_ylabel("capital's fall day")
     ax2.set_xlabel(p)
     ax2.grid(alpha=0.3)
@@ -180,17 +180,17 @@ def plot_indices(table: dict, path: Path) -> Path:
         by = {r["parameter"]: r for r in rows if r["output"] == out}
         get = lambda k: np.array([np.nan if by[n][k] is None else by[n][k] for n in names], dtype=float)  # noqa: E731
         if method == "morris":
-            ax.barh(y, get("mu_star"), xerr=get("mu_star_conf"), color=COLOURS.get(out, "#0072B2"), alpha=0.8,
+            ax.barh(y, get("mu_star"), xerr=get("mu_star_conf"), color=COLOURS.get(out, BLUE), alpha=0.8,
                     capsize=2.5, error_kw={"elinewidth": 0.9}, label="mu*")
             ax.plot(get("sigma"), y, "k|", ms=9, label="sigma")
             ax.set_xlabel("mu* (per full quantile range)", fontsize=8)
         else:
             h = 0.38
-            ax.barh(y + h / 2, get("S1"), height=h, xerr=get("S1_conf"), color=COLOURS.get(out, "#0072B2"),
+            ax.barh(y + h / 2, get("S1"), height=h, xerr=get("S1_conf"), color=COLOURS.get(out, BLUE),
                     alpha=0.55, capsize=2, error_kw={"elinewidth": 0.8}, label="first order S1")
-            ax.barh(y - h / 2, get("ST"), height=h, xerr=get("ST_conf"), color=COLOURS.get(out, "#0072B2"),
+            ax.barh(y - h / 2, get("ST"), height=h, xerr=get("ST_conf"), color=COLOURS.get(out, BLUE),
                     capsize=2, error_kw={"elinewidth": 0.8}, label="total ST")
-            ax.axvline(0, color="#333333", lw=0.6)
+            ax.axvline(0, color=DARK, lw=0.6)
             ax.set_xlabel("Sobol' index", fontsize=8)
         if by and next(iter(by.values()))["constant"]:
             ax.text(0.5, 0.5, "the same at every point", transform=ax.transAxes, ha="center", fontsize=8)
@@ -220,9 +220,9 @@ def plot_tornado(table: dict, path: Path) -> Path:
         centre = block[0]["at_central"] if block else 0.0
         lo = np.array([r["at_low"] for r in block])
         hi = np.array([r["at_high"] for r in block])
-        ax.barh(y, lo - centre, left=centre, color="#56B4E9", label="at the 5% quantile")
-        ax.barh(y, hi - centre, left=centre, color="#D55E00", alpha=0.8, label="at the 95% quantile")
-        ax.axvline(centre, color="#333333", lw=0.8)
+        ax.barh(y, lo - centre, left=centre, color=SKY, label="at the 5% quantile")
+        ax.barh(y, hi - centre, left=centre, color=VERMILLION, alpha=0.8, label="at the 95% quantile")
+        ax.axvline(centre, color=DARK, lw=0.8)
         ax.set_yticks(y, [r["parameter"] for r in block], fontsize=8)
         ax.set_title(f"{label}\n(all factors at their medians: {centre:.3g})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)

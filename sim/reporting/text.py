@@ -1,32 +1,139 @@
-"""Plain-text tables for a terminal: a run's summary."""
+"""Plain-text tables for a terminal: a run's summary, a sweep, sensitivity indices, a backtest and a
+comparison of runs. Dates and percentages come from :mod:`sim.reporting.style`."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-
-def _date(as_of: str, day: float | None) -> str:
-    if day is None:
-        return "—"
-    d = dt.date.fromisoformat(as_of) + dt.timedelta(days=float(day))
-    return f"{d:%d %b %Y} (day {day:g})"
+from ..studies.sensitivity import OUTPUTS
+from .style import DASH, day_date, pct
 
 
 def format_summary(summary: dict) -> str:
     """The summary as a plain-text table for a terminal."""
+    as_of = summary["as_of"]
     lines = [f"{summary['title']}  [{summary['scenario']}]",
-             f"as of {summary['as_of']} · horizon {summary['horizon_days']} days · "
+             f"as of {as_of} · horizon {summary['horizon_days']} days · "
              f"{summary['reps']:,} replications · seed {summary['seed']}", "",
              f"{'end state':<12}{'probability':>12}   95% interval"]
     for state, v in summary["end_states"].items():
-        lines.append(f"{state:<12}{v['p']:>12.1%}   {v['ci_low']:.1%} – {v['ci_high']:.1%}")
+        lines.append(f"{state:<12}{pct(v['p']):>12}   {pct(v['ci_low'])} – {pct(v['ci_high'])}")
     f = summary["capital_fall_day"]
     lines += ["", f"capital falls (in {f['n']:,} replications):",
-              f"  median  {_date(summary['as_of'], f['p50'])}",
-              f"  10–90%  {_date(summary['as_of'], f['p10'])}  to  {_date(summary['as_of'], f['p90'])}", "",
+              f"  median  {day_date(as_of, f['p50'])}",
+              f"  10–90%  {day_date(as_of, f['p10'])}  to  {day_date(as_of, f['p90'])}", "",
               f"{'node':<16}{'P(fallen)':>10}   median fall date"]
     for name, v in summary["nodes"].items():
-        lines.append(f"{name:<16}{v['p_fallen']:>10.1%}   {_date(summary['as_of'], v['median_day'])}")
-    lines += ["", f"ruler fled in {summary['leader_fled']['p']:.1%} of replications; "
-              f"uprising in the capital in {summary['uprising']['p']:.1%}"]
+        lines.append(f"{name:<16}{pct(v['p_fallen']):>10}   {day_date(as_of, v['median_day'])}")
+    lines += ["", f"ruler fled in {pct(summary['leader_fled']['p'])} of replications; "
+              f"uprising in the capital in {pct(summary['uprising']['p'])}"]
     return "\n".join(lines)
+
+
+def _cell(p, lo=None, hi=None) -> str:
+    if p is None:
+        return DASH
+    return f"{pct(p):>6}" + (f" ({pct(lo)}–{pct(hi)})" if lo is not None else "")
+
+
+def format_sweep(table: dict) -> str:
+    """A sweep table as plain text: parameter values, end states with intervals, fall days."""
+    paths = [p["path"] for p in table["parameters"]]
+    by = [c for c in table["columns"] if c.startswith("falls_by_") and c.endswith("d")]
+    widths = [max(len(p), 10) for p in paths]
+    head = "  ".join(f"{p:>{w}}" for p, w in zip(paths, widths))
+    states = ["captured", "collapsed", "holds"]
+    lines = [f"{table['title']}  [{table['scenario']}]",
+             f"as of {table['as_of']} · horizon {table['horizon_days']} days · {table['reps']:,} replications "
+             f"a point · seed {table['seed']} (common to every point) · {len(table['rows'])} points", "",
+             head + "".join(f"  {s:>21}" for s in states) + "".join(f"  {'by day ' + b[9:-1]:>11}" for b in by)
+             + "  median fall day"]
+    for row in table["rows"]:
+        cells = "  ".join(f"{row[p]:>{w}.6g}" for p, w in zip(paths, widths))
+        cells += "".join(f"  {_cell(row[s], row[s + '_lo'], row[s + '_hi']):>21}" for s in states)
+        cells += "".join(f"  {_cell(row[b]):>11}" for b in by)
+        d = row["fall_day_p50"]
+        cells += "  " + (DASH if d is None else f"day {d:g}")
+        lines.append(cells)
+    lines += ["", "intervals: 95% Wilson · by day D: the capital fell by day D · median fall day: among "
+              "replications where it fell"]
+    return "\n".join(lines)
+
+
+def _index(v) -> str:
+    return f"{DASH:>7}" if v is None else f"{v:>7.3f}"
+
+
+def format_indices(method: str, rows: list[dict]) -> str:
+    """Sensitivity indices as plain text, one block per output, factors by decreasing importance."""
+    lines = []
+    key, conf = ("mu_star", "mu_star_conf") if method == "morris" else ("ST", "ST_conf")
+    for name, label in OUTPUTS.items():
+        block = [r for r in rows if r["output"] == name]
+        lines += ["", f"{label}  [{name}]"]
+        if block and block[0]["constant"]:
+            lines.append("  the same at every point: no indices")
+            continue
+        width = max(len(r["parameter"]) for r in block)
+        if method == "morris":
+            lines.append(f"  {'parameter':<{width}}  {'mu*':>10}  {'± 95%':>9}  {'sigma':>10}  {'mu':>10}")
+        else:
+            lines.append(f"  {'parameter':<{width}}  {'S1':>7}  {'± 95%':>7}  {'ST':>7}  {'± 95%':>7}")
+        for r in sorted(block, key=lambda r: -(r[key] or 0.0)):
+            if method == "morris":
+                lines.append(f"  {r['parameter']:<{width}}  {r['mu_star']:>10.4g}  {r['mu_star_conf']:>9.3g}  "
+                             f"{r['sigma']:>10.4g}  {r['mu']:>10.4g}")
+            else:
+                lines.append(f"  {r['parameter']:<{width}}  {_index(r['S1'])}  {_index(r['S1_conf'])}  "
+                             f"{_index(r['ST'])}  {_index(r[conf])}")
+    return "\n".join(lines[1:])
+
+
+_SCORED = (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))
+
+
+def format_backtest(b: dict) -> str:
+    """A backtest's scores as a plain-text table, model beside the baselines."""
+    head = f"{'':<26}{'model':>10}{'always holds':>14}{'uniform hazard':>16}"
+    lines = [f"backtest of {b['scenario']} (as of {b['as_of']}) against {b['observed']} · "
+             f"{b['reps']:,} replications · seed {b['seed']}", "",
+             "CRPS, days over the horizon (lower is better)      PIT", head]
+    for name, t in b["targets"].items():
+        c = t["crps"]
+        lo, hi = t["pit"]
+        pit = f"{lo:.2f}" if abs(hi - lo) < 1e-9 else f"{lo:.2f}–{hi:.2f}"
+        lines.append(f"{name:<26}{c['model']:>10.2f}{c['always_holds']:>14.2f}{c['uniform_hazard']:>16.2f}   {pit}")
+    e = b["end_state"]
+    lines += ["", "log score (higher is better) / Brier (lower is better)", head]
+    if "observed" in e:
+        lines.append(f"{'end state = ' + e['observed']:<26}" + "".join(f"{e['log'][k]:>{w}.2f}" for k, w in _SCORED))
+        lines.append(f"{'  Brier':<26}" + "".join(f"{e['brier'][k]:>{w}.3f}" for k, w in _SCORED))
+    for d, v in b["capital_falls_within"].items():
+        if "observed" not in v:
+            lines.append(f"falls within {d} days: {v['note']}")
+            continue
+        label = f"falls within {d} days ({'yes' if v['observed'] else 'no'})"
+        lines.append(f"{label:<26}" + "".join(f"{v['log'][k]:>{w}.2f}" for k, w in _SCORED))
+        lines.append(f"{'  Brier':<26}" + "".join(f"{v['brier'][k]:>{w}.3f}" for k, w in _SCORED))
+    if b["not_scored"]:
+        lines += ["", "not scored: " + "; ".join(b["not_scored"])]
+    return "\n".join(lines)
+
+
+def _short(labels: list[str]) -> list[str]:
+    """Headers: a variant named after the first run's scenario shows only its suffix ("…-variant")."""
+    first = labels[0]
+    return [first] + [f"…{x[len(first):]}" if x.startswith(first + "-") else x for x in labels[1:]]
+
+
+def format_comparison(labels: list[str], table: dict[str, list[str]]) -> str:
+    """Several runs side by side: rows of metrics, one column per run."""
+    heads = _short(labels)
+    body = {k: v for k, v in table.items() if k != "title"}
+    first = max(len(k) for k in body) + 2
+    widths = [max(len(h), *(len(v[i]) for v in body.values())) + 2 for i, h in enumerate(heads)]
+    lines = ["".ljust(first) + "".join(h.rjust(w) for h, w in zip(heads, widths))]
+    lines += [k.ljust(first) + "".join(c.rjust(w) for c, w in zip(v, widths)) for k, v in body.items()]
+    lines += [""] + [f"{h}: {t}" for h, t in zip(heads, table["title"])]
+    return "\n".join(lines)
+
+
+__all__ = ["format_summary", "format_sweep", "format_indices", "format_backtest", "format_comparison"]

@@ -1,41 +1,38 @@
-"""Results folders: written whole or not at all.
+"""Run folders: written whole or not at all, read back with every file checked.
 
-A run is written into a hidden temporary folder beside its destination (``.NAME.XXXX.partial``,
-holding an ``INCOMPLETE`` marker until its last file, manifest.json, is written) and renamed into
-place when complete, so a folder at the destination is always a finished run. An interrupted run
-leaves nothing (Ctrl-C, SIGTERM: the CLI removes the temporary folder) or, if the process was
-killed outright, a hidden folder marked incomplete, which :func:`require_complete` refuses. JSON
-files and redrawn figures are written to a temporary file and renamed over the old one.
+A run is written through :func:`sim.files.staged_folder`: into a hidden sibling marked
+``INCOMPLETE``, renamed into place once its last file, manifest.json, is written, so a folder at the
+destination is always a finished run. ``--out`` replaces only an earlier run folder. An interrupted
+run leaves nothing (Ctrl-C, SIGTERM) or, killed outright, a hidden folder marked incomplete that
+:func:`require_complete` refuses and the next run into the same place removes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import os
-import platform
-import shutil
-import sys
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from .._version import __version__
-from ..errors import ResultsError
-from ..files import git_commit, json_bytes, mode, write_json
+from ..errors import ResultsError, ScenarioError
+from ..files import (
+    INCOMPLETE, MANIFEST, PARTIAL, check_regular, json_bytes, manifest_base, read_bytes, read_json, staged_folder, write_json,
+)
 from .runner import BLOCK_SIZE, RunResult
 
+__all__ = ["SUMMARY", "MANIFEST", "SCENARIO", "OUTCOMES", "HISTOGRAMS", "INCOMPLETE", "PARTIAL", "TIMING_FIELDS",
+           "KIND", "run_id", "manifest", "write_run", "require_complete", "is_earlier_run", "read_npz", "RunFolder"]
+
+KIND = "run"
 SUMMARY = "summary.json"
-MANIFEST = "manifest.json"
 SCENARIO = "scenario.toml"
 OUTCOMES = "outcomes.npz"
 HISTOGRAMS = "histograms.npz"
-INCOMPLETE = "INCOMPLETE"   # marker file: present from a run folder's creation until it is complete
-PARTIAL = ".partial"        # suffix of the temporary folder a run is written into
 TIMING_FIELDS = ("created", "wall_seconds")  # manifest.json's fields that differ between identical runs
+SUMMARY_KEYS = {"scenario": str, "title": str, "as_of": str, "horizon_days": int, "reps": int, "seed": int,
+                "end_states": dict, "capital_fall_day": dict, "nodes": dict}
 
 
 def run_id(result: RunResult) -> str:
@@ -58,6 +55,7 @@ def manifest(result: RunResult, *, overrides=(), command=None) -> dict:
     summary.json. ``created`` and ``wall_seconds`` are the only timing fields."""
     s = result.scenario
     return {
+        **manifest_base(KIND, command),
         "scenario": s.name,
         "scenario_file": s.source_path,
         "resolved_scenario": SCENARIO,
@@ -69,31 +67,17 @@ def manifest(result: RunResult, *, overrides=(), command=None) -> dict:
         "horizon_days": s.horizon_days,
         "save_outcomes": result.outcomes is not None,
         "summary_sha256": hashlib.sha256(json_bytes(result.summary)).hexdigest(),
-        "version": __version__,
-        "git_commit": git_commit(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
         "scipy": _version("scipy"),
         "simpy": _version("simpy"),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(result.wall_seconds, 3),
-        "command": command if command is not None else sys.argv,
     }
 
 
 def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> Path:
-    """Write a run's folder: scenario, manifest, summary, histograms, outcomes (if kept), then each
-    of ``extras`` (``extra(folder)``, e.g. the figures) on the files written so far."""
+    """Write a run's folder: scenario, summary, histograms, outcomes (if kept), then each of
+    ``extras`` (``extra(folder)``, e.g. the figures) on the files written so far, and manifest.json."""
     out_dir = Path(out_dir)
-    _check_destination(out_dir)
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=PARTIAL))
-    except OSError as exc:
-        raise ResultsError(out_dir, f"cannot create the results folder ({exc.strerror or exc})") from None
-    try:
-        os.chmod(tmp, mode(0o777))
-        (tmp / INCOMPLETE).write_text("This run was interrupted before all its files were written.\n")
+    with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
         (tmp / SCENARIO).write_text(result.scenario.resolved_toml, encoding="utf-8")
         write_json(tmp / SUMMARY, result.summary)
         agg = result.aggregate
@@ -108,44 +92,26 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> P
         for extra in extras:
             extra(tmp)
         write_json(tmp / MANIFEST, manifest(result, overrides=overrides))  # the commit point
-        (tmp / INCOMPLETE).unlink()
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise ResultsError(out_dir, f"cannot write the results folder ({exc.strerror or exc})") from None
-        raise
     return out_dir
 
 
-def _check_destination(out_dir: Path) -> None:
-    """Refuse a destination that write_run would not replace safely: it replaces only an earlier run."""
-    if out_dir.name in ("", ".", ".."):
-        raise ResultsError(out_dir, "not a folder name to write a run into")
+def is_earlier_run(folder: Path) -> bool:
+    """Whether ``folder`` is a run written before manifests named their kind: its manifest's
+    ``summary_sha256`` is that of its summary.json (a stranger's folder cannot pass for one)."""
     try:
-        if not out_dir.exists() and not out_dir.is_symlink():
-            return
-        if not out_dir.is_dir():
-            raise ResultsError(out_dir, "exists and is not a folder")
-        if any(out_dir.iterdir()) and not ((out_dir / MANIFEST).exists() or (out_dir / SUMMARY).exists()):
-            raise ResultsError(out_dir, "exists and is not a results folder; refusing to replace it")
-    except OSError as exc:
-        raise ResultsError(out_dir, f"cannot be inspected ({exc.strerror or exc})") from None
+        m = read_json(Path(folder) / MANIFEST, limit=1_000_000)
+        summary = read_bytes(Path(folder) / SUMMARY, limit=50_000_000, error=lambda m: ResultsError(folder, m))
+    except ResultsError:
+        return False
+    return isinstance(m, dict) and "block_size" in m and m.get("summary_sha256") == hashlib.sha256(summary).hexdigest()
 
 
 def require_complete(run_dir) -> Path:
     """``run_dir`` as a Path if it is a complete run folder, else raise :class:`ResultsError` (one line).
 
-    Complete means: a folder, not a run's temporary ``.partial`` folder, without an ``INCOMPLETE``
-    marker, with summary.json, histograms.npz and manifest.json (written last). Every command that
-    reads a run folder (plot, report, compare, rerun) checks this first.
+    Complete means: a folder, not a staging ``.partial`` folder, without an ``INCOMPLETE`` marker,
+    with summary.json, histograms.npz and manifest.json (written last). Every command that reads a
+    run folder (plot, report, compare, rerun) checks this first.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -160,43 +126,63 @@ def require_complete(run_dir) -> Path:
 
 
 def read_summary(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / SUMMARY).read_text(encoding="utf-8"))
+    """summary.json, checked to be a run's summary (its top-level fields and their types)."""
+    path = Path(run_dir) / SUMMARY
+    s = read_json(path)
+    if not isinstance(s, dict):
+        raise ResultsError(path, "is not a run's summary (not a JSON object)")
+    for key, kind in SUMMARY_KEYS.items():
+        if not isinstance(s.get(key), kind) or isinstance(s.get(key), bool):
+            raise ResultsError(path, f"is not a run's summary ({key}: expected {kind.__name__})")
+    return s
 
 
-def is_run_folder(path: Path) -> bool:
-    """Whether ``path`` holds a finished run (its summary and histograms)."""
-    return (Path(path) / SUMMARY).is_file() and (Path(path) / HISTOGRAMS).is_file()
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file of ours (plain arrays only), or :class:`ResultsError` if it is damaged."""
+    check_regular(path, error=lambda m: ResultsError(path, m), what="results file")
+    try:
+        with np.load(path) as z:  # object arrays are refused (numpy loads no code)
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError, EOFError, AttributeError) as exc:
+        raise ResultsError(path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile, zlib.error and the like: a damaged file
+        raise ResultsError(path, f"cannot be read (damaged: {type(exc).__name__})") from None
 
 
 class RunFolder:
     """A finished run's folder, read from its files alone: what figures, comparisons and reports draw from.
 
-    ``histograms`` (histograms.npz: ``bin_days``, ``capital``, ``nodes``; in runs written since
-    they were added, ``end_states``, ``control``, ``control_days``, ``control_weights``,
-    ``control_basis``) is read at once; ``manifest`` (None if absent), ``scenario`` (the resolved
-    scenario.toml) and ``outcomes`` (outcomes.npz columns, None if outcomes were not kept) on first use.
+    ``summary`` and ``histograms`` (histograms.npz: ``bin_days``, ``capital``, ``nodes``; in runs
+    written since they were added, ``end_states``, ``control``, ``control_days``,
+    ``control_weights``, ``control_basis``) are read at once; ``manifest`` (None if absent),
+    ``scenario`` (the resolved scenario.toml) and ``outcomes`` (outcomes.npz columns, None if
+    outcomes were not kept) on first use. A damaged file raises :class:`ResultsError`.
     """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.summary = read_summary(self.path)
-        with np.load(self.path / HISTOGRAMS) as h:
-            self.histograms = {k: h[k] for k in h.files}
+        self.histograms = read_npz(self.path / HISTOGRAMS)
+        for key in ("bin_days", "capital", "nodes"):
+            if key not in self.histograms:
+                raise ResultsError(self.path / HISTOGRAMS, f"is not a run's histograms (no {key})")
 
     @cached_property
     def manifest(self) -> dict | None:
         path = self.path / MANIFEST
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        m = read_json(path) if path.is_file() else None
+        return m if isinstance(m, dict) else None
 
     @cached_property
     def scenario(self):
         from ..scenario.load import load_scenario
-        return load_scenario(self.path / SCENARIO)
+        try:
+            return load_scenario(self.path / SCENARIO)
+        except ScenarioError as exc:
+            raise ResultsError(self.path / SCENARIO, f"the run's resolved scenario no longer loads: {exc.message}") \
+                from None
 
     @cached_property
     def outcomes(self) -> dict[str, np.ndarray] | None:
         path = self.path / OUTCOMES
-        if not path.is_file():
-            return None
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        return read_npz(path) if path.is_file() else None

@@ -17,7 +17,7 @@ import numpy as np
 from .._version import __version__
 from ..engines import ENGINES
 from ..errors import ResultsError
-from ..files import json_bytes
+from ..files import json_bytes, read_bytes, read_json
 from ..scenario.load import load_scenario
 from .folder import MANIFEST, OUTCOMES, SCENARIO, SUMMARY, TIMING_FIELDS, require_complete
 from .runner import BLOCK_SIZE, MAX_REPS, RunResult, run
@@ -42,10 +42,7 @@ class Rerun:
 def read_manifest(run_dir: Path) -> dict:
     """manifest.json of a complete run folder, with the fields a rerun needs checked."""
     path = Path(run_dir) / MANIFEST
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ResultsError(path, f"cannot be read ({exc})") from None
+    m = read_json(path, limit=1_000_000)
     if not isinstance(m, dict):
         raise ResultsError(path, "must be a JSON object")
 
@@ -106,11 +103,11 @@ def rerun(run_dir, *, workers: int = 1, executor=None) -> Rerun:
     keep = keep if isinstance(keep, bool) else (run_dir / OUTCOMES).is_file()
     result = run(scenario, m["reps"], seed=m["seed"], engine=m["engine"], workers=workers, executor=executor,
                  keep_outcomes=keep)
+    before = read_bytes(run_dir / SUMMARY, limit=50_000_000, error=lambda m: ResultsError(run_dir / SUMMARY, m))
     try:
-        before = (run_dir / SUMMARY).read_bytes()
         original = json.loads(before)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ResultsError(run_dir / SUMMARY, f"cannot be read ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ResultsError(run_dir / SUMMARY, f"is not valid JSON ({exc})") from None
     after = json_bytes(result.summary)
     difference = first_difference(_without_timing(original), _without_timing(json.loads(after)))
     notes = []

@@ -26,12 +26,14 @@ import numpy as np
 
 from .distributions import DISTRIBUTIONS, Distribution, Fixed, LogNormal
 from ..errors import ScenarioError
+from ..files import read_bytes
 from .schema import (
     SECTIONS, SIDES, GOVERNMENT, REBELS, Ally, Axis, Node, Param, Road, Scenario, param_fields,
 )
 from .toml import dumps
 
-__all__ = ["load_scenario", "load_document", "apply_overrides", "scenario_from_document", "parse_override"]
+__all__ = ["load_scenario", "load_document", "apply_overrides", "scenario_from_document", "parse_override", "read_toml",
+           "read_param"]
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "$" would accept "a\n"
 TOP_LEVEL = {"extends", "scenario", "nodes", "roads", "rebels", "allies", *SECTIONS}
@@ -59,25 +61,13 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 # --------------------------------------------------------------------------- documents and extends
 
-def _read_toml(path: Path, key: str = "") -> dict:
+def read_toml(path, key: str = "", *, what: str = "scenario") -> dict:
+    """The TOML document in the file ``path``: the one guarded reader of every input file (scenarios,
+    observed timelines, calibration specs). A regular file only (never a FIFO or a device), at most
+    MAX_FILE_BYTES, UTF-8, tables nested at most MAX_NESTING deep; every failure is a
+    :class:`ScenarioError` naming the file (and ``key``, the key that named it, if any)."""
     shown = str(path)
-    try:
-        if path.is_dir():
-            raise ScenarioError(shown, key, "is a directory, not a scenario file")
-        if path.exists() and not path.is_file():
-            raise ScenarioError(shown, key, "is not a regular file")  # a FIFO or a device could never end
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except ScenarioError:
-        raise
-    except FileNotFoundError:
-        raise ScenarioError(shown, key, "file not found") from None
-    except OSError as exc:
-        raise ScenarioError(shown, key, f"cannot be read ({exc.strerror or exc})") from None
-    except ValueError:  # a NUL byte in the path
-        raise ScenarioError(shown, key, "not a valid file path") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(shown, "", f"file is larger than {MAX_FILE_BYTES:,} bytes, the limit for a scenario")
+    raw = read_bytes(path, limit=MAX_FILE_BYTES, error=lambda m: ScenarioError(shown, key, m), what=f"{what} file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -132,7 +122,7 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict
         raise ScenarioError(str(path), "extends", f"extends loop: {loop}")
     if len(_chain) >= MAX_EXTENDS:
         raise ScenarioError(str(path), "extends", f"extends chain longer than {MAX_EXTENDS} files")
-    doc = _read_toml(path)
+    doc = read_toml(path)
     origins: dict = {}
     parent = doc.pop("extends", None)
     if parent is None:
@@ -367,6 +357,13 @@ class _Checker:
 
 def _type_name(v) -> str:
     return {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}.get(type(v), type(v).__name__)
+
+
+def read_param(value, *, file: str, key: tuple, spec: dict) -> Param:
+    """One parameter's value (a number, ``{ value = ... }`` or a distribution, with provenance) as
+    the loader reads it for a field with metadata ``spec``, range checks included; a
+    :class:`ScenarioError` names ``file`` and ``key``."""
+    return _Checker({}, file).param_value(value, tuple(key), spec)
 
 
 def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:

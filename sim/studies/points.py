@@ -22,15 +22,13 @@ sweep writes the same bytes as one run straight through.
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import io
-import itertools
 import json
 import math
 import os
-import signal
+import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
@@ -38,25 +36,22 @@ from pathlib import Path
 from typing import Callable
 
 from ..engines.outcomes import END_STATES
-from ..errors import ScenarioError, SweepError
-from ..files import write_text as _write_text
+from ..errors import ResultsError, ScenarioError, SweepError
+from ..files import INCOMPLETE, check_destination, MANIFEST, manifest_base, marker, staged_folder, write_json, write_text
 from ..runs.executors import executor_for
 from ..runs.summary import hist_quantile, proportion
-from ..scenario.load import apply_overrides, load_document, scenario_from_document
 from ..scenario.schema import Scenario
+from ..scenario.vary import Variant
 
 __all__ = [
-    "SweepParam", "Base", "parse_param", "grid_points", "run_point", "point_metrics",
-    "PointLog", "execute", "run_points", "grid_table", "write_table", "format_table",
-    "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE", "run_grid", "metric_columns", "write_manifest",
+    "Base", "run_point", "point_metrics", "PointLog", "Progress", "execute", "run_points", "write_table", "finish",
+    "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE", "metric_columns", "sweep_key",
 ]
 
 POINTS_FILE = "points.jsonl"
 SPEC_FILE = "spec.json"
 SCENARIO_FILE = "scenario.toml"
-TABLE_STEM = "sweep"
 WITHIN_DAYS = (7, 30)
-MAX_POINTS = 1_000_000
 # What a finished sweep or sensitivity run writes besides its points: removed when a folder is reused.
 OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png", "indices.csv", "indices.json",
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
@@ -66,102 +61,20 @@ FORMAT = 1  # version of the points/spec files: a resume across versions is refu
 
 # --------------------------------------------------------------------------- points
 
-
-@dataclass(frozen=True)
-class SweepParam:
-    """One swept parameter: its dotted path and the values it takes."""
-
-    path: str
-    values: tuple[float, ...]
-
-
-def _number(text: str, where: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise ScenarioError("--param", where, f"{text.strip()!r} is not a number") from None
-    if not math.isfinite(v):
-        raise ScenarioError("--param", where, f"values must be finite, got {text.strip()!r}")
-    return v
-
-
-def _tidy(v: float) -> float:
-    """``v`` rounded to 12 significant digits: linspace's 0.30000000000000004 becomes 0.3."""
-    return float(f"{v:.12g}")
-
-
-def parse_param(text: str) -> SweepParam:
-    """``PATH=START:STOP:STEPS`` (STEPS evenly spaced values, both ends included) or
-    ``PATH=v1,v2,...`` (the values as given, in that order) to a :class:`SweepParam`.
-
-    Raises :class:`ScenarioError` (source ``--param``) on malformed text; whether the path names a
-    parameter and the values are in its range is checked against the scenario by :class:`Base`.
-    """
-    if "=" not in text:
-        raise ScenarioError("--param", text, "expected PATH=START:STOP:STEPS or PATH=v1,v2,...")
-    path, _, spec_text = text.partition("=")
-    path = path.strip()
-    keys = path.split(".")
-    if not path or any(not k.strip() for k in keys):
-        raise ScenarioError("--param", text, "empty key in parameter path")
-    spec_text = spec_text.strip()
-    if not spec_text:
-        raise ScenarioError("--param", path, "no values (expected START:STOP:STEPS or v1,v2,...)")
-    if ":" in spec_text:
-        parts = spec_text.split(":")
-        if len(parts) != 3:
-            raise ScenarioError("--param", path, f"{spec_text!r}: a range is START:STOP:STEPS")
-        start, stop = _number(parts[0], path), _number(parts[1], path)
-        try:
-            steps = int(parts[2])
-        except ValueError:
-            raise ScenarioError("--param", path, f"STEPS must be a whole number, got {parts[2].strip()!r}") from None
-        if steps < 1:
-            raise ScenarioError("--param", path, f"STEPS must be at least 1, got {steps}")
-        if steps == 1:
-            if start != stop:
-                raise ScenarioError("--param", path, "one step needs START = STOP (or give a single value)")
-            values = (_tidy(start),)
-        else:
-            values = tuple(_tidy(start + (stop - start) * i / (steps - 1)) for i in range(steps))
-    else:
-        values = tuple(_number(v, path) for v in spec_text.split(","))
-    return SweepParam(path, values)
-
-
-def grid_points(params: list[SweepParam]) -> list[dict[str, float]]:
-    """Every combination of the parameters' values, the first parameter varying slowest."""
-    paths = [p.path for p in params]
-    if len(set(paths)) != len(paths):
-        dup = next(p for p in paths if paths.count(p) > 1)
-        raise ScenarioError("--param", dup, "the same parameter is swept twice")
-    n = math.prod(len(p.values) for p in params)
-    if n > MAX_POINTS:
-        raise ScenarioError("--param", paths[0], f"the grid has {n:,} points; at most {MAX_POINTS:,}")
-    return [dict(zip(paths, combo)) for combo in itertools.product(*(p.values for p in params))]
-
-
-def _override(path: str, value: float) -> str:
-    # repr of a float is a TOML float literal (0.3, 1e-05, 2.0), so the loader reads back the same value.
-    return f"{path}={float(value)!r}"
-
-
 @dataclass(frozen=True)
 class Base:
-    """What every point of a sweep shares: the scenario document (``--set`` overrides applied), the
-    number of replications, the seed and the engine. Picklable: it travels with each task.
+    """What every point of a sweep shares: the scenario (a :class:`~sim.scenario.vary.Variant`,
+    ``--set`` overrides applied), the number of replications, the seed and the engine. Picklable: it
+    travels with each task.
 
     Build one with :meth:`Base.load`, which validates the scenario once.
     """
 
-    document: dict
-    origins: dict
-    file: str
+    variant: Variant
     reps: int
     seed: int
     engine: str = "vectorised"
-    within_days: tuple[float, ...] = WITHIN_DAYS
-    resolved_toml: str = field(default="", repr=False, compare=False)
+    within_days: tuple[int, ...] = WITHIN_DAYS
 
     @classmethod
     def load(cls, path: str | Path, overrides=(), *, reps: int, seed: int, engine: str = "vectorised",
@@ -173,28 +86,19 @@ class Base:
         """
         if reps < 1:
             raise ValueError(f"reps must be at least 1, got {reps}")
-        doc, origins = load_document(path)
-        apply_overrides(doc, origins, overrides)
-        scenario = scenario_from_document(copy.deepcopy(doc), dict(origins), str(path))
-        return cls(doc, origins, str(path), reps, seed, engine, tuple(within_days), scenario.resolved_toml)
+        return cls(Variant.load(path, overrides), reps, seed, engine, tuple(within_days))
+
+    @property
+    def resolved_toml(self) -> str:
+        return self.variant.resolved_toml
 
     def scenario(self, values: dict[str, float] | None = None, *, origin: str = "--param") -> Scenario:
-        """The scenario with ``values`` (path -> number) fixed; an invalid value raises
-        :class:`ScenarioError` naming ``origin`` and the path."""
-        doc, origins = copy.deepcopy(self.document), dict(self.origins)
-        values = values or {}
-        apply_overrides(doc, origins, [_override(p, v) for p, v in values.items()])
-        for p in values:  # errors in these values name where they came from, not --set
-            origins[tuple(k.strip() for k in p.split("."))] = origin
-        return scenario_from_document(doc, origins, self.file)
+        """The scenario with ``values`` (path -> number) fixed (:meth:`Variant.scenario`)."""
+        return self.variant.scenario(values, origin=origin)
 
     def check_paths(self, paths, *, origin: str = "--param") -> None:
         """Raise :class:`ScenarioError` unless every path names a numeric parameter of the scenario."""
-        known = {p for p, _ in self.scenario().parameters()}
-        for path in paths:
-            if path not in known:
-                raise ScenarioError(origin, path, "unknown parameter path (a numeric parameter such as "
-                                                  "rebels.NAME.momentum; see docs/MODEL.md section 9)")
+        self.variant.check_paths(paths, origin=origin)
 
     def fingerprint(self) -> str:
         """SHA-256 of the resolved scenario, replications, seed and engine: what a resume must match."""
@@ -290,7 +194,7 @@ class PointLog:
             else:
                 bad = True
         if bad:
-            _write_text(self.path, "".join(good))
+            write_text(self.path, "".join(good))
         return records
 
     def append(self, record: dict) -> None:
@@ -307,11 +211,6 @@ class PointLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON atomically, deterministically (no NaN: None stands for 'not defined')."""
-    _write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 # --------------------------------------------------------------------------- execution
@@ -381,8 +280,9 @@ class Progress:
 def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec: dict, resume: bool = False,
                workers: int = 1, scheduler: str | None = None, fn: Callable | None = None,
                on_progress: Callable[[Progress], None] | None = None, on_start=None) -> dict[int, dict]:
-    """Run every point into ``out_dir`` (``spec.json``, ``scenario.toml``, ``points.jsonl``) and
-    return the metrics of all of them by point.
+    """Run every point into the working folder ``out_dir`` (``spec.json``, ``scenario.toml``,
+    ``points.jsonl``, and an INCOMPLETE marker until :func:`finish`) and return the metrics of all
+    of them by point. ``out_dir`` must be absent, empty or a study of the same ``kind``.
 
     ``spec`` describes the sweep (JSON data, no timings); with the scenario's and points'
     fingerprints it is written to ``spec.json``. With ``resume``, a folder holding the same spec
@@ -391,7 +291,12 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
     ``on_start(progress, executor_description)`` is called once the executor is ready.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_destination(out_dir, kind, owns=earlier_study(kind))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_text(out_dir / INCOMPLETE, marker(kind))  # ours from its first file; incomplete until finish()
+    except OSError as exc:
+        raise ResultsError(out_dir, f"cannot write the study's folder ({exc.strerror or exc})") from None
     full_spec = {"format": FORMAT, "kind": kind, **spec, "reps": base.reps, "seed": base.seed, "engine": base.engine,
                  "within_days": list(base.within_days), "n_points": len(points),
                  "scenario_sha256": base.fingerprint(),
@@ -413,8 +318,8 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
         log.path.unlink(missing_ok=True)
         for name in OUTPUT_FILES:  # an earlier run's tables must not sit beside this run's points
             (out_dir / name).unlink(missing_ok=True)
-        write_json(spec_path, full_spec)
-        _write_text(out_dir / SCENARIO_FILE, base.resolved_toml)
+        write_json(spec_path, full_spec, allow_nan=False)
+        write_text(out_dir / SCENARIO_FILE, base.resolved_toml)
     prog = Progress(len(points), base.reps, resumed=len(done), done=len(done))
     try:
         todo = len(points) - len(done)
@@ -453,26 +358,6 @@ def sweep_key(*parts) -> str:
 # --------------------------------------------------------------------------- tables
 
 
-def grid_table(base: Base, params: list[SweepParam], points: list[dict], metrics: dict[int, dict]) -> dict:
-    """The sweep's table as JSON data: one row per point, in point order; nothing time-dependent."""
-    scenario = base.scenario()
-    cols = metric_columns(base.within_days)
-    rows = [{"point": i, **points[i], **{c: metrics[i][c] for c in cols}} for i in range(len(points))]
-    return {
-        "kind": "grid",
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "as_of": scenario.as_of.isoformat(),
-        "horizon_days": scenario.horizon_days,
-        "reps": base.reps,
-        "seed": base.seed,
-        "engine": base.engine,
-        "parameters": [{"path": p.path, "values": list(p.values)} for p in params],
-        "columns": ["point", *(p.path for p in params), *cols],
-        "rows": rows,
-    }
-
-
 def _cell(v) -> str:
     if v is None:
         return ""
@@ -496,92 +381,46 @@ def write_table(out_dir: Path, stem: str, table: dict) -> tuple[Path, Path]:
     """Write ``STEM.csv`` and ``STEM.json`` atomically; return their paths."""
     out_dir = Path(out_dir)
     csv_path, json_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.json"
-    _write_text(csv_path, to_csv(table["columns"], table["rows"]))
-    write_json(json_path, table)
+    write_text(csv_path, to_csv(table["columns"], table["rows"]))
+    write_json(json_path, table, allow_nan=False)
     return csv_path, json_path
-
-
-def _pct(p, lo=None, hi=None) -> str:
-    if p is None:
-        return "—"
-    return f"{p:6.1%}" + (f" ({lo:.1%}–{hi:.1%})" if lo is not None else "")
-
-
-def format_table(table: dict) -> str:
-    """A sweep table as plain text: parameter values, end states with intervals, fall days."""
-    paths = [p["path"] for p in table["parameters"]]
-    by = [c for c in table["columns"] if c.startswith("falls_by_") and c.endswith("d")]
-    widths = [max(len(p), 10) for p in paths]
-    head = "  ".join(f"{p:>{w}}" for p, w in zip(paths, widths))
-    states = ["captured", "collapsed", "holds"]
-    lines = [f"{table['title']}  [{table['scenario']}]",
-             f"as of {table['as_of']} · horizon {table['horizon_days']} days · {table['reps']:,} replications "
-             f"a point · seed {table['seed']} (common to every point) · {len(table['rows'])} points", "",
-             head + "".join(f"  {s:>21}" for s in states) + "".join(f"  {'by day ' + b[9:-1]:>11}" for b in by)
-             + "  median fall day"]
-    for row in table["rows"]:
-        cells = "  ".join(f"{row[p]:>{w}.6g}" for p, w in zip(paths, widths))
-        cells += "".join(f"  {_pct(row[s], row[s + '_lo'], row[s + '_hi']):>21}" for s in states)
-        cells += "".join(f"  {_pct(row[b]):>11}" for b in by)
-        d = row["fall_day_p50"]
-        cells += "  " + ("—" if d is None else f"day {d:g}")
-        lines.append(cells)
-    lines += ["", "intervals: 95% Wilson · by day D: the capital fell by day D · median fall day: among "
-              "replications where it fell"]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- whole sweeps
 
 
-def write_manifest(out_dir: Path, *, wall_seconds: float, executor: str, points_run: int, command=None) -> None:
-    """``manifest.json``: how this session ran (version, commit, executor, wall time); unlike the
-    tables it changes from run to run."""
-    import datetime as dt
-    import platform
-    import sys
-
-    import numpy as np
-
-    from .._version import __version__
-    from ..files import git_commit
-
-    write_json(Path(out_dir) / "manifest.json", {
-        "version": __version__, "git_commit": git_commit(), "python": platform.python_version(),
-        "numpy": np.__version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "executor": executor, "points_run": points_run, "wall_seconds": round(wall_seconds, 3),
-        "command": list(command) if command is not None else sys.argv,
-    })
+# --------------------------------------------------------------------------- the finished folder
 
 
-def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: bool = False, workers: int = 1,
-             scheduler: str | None = None, extras=(), on_progress=None, on_start=None) -> dict:
-    """Run a grid sweep into ``out_dir`` and write its table (``sweep.csv``, ``sweep.json``), then
-    each of ``extras`` (``extra(out_dir)``: the figures) and ``manifest.json``; return the table.
+def earlier_study(kind: str) -> Callable[[Path], bool]:
+    """Recognises a study folder of ``kind`` written before manifests named their kind (its spec.json)."""
+    def owns(folder: Path) -> bool:
+        try:
+            spec = json.loads((Path(folder) / SPEC_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+        return isinstance(spec, dict) and spec.get("format") == FORMAT and spec.get("kind") == kind
+    return owns
 
-    Every path and value is checked against the scenario before anything runs
-    (:class:`ScenarioError`, source ``--param``).
-    """
-    start = time.perf_counter()
-    points = grid_points(params)
-    base.check_paths([p.path for p in params])
-    for p in params:  # each value alone: ranges are per parameter, so this checks every point
-        for v in dict.fromkeys(p.values):
-            base.scenario({p.path: v})
-    described = {}
 
-    def started(prog, description):
-        described["executor"], described["resumed"] = description, prog.resumed
-        if on_start:
-            on_start(prog, description)
+def _carry(src: Path, dst: Path) -> None:
+    """``src`` into the staging folder: a hard link where the file system allows one, else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
-    spec = {"parameters": [{"path": p.path, "values": list(p.values)} for p in params]}
-    metrics = run_points(base, points, out_dir, kind="grid", spec=spec, resume=resume, workers=workers,
-                         scheduler=scheduler, on_progress=on_progress, on_start=started)
-    table = grid_table(base, params, points, metrics)
-    write_table(out_dir, TABLE_STEM, table)
-    for extra in extras:  # the figures, drawn from the table just written
-        extra(out_dir)
-    write_manifest(out_dir, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
-                   points_run=len(points) - described.get("resumed", 0))
-    return table
+
+def finish(out_dir: Path, kind: str, write: Callable[[Path], None], *, wall_seconds: float, executor: str,
+           points_run: int, command=None) -> None:
+    """Replace the working folder ``out_dir`` by the finished study, whole: its spec, scenario and
+    points, what ``write(folder)`` writes (tables, figures), and manifest.json (how this session ran:
+    version, commit, executor, wall time; unlike the tables it changes from run to run)."""
+    out_dir = Path(out_dir)
+    with staged_folder(out_dir, kind=kind, owns=earlier_study(kind), error="cannot write the study's folder") as tmp:
+        for name in (SPEC_FILE, SCENARIO_FILE, POINTS_FILE):
+            if (out_dir / name).is_file():
+                _carry(out_dir / name, tmp / name)
+        write(tmp)
+        write_json(tmp / MANIFEST, {**manifest_base(kind, command), "executor": executor, "points_run": points_run,
+                                    "wall_seconds": round(wall_seconds, 3)})

@@ -18,19 +18,23 @@ SALib does the sampling and the analysis: :func:`sample` and :func:`analyse` onl
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import ScenarioError
 from ..scenario.distributions import Distribution
 from ..scenario.schema import Scenario
+from .points import finish, metric_columns, run_points, write_table
 
 __all__ = ["METHODS", "OUTPUTS", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
            "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
-           "factors_table", "format_indices"]
+           "factors_table"]
 
+KIND = "sensitivity"
 METHODS = ("morris", "sobol")
 OUTPUTS = {
     "falls": "P(capital falls within the horizon)",
@@ -219,35 +223,6 @@ def factors_table(facs: list[Factor]) -> list[dict]:
              "central": f.central} for f in facs]
 
 
-def format_indices(method: str, rows: list[dict]) -> str:
-    """The indices as plain text, one block per output, factors by decreasing importance."""
-    lines = []
-    key, conf = ("mu_star", "mu_star_conf") if method == "morris" else ("ST", "ST_conf")
-    for name, label in OUTPUTS.items():
-        block = [r for r in rows if r["output"] == name]
-        lines += ["", f"{label}  [{name}]"]
-        if block and block[0]["constant"]:
-            lines.append("  the same at every point: no indices")
-            continue
-        width = max(len(r["parameter"]) for r in block)
-        if method == "morris":
-            lines.append(f"  {'parameter':<{width}}  {'mu*':>10}  {'± 95%':>9}  {'sigma':>10}  {'mu':>10}")
-        else:
-            lines.append(f"  {'parameter':<{width}}  {'S1':>7}  {'± 95%':>7}  {'ST':>7}  {'± 95%':>7}")
-        for r in sorted(block, key=lambda r: -(r[key] or 0.0)):
-            if method == "morris":
-                lines.append(f"  {r['parameter']:<{width}}  {r['mu_star']:>10.4g}  {r['mu_star_conf']:>9.3g}  "
-                             f"{r['sigma']:>10.4g}  {r['mu']:>10.4g}")
-            else:
-                lines.append(f"  {r['parameter']:<{width}}  {_f(r['S1'])}  {_f(r['S1_conf'])}  "
-                             f"{_f(r['ST'])}  {_f(r[conf])}")
-    return "\n".join(lines[1:])
-
-
-def _f(v) -> str:
-    return f"{'—':>7}" if v is None else f"{v:>7.3f}"
-
-
 def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: int = 4, second_order: bool = True,
                     resamples: int = 100, resume: bool = False, workers: int = 1, scheduler: str | None = None,
                     extras=(), on_progress=None, on_start=None) -> dict:
@@ -258,11 +233,6 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     ``base`` is a :class:`sim.studies.points.Base`; its seed seeds SALib's sampling and bootstrap as well as
     the replications.
     """
-    import time
-    from pathlib import Path
-
-    from . import points as sweep
-
     start = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (expected one of: {', '.join(METHODS)})")
@@ -286,8 +256,8 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
         if on_start:
             on_start(prog, description)
 
-    metrics = sweep.run_points(base, points, out_dir, kind="sensitivity", spec=spec, resume=resume,
-                               workers=workers, scheduler=scheduler, on_progress=on_progress, on_start=started)
+    metrics = run_points(base, points, out_dir, kind=KIND, spec=spec, resume=resume,
+                         workers=workers, scheduler=scheduler, on_progress=on_progress, on_start=started)
     rows = [metrics[i] for i in range(len(points))]
     y = outputs_from(rows[: len(salib_points)])
     index_rows, second = analyse(method, prob, u, y, seed=base.seed, resamples=resamples, levels=levels,
@@ -302,8 +272,8 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     else:
         cols = ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "constant"]
         head["second_order"] = second
-    indices = {"kind": "sensitivity", **head, "columns": cols, "rows": index_rows}
-    mcols = sweep.metric_columns(base.within_days)
+    indices = {"kind": KIND, **head, "columns": cols, "rows": index_rows}
+    mcols = metric_columns(base.within_days)
     samples = {"kind": "samples", **{k: head[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps",
                                                          "seed", "engine", "method")},
                "columns": ["point", *prob["names"], *mcols],
@@ -315,12 +285,13 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
                "columns": ["output", "parameter", "low_value", "high_value", "central_value", "at_low", "at_high",
                            "at_central", "swing"],
                "rows": tornado_table(facs, rows[len(salib_points):])}
-    out_dir = Path(out_dir)
-    sweep.write_table(out_dir, "indices", indices)
-    sweep.write_table(out_dir, "tornado", tornado)
-    sweep.write_table(out_dir, "samples", samples)
-    for extra in extras:  # the figures, drawn from the tables just written
-        extra(out_dir)
-    sweep.write_manifest(out_dir, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
-                         points_run=len(points) - described.get("resumed", 0))
+
+    def write(folder: Path) -> None:
+        for stem, table in (("indices", indices), ("tornado", tornado), ("samples", samples)):
+            write_table(folder, stem, table)
+        for extra in extras:  # the figures, drawn from the tables just written
+            extra(folder)
+
+    finish(out_dir, KIND, write, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
+           points_run=len(points) - described.get("resumed", 0))
     return indices

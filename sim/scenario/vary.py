@@ -1,0 +1,63 @@
+"""One way to vary a scenario by parameter path: a validated document and its origins, from which a
+scenario with some parameters fixed to given values is built through the loader's own checks.
+
+Sweeps, sensitivity analyses and calibration all go through :class:`Variant`, so a value out of its
+parameter's range is refused with the same one-line error as in a file, the scenario's resolved
+TOML is true to the values, and errors name the file (or the option) each key came from.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ScenarioError
+from .load import apply_overrides, load_document, scenario_from_document
+from .schema import Scenario
+
+__all__ = ["Variant", "override"]
+
+
+def override(path: str, value: float) -> str:
+    """The ``--set`` text fixing ``path`` to ``value``. The repr of a float is a TOML float literal
+    (0.3, 1e-05, 2.0), so the loader reads back exactly the same number."""
+    return f"{path}={float(value)!r}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A scenario document (overrides applied) and the file each key came from. Picklable: it travels
+    with each task of a sweep. Build one with :meth:`Variant.load`, which validates it once."""
+
+    document: dict
+    origins: dict
+    file: str
+    resolved_toml: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def load(cls, path: str | Path, overrides=()) -> "Variant":
+        """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings);
+        raises :class:`ScenarioError` as :func:`~sim.scenario.load.load_scenario` does."""
+        doc, origins = load_document(path)
+        apply_overrides(doc, origins, overrides)
+        scenario = scenario_from_document(copy.deepcopy(doc), dict(origins), str(path))
+        return cls(doc, origins, str(path), scenario.resolved_toml)
+
+    def scenario(self, values: dict[str, float] | None = None, *, origin: str = "--param") -> Scenario:
+        """The scenario with ``values`` (path -> number) fixed; an invalid value raises
+        :class:`ScenarioError` naming ``origin`` and the path."""
+        doc, origins = copy.deepcopy(self.document), dict(self.origins)
+        values = values or {}
+        apply_overrides(doc, origins, [override(p, v) for p, v in values.items()])
+        for p in values:  # errors in these values name where they came from, not --set
+            origins[tuple(k.strip() for k in p.split("."))] = origin
+        return scenario_from_document(doc, origins, self.file)
+
+    def check_paths(self, paths, *, origin: str = "--param") -> None:
+        """Raise :class:`ScenarioError` unless every path names a numeric parameter of the scenario."""
+        known = {p for p, _ in self.scenario().parameters()}
+        for path in paths:
+            if path not in known:
+                raise ScenarioError(origin, path, "unknown parameter path (a numeric parameter such as "
+                                                  "rebels.NAME.momentum; see docs/MODEL.md section 9)")

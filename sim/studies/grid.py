@@ -1,0 +1,149 @@
+"""Grid sweeps: every combination of a few parameters' values, each point a run with common random
+numbers (:mod:`sim.studies.points`), tabulated as ``sweep.csv`` and ``sweep.json``."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ScenarioError
+from .points import Base, finish, metric_columns, run_points, write_table
+
+__all__ = ["KIND", "MAX_POINTS", "SweepParam", "parse_param", "grid_points", "grid_table", "run_grid"]
+
+KIND = "grid"
+TABLE_STEM = "sweep"
+MAX_POINTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SweepParam:
+    """One swept parameter: its dotted path and the values it takes."""
+
+    path: str
+    values: tuple[float, ...]
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ScenarioError("--param", where, f"{text.strip()!r} is not a number") from None
+    if not math.isfinite(v):
+        raise ScenarioError("--param", where, f"values must be finite, got {text.strip()!r}")
+    return v
+
+
+def _tidy(v: float) -> float:
+    """``v`` rounded to 12 significant digits: linspace's 0.30000000000000004 becomes 0.3."""
+    return float(f"{v:.12g}")
+
+
+def parse_param(text: str) -> SweepParam:
+    """``PATH=START:STOP:STEPS`` (STEPS evenly spaced values, both ends included) or
+    ``PATH=v1,v2,...`` (the values as given, in that order) to a :class:`SweepParam`.
+
+    Raises :class:`ScenarioError` (source ``--param``) on malformed text; whether the path names a
+    parameter and the values are in its range is checked against the scenario by :class:`Base`.
+    """
+    if "=" not in text:
+        raise ScenarioError("--param", text, "expected PATH=START:STOP:STEPS or PATH=v1,v2,...")
+    path, _, spec_text = text.partition("=")
+    path = path.strip()
+    keys = path.split(".")
+    if not path or any(not k.strip() for k in keys):
+        raise ScenarioError("--param", text, "empty key in parameter path")
+    spec_text = spec_text.strip()
+    if not spec_text:
+        raise ScenarioError("--param", path, "no values (expected START:STOP:STEPS or v1,v2,...)")
+    if ":" in spec_text:
+        parts = spec_text.split(":")
+        if len(parts) != 3:
+            raise ScenarioError("--param", path, f"{spec_text!r}: a range is START:STOP:STEPS")
+        start, stop = _number(parts[0], path), _number(parts[1], path)
+        try:
+            steps = int(parts[2])
+        except ValueError:
+            raise ScenarioError("--param", path, f"STEPS must be a whole number, got {parts[2].strip()!r}") from None
+        if steps < 1:
+            raise ScenarioError("--param", path, f"STEPS must be at least 1, got {steps}")
+        if steps == 1:
+            if start != stop:
+                raise ScenarioError("--param", path, "one step needs START = STOP (or give a single value)")
+            values = (_tidy(start),)
+        else:
+            values = tuple(_tidy(start + (stop - start) * i / (steps - 1)) for i in range(steps))
+    else:
+        values = tuple(_number(v, path) for v in spec_text.split(","))
+    return SweepParam(path, values)
+
+
+def grid_points(params: list[SweepParam]) -> list[dict[str, float]]:
+    """Every combination of the parameters' values, the first parameter varying slowest."""
+    paths = [p.path for p in params]
+    if len(set(paths)) != len(paths):
+        dup = next(p for p in paths if paths.count(p) > 1)
+        raise ScenarioError("--param", dup, "the same parameter is swept twice")
+    n = math.prod(len(p.values) for p in params)
+    if n > MAX_POINTS:
+        raise ScenarioError("--param", paths[0], f"the grid has {n:,} points; at most {MAX_POINTS:,}")
+    return [dict(zip(paths, combo)) for combo in itertools.product(*(p.values for p in params))]
+
+
+def grid_table(base: Base, params: list[SweepParam], points: list[dict], metrics: dict[int, dict]) -> dict:
+    """The sweep's table as JSON data: one row per point, in point order; nothing time-dependent."""
+    scenario = base.scenario()
+    cols = metric_columns(base.within_days)
+    rows = [{"point": i, **points[i], **{c: metrics[i][c] for c in cols}} for i in range(len(points))]
+    return {
+        "kind": KIND,
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "as_of": scenario.as_of.isoformat(),
+        "horizon_days": scenario.horizon_days,
+        "reps": base.reps,
+        "seed": base.seed,
+        "engine": base.engine,
+        "parameters": [{"path": p.path, "values": list(p.values)} for p in params],
+        "columns": ["point", *(p.path for p in params), *cols],
+        "rows": rows,
+    }
+
+
+def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: bool = False, workers: int = 1,
+             scheduler: str | None = None, extras=(), on_progress=None, on_start=None) -> dict:
+    """Run a grid sweep into ``out_dir`` and write its table (``sweep.csv``, ``sweep.json``), then
+    each of ``extras`` (``extra(out_dir)``: the figures) and ``manifest.json``; return the table.
+
+    Every path and value is checked against the scenario before anything runs
+    (:class:`ScenarioError`, source ``--param``).
+    """
+    start = time.perf_counter()
+    points = grid_points(params)
+    base.check_paths([p.path for p in params])
+    for p in params:  # each value alone: ranges are per parameter, so this checks every point
+        for v in dict.fromkeys(p.values):
+            base.scenario({p.path: v})
+    described = {}
+
+    def started(prog, description):
+        described["executor"], described["resumed"] = description, prog.resumed
+        if on_start:
+            on_start(prog, description)
+
+    spec = {"parameters": [{"path": p.path, "values": list(p.values)} for p in params]}
+    metrics = run_points(base, points, out_dir, kind=KIND, spec=spec, resume=resume, workers=workers,
+                         scheduler=scheduler, on_progress=on_progress, on_start=started)
+    table = grid_table(base, params, points, metrics)
+
+    def write(folder: Path) -> None:
+        write_table(folder, TABLE_STEM, table)
+        for extra in extras:  # the figures, drawn from the table just written
+            extra(folder)
+
+    finish(out_dir, KIND, write, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
+           points_run=len(points) - described.get("resumed", 0))
+    return table
