@@ -140,7 +140,7 @@ def test_two_parameter_sweep_writes_its_table_and_heat_maps(flagship_grid, capsy
         assert r["fall_day_p10"] <= r["fall_day_p50"] <= r["fall_day_p90"]
     # The table is also printed.
     text = format_sweep(table)
-    assert CAPACITY in text and "by day 7" in text and len(text.splitlines()) == 6 + 6
+    assert CAPACITY in text and "within 7 d" in text and len(text.splitlines()) == 6 + 6
 
 
 def test_more_russian_capacity_slows_the_fall(flagship_grid):

@@ -19,7 +19,7 @@ from ..engines.outcomes import END_STATES
 from ..errors import ResultsError
 from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json
 from ..runs.runner import RunResult, run
-from ..runs.summary import bin_width
+from ..runs.summary import bin_width, fell_within
 from ..scenario.schema import GOVERNMENT, Scenario
 from . import scoring
 from .observed import Observed, Window, censored
@@ -115,14 +115,16 @@ def score(result: RunResult, observed: Observed) -> dict:
     for d in WITHIN_DAYS:
         if d > horizon:
             continue
-        if high <= d:
+        # An observed date's fall day is its day number after as_of (the window [low, high) covers
+        # the days low .. high - 1): within d days if the latest is at most d (fell_within).
+        if high - 1 <= d:
             happened = True
-        elif low >= d:
+        elif low > d:
             happened = False
         else:
             within[str(d)] = {"note": "the observed window straddles the threshold: not scored"}
             continue
-        p = float(np.mean(out.end_day < d))
+        p = float(np.mean(fell_within(out.end_day, d)))
         entry = {"observed": happened, "p": p,
                  "log": {"model": scoring.log_score(p if happened else 1 - p)},
                  "brier": {"model": (p - happened) ** 2}}

@@ -31,6 +31,7 @@ from ..engines.outcomes import END_STATES
 from ..errors import ResultsError, ScenarioError
 from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json, write_text
 from ..runs.runner import run
+from ..runs.summary import MILESTONES, fell_within
 from ..scenario.distributions import Distribution
 from ..scenario.load import read_param, read_toml
 from ..scenario.schema import SECTIONS, Scenario, param_fields
@@ -230,7 +231,7 @@ def mixture_forecast(sims: Simulations, c: int, w: np.ndarray) -> dict:
     days = sims.end_day[c]
     reps = days.shape[1]
     probs = {s: float(np.sum(w * np.mean(states == k, axis=1))) for k, s in enumerate(END_STATES)}
-    within = {str(d): float(np.sum(w * np.mean(days < d, axis=1))) for d in (7, 30, 90)}
+    within = {str(d): float(np.sum(w * np.mean(fell_within(days, d), axis=1))) for d in MILESTONES}
     flat, fw = days.ravel(), np.repeat(w / reps, reps)
     fell = ~np.isnan(flat)
     median = weighted_quantile(flat[fell], fw[fell], 0.5) if fell.any() else None

@@ -34,7 +34,7 @@ from ..errors import ResultsError  # noqa: E402
 from ..files import mode  # noqa: E402
 from ..runs import control_share  # noqa: E402
 from ..runs.folder import OUTCOMES, PARTIAL, RunFolder, require_complete  # noqa: E402
-from ..runs.summary import CONTROL_QUANTILES, hist_quantile, wilson  # noqa: E402
+from ..runs.summary import CONTROL_QUANTILES, fell_within, hist_quantile, wilson  # noqa: E402
 from ..scenario.schema import GOVERNMENT, unit_of  # noqa: E402
 from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION  # noqa: E402
 from .style import END_STATES as COLOURS  # noqa: E402
@@ -363,10 +363,9 @@ def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
     the first from the lowest group to the highest, with a 95% interval. T is the threshold among
     7, 14, 30, 90 days and the horizon whose overall probability is nearest 50%."""
     end_day, state = outcomes["end_day"], outcomes["end_state"]
-    k = np.floor(end_day / width)    # the histogram bin of each fall; NaN (held) is within no T
     horizon = summary["horizon_days"]
     candidates = [t for t in DRIVER_DAYS if t < horizon] + [horizon]
-    within = {t: k <= np.floor(t / width + 1e-9) for t in candidates}
+    within = {t: fell_within(end_day, t) for t in candidates}
     t = min(candidates, key=lambda t: abs(within[t].mean() - 0.5))
     fell = within[t]
     params = {}

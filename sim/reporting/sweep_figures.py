@@ -69,7 +69,7 @@ def plot_line(table: dict, path: Path) -> Path:
     by = [c for c in table["columns"] if c.startswith("falls_by_") and c.endswith("d")]
     if by:
         k = by[0]
-        ax1.plot(x, _col(rows, k), ls="--", color=DARK, label=f"falls by day {k[9:-1]}")
+        ax1.plot(x, _col(rows, k), ls="--", color=DARK, label=f"falls within {k[9:-1]} days")
         ax1.fill_between(x, _col(rows, f"{k}_lo"), _col(rows, f"{k}_hi"), color=DARK, alpha=0.12, lw=0)
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("probability")
@@ -98,7 +98,7 @@ def plot_heatmaps(table: dict, path: Path) -> Path:
     keys = [*STATES, *by[:1]]
     titles = {k: f"P({k})" for k in STATES}
     if by:
-        titles[by[0]] = f"P(falls by day {by[0][9:-1]})"
+        titles[by[0]] = f"P(falls within {by[0][9:-1]} days)"
     fig, axes = plt.subplots(2, 2, figsize=(9.0, 7.6), sharex=True, sharey=True)
     grid = {k: np.full((len(vy), len(vx)), np.nan) for k in keys}
     iy, ix = {v: i for i, v in enumerate(vy)}, {v: i for i, v in enumerate(vx)}

@@ -17,6 +17,9 @@ def format_summary(summary: dict) -> str:
     for state, v in summary["end_states"].items():
         lines.append(f"{state:<12}{pct(v['p']):>12}   {pct(v['ci_low'])} – {pct(v['ci_high'])}")
     f = summary["capital_fall_day"]
+    within = summary.get("capital_falls_within", {})
+    if within:
+        lines += ["", "falls within " + " / ".join(within) + " days: " + " / ".join(pct(v["p"]) for v in within.values())]
     lines += ["", f"capital falls (in {f['n']:,} replications):",
               f"  median  {day_date(as_of, f['p50'])}",
               f"  10–90%  {day_date(as_of, f['p10'])}  to  {day_date(as_of, f['p90'])}", "",
@@ -44,7 +47,7 @@ def format_sweep(table: dict) -> str:
     lines = [f"{table['title']}  [{table['scenario']}]",
              f"as of {table['as_of']} · horizon {table['horizon_days']} days · {table['reps']:,} replications "
              f"a point · seed {table['seed']} (common to every point) · {len(table['rows'])} points", "",
-             head + "".join(f"  {s:>21}" for s in states) + "".join(f"  {'by day ' + b[9:-1]:>11}" for b in by)
+             head + "".join(f"  {s:>21}" for s in states) + "".join(f"  {'within ' + b[9:-1] + ' d':>11}" for b in by)
              + "  median fall day"]
     for row in table["rows"]:
         cells = "  ".join(f"{row[p]:>{w}.6g}" for p, w in zip(paths, widths))
@@ -53,8 +56,8 @@ def format_sweep(table: dict) -> str:
         d = row["fall_day_p50"]
         cells += "  " + (DASH if d is None else f"day {d:g}")
         lines.append(cells)
-    lines += ["", "intervals: 95% Wilson · by day D: the capital fell by day D · median fall day: among "
-              "replications where it fell"]
+    lines += ["", "intervals: 95% Wilson · within D d: the capital fell on or before day D · median fall day: "
+              "among replications where it fell"]
     return "\n".join(lines)
 
 

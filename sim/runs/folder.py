@@ -81,7 +81,8 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> P
         (tmp / SCENARIO).write_text(result.scenario.resolved_toml, encoding="utf-8")
         write_json(tmp / SUMMARY, result.summary)
         agg = result.aggregate
-        np.savez_compressed(tmp / HISTOGRAMS, bin_days=agg.width, capital=agg.capital_hist, nodes=agg.node_hist,
+        np.savez_compressed(tmp / HISTOGRAMS, bin_days=agg.width, capital=agg.capital_hist, capital_daily=agg.capital_daily,
+                            nodes=agg.node_hist,
                             end_states=agg.end_hist, control=agg.control_hist, control_days=agg.control_days,
                             control_weights=agg.control_weights, control_basis=np.array(agg.control_basis))
         if result.outcomes is not None:

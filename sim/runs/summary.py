@@ -18,6 +18,21 @@ from ..engines.outcomes import CAPTURED, COLLAPSED, END_STATES, Outcomes
 
 BIN_DAYS = 0.125  # histogram resolution of fall days: 3 hours
 MAX_BINS = 100_000
+MILESTONES = (7, 30, 90)   # the days summary.json gives P(the capital falls within d days) for, with the horizon
+
+
+def fell_within(days: np.ndarray, d: float) -> np.ndarray:
+    """Whether each fall day is within ``d`` days of as_of: the one definition, ``day <= d`` (a
+    capture on day 7 falls within 7 days; NaN, never, is within none). Every count of falls
+    within d days (summary, sweeps, figures, comparisons, backtests, calibration) is this one."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(days) <= d
+
+
+def daily_bin(days: np.ndarray) -> np.ndarray:
+    """The whole day d with d - 1 < day <= d (day 0 for a fall at as_of): counts by these bins give
+    :func:`fell_within` for every whole d by a cumulative sum."""
+    return np.ceil(days).astype(np.int64)
 
 
 def bin_width(horizon_days: int) -> float:
@@ -29,7 +44,9 @@ class Aggregate:
     """Additive summary of a set of replications.
 
     ``capital_hist[k]`` counts replications whose capital fell in day bin k (width ``width``
-    days, k = floor(day / width)); ``end_hist[0 or 1, k]`` the same for captured and collapsed
+    days, k = floor(day / width)); ``capital_daily[d]`` those whose capital fell in
+    (d - 1, d] (:func:`daily_bin`), so that falls within d days are counted exactly
+    (:func:`count_within`); ``end_hist[0 or 1, k]`` the same for captured and collapsed
     alone; ``node_hist[i, k]`` the same for node i. ``control_hist[j, k]`` counts replications
     whose government-held share on day ``control_days[j]`` was k / 100 (see :mod:`sim.runs.control_share`;
     empty when no ``control_weights`` were given).
@@ -39,6 +56,7 @@ class Aggregate:
     n: int
     end_counts: np.ndarray          # (3,) captured, collapsed, holds
     capital_hist: np.ndarray        # (bins,)
+    capital_daily: np.ndarray       # (horizon + 1,)
     node_hist: np.ndarray           # (nodes, bins)
     node_fallen: np.ndarray         # (nodes,)
     fled: int
@@ -57,7 +75,7 @@ class Aggregate:
         width = bin_width(horizon_days)
         bins = int(math.floor(horizon_days / width)) + 1
         on_days = control_share.days(horizon_days) if control_weights is not None else np.zeros(0)
-        return cls(width, 0, np.zeros(3, np.int64), np.zeros(bins, np.int64),
+        return cls(width, 0, np.zeros(3, np.int64), np.zeros(bins, np.int64), np.zeros(horizon_days + 1, np.int64),
                    np.zeros((n_nodes, bins), np.int64), np.zeros(n_nodes, np.int64), 0, 0, 0.0,
                    np.zeros(n_allies, np.int64), np.zeros((2, bins), np.int64),
                    np.zeros(n_nodes) if control_weights is None else np.asarray(control_weights, np.float64),
@@ -72,6 +90,7 @@ class Aggregate:
         self.end_counts += np.bincount(out.end_state, minlength=3)[:3]
         fell = ~np.isnan(out.end_day)
         self.capital_hist += np.bincount(self._bins(out.end_day[fell]), minlength=len(self.capital_hist))
+        self.capital_daily += np.bincount(daily_bin(out.end_day[fell]), minlength=len(self.capital_daily))
         for k in (CAPTURED, COLLAPSED):
             days = out.end_day[fell & (out.end_state == k)]
             self.end_hist[k] += np.bincount(self._bins(days), minlength=self.end_hist.shape[1])
@@ -93,6 +112,7 @@ class Aggregate:
         self.n += other.n
         self.end_counts += other.end_counts
         self.capital_hist += other.capital_hist
+        self.capital_daily += other.capital_daily
         self.end_hist += other.end_hist
         self.node_hist += other.node_hist
         self.node_fallen += other.node_fallen
@@ -117,9 +137,17 @@ def hist_quantile(hist: np.ndarray, width: float, q: float) -> float | None:
     return round(k * width, 6)
 
 
-def fallen_by(hist: np.ndarray, width: float, day: float) -> int:
-    """How many of the counted days fall in bins whose lower edge is at most ``day``."""
-    return int(hist[: int(math.floor(day / width + 1e-9)) + 1].sum())
+def count_within(daily: np.ndarray, d: int) -> int:
+    """How many capitals fell within ``d`` whole days (:func:`fell_within`), from ``capital_daily``
+    counts; a ``d`` past the horizon counts every fall."""
+    if d != int(d) or d < 0:
+        raise ValueError(f"falls within d days are counted for whole days d >= 0, not {d!r}")
+    return int(daily[: int(d) + 1].sum())
+
+
+def milestones(horizon_days: int) -> list[int]:
+    """The days P(falls within d days) is reported for: MILESTONES within the horizon, and the horizon."""
+    return list(dict.fromkeys([d for d in MILESTONES if d <= horizon_days] + [horizon_days]))
 
 
 def proportion(k: int, n: int) -> dict:
@@ -159,6 +187,8 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
         "seed": seed,
         "end_states": {state: proportion(int(agg.end_counts[k]), n) for k, state in enumerate(END_STATES)},
         "capital_fall_day": {**q, "n": fell, "bin_days": agg.width},
+        "capital_falls_within": {str(d): proportion(count_within(agg.capital_daily, d), n)
+                                 for d in milestones(scenario.horizon_days)},
         "nodes": nodes,
         "leader_fled": proportion(agg.fled, n),
         "uprising": proportion(agg.uprisings, n),

@@ -26,7 +26,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import os
 import shutil
 import time
@@ -39,7 +38,7 @@ from ..engines.outcomes import END_STATES
 from ..errors import ResultsError, ScenarioError, SweepError
 from ..files import INCOMPLETE, check_destination, MANIFEST, manifest_base, marker, staged_folder, write_json, write_text
 from ..runs.executors import executor_for
-from ..runs.summary import hist_quantile, proportion
+from ..runs.summary import count_within, hist_quantile, proportion
 from ..scenario.schema import Scenario
 from ..scenario.vary import Variant
 
@@ -114,9 +113,8 @@ def point_metrics(result, within_days=WITHIN_DAYS) -> dict:
     Wilson intervals, the chance the capital falls within the horizon and by given days, and
     fall-day quantiles.
 
-    ``falls`` is 1 - P(holds). ``falls_by_Dd`` counts falls on or before day D to within the
-    summary's 3-hour histogram bins (assault rounds are on whole days, so only the rare hazard-driven
-    ends in the 3 hours after day D are counted in too). ``fall_day_p10|p50|p90`` are among the
+    ``falls`` is 1 - P(holds). ``falls_by_Dd`` is P(the capital falls within D days): fall day <= D
+    (:func:`sim.runs.summary.fell_within`), D a whole number of days. ``fall_day_p10|p50|p90`` are among the
     replications where the capital fell (None if none did); ``median_fall_day`` counts the
     replications where it held at the horizon (censored), so it is always defined and equals the
     horizon when fewer than half fell.
@@ -130,10 +128,8 @@ def point_metrics(result, within_days=WITHIN_DAYS) -> dict:
         row[state], row[f"{state}_lo"], row[f"{state}_hi"] = pr["p"], pr["ci_low"], pr["ci_high"]
     pr = proportion(n - counts["holds"], n)
     row["falls"], row["falls_lo"], row["falls_hi"] = pr["p"], pr["ci_low"], pr["ci_high"]
-    cum = agg.capital_hist.cumsum()
     for d in within_days:
-        k = min(int(math.floor(d / agg.width)), len(cum) - 1)  # bins whose lower edge is <= d
-        pr = proportion(int(cum[k]), n)
+        pr = proportion(count_within(agg.capital_daily, d), n)
         key = f"falls_by_{d:g}d"
         row[key], row[f"{key}_lo"], row[f"{key}_hi"] = pr["p"], pr["ci_low"], pr["ci_high"]
     f = s["capital_fall_day"]
