@@ -10,7 +10,7 @@ import pytest
 from sim.scenario.load import load_scenario
 from sim.runs.runner import run
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 FILES = sorted(SCENARIOS.glob("*.toml"))
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"

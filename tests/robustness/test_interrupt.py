@@ -22,7 +22,7 @@ from sim.api import write_run
 from sim.runs.folder import INCOMPLETE, require_complete
 from sim.runs.runner import run
 
-from .conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 SIGNALS = {"SIGINT": (signal.SIGINT, 130, "sim: interrupted"), "SIGTERM": (signal.SIGTERM, 143, "sim: terminated")}

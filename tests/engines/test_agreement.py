@@ -15,7 +15,7 @@ from sim.engines import reference, vectorised
 from sim.engines.vectorised import Block
 from sim.scenario.load import load_scenario
 
-from .conftest import QUIET, SCENARIOS, base_doc, merge
+from tests.conftest import QUIET, SCENARIOS, base_doc, merge
 
 ALPHA = 1e-3
 REF_REPS, VEC_REPS = 800, 20_000

@@ -9,7 +9,7 @@ import pytest
 
 from sim.cli import main
 
-from .conftest import SCENARIOS, base_doc
+from tests.conftest import SCENARIOS, base_doc
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 

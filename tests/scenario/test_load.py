@@ -9,7 +9,7 @@ from sim.errors import ScenarioError
 from sim.scenario.load import load_scenario
 from sim.scenario.toml import dumps
 
-from .conftest import base_doc, merge
+from tests.conftest import base_doc, merge
 
 
 def test_valid_scenario_loads_into_typed_objects(make_scenario):

@@ -10,7 +10,7 @@ from sim.scenario.load import load_scenario
 from sim.engines.outcomes import Outcomes
 from sim.runs.runner import BLOCK_SIZE, block_sizes, run
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 

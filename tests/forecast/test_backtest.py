@@ -12,7 +12,7 @@ from sim.forecast import scoring
 from sim.errors import ScenarioError
 from sim.forecast.observed import load_observed
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 OBSERVED = SCENARIOS / "observed" / "syria-2024.toml"
 GRID = np.arange(0.0, 10.5, 0.5)  # horizon 10 days

@@ -14,7 +14,7 @@ from sim.forecast.calibration import (Simulations, load_spec, observed_hits, sim
 from sim.errors import ScenarioError
 from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
 
-from .conftest import QUIET, base_doc, merge
+from tests.conftest import QUIET, base_doc, merge
 
 OBSERVED = """[observed]
 name = "{name}"

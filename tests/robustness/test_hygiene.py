@@ -2,7 +2,7 @@
 
 import re
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 SIM = ROOT / "sim"
 PLACES = re.compile(r"aleppo|damascus|\bhoms\b|\bhama\b|idlib|daraa|syria|kabul|saigon|tripoli|mosul", re.I)

@@ -20,7 +20,7 @@ from sim.runs.rerun import first_difference, rerun
 from sim.runs import runner
 from sim.runs.runner import BLOCK_SIZE, run
 
-from .conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 SMALL_BLOCK = 10_000  # blocks made small here so that a quick run has several

@@ -10,7 +10,7 @@ from sim.runs.runner import run
 from sim.runs.summary import count_within, daily_bin, fell_within, milestones
 from sim.scenario.load import load_scenario
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 OBSERVED = SCENARIOS / "observed" / "syria-2024.toml"

@@ -15,7 +15,7 @@ from sim.studies.sensitivity import (
 )
 from sim.studies.points import Base
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 FEW = ["allies.russia.capacity", "rebels.north.momentum", "cohesion.initial"]

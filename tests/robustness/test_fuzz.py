@@ -37,7 +37,7 @@ from sim.scenario.load import MAX_MAGNITUDE, load_scenario
 from sim.scenario import SECTIONS, Ally, Axis, Node, param_fields
 from sim.scenario.toml import dumps
 
-from .conftest import ROOT, SCENARIOS, base_doc
+from tests.conftest import ROOT, SCENARIOS, base_doc
 
 EXAMPLES = int(os.environ.get("SIM_FUZZ_EXAMPLES", "2000"))
 CASE_SECONDS = 60  # one case taking longer is a hang
@@ -690,7 +690,7 @@ FOUND = [
 def test_what_the_fuzzer_found(write_scenario, change, key, words):
     from sim.errors import ScenarioError
 
-    from .conftest import merge
+    from tests.conftest import merge
     path = write_scenario(merge(base_doc(), change))
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
@@ -713,7 +713,7 @@ def test_what_the_fuzzer_found_in_set_arguments(write_scenario, override, words)
 
 def test_a_lognormal_suits_a_parameter_that_must_be_positive(write_scenario):
     """It was rejected: its support's bound 0 is never drawn."""
-    from .conftest import merge
+    from tests.conftest import merge
     s = load_scenario(write_scenario(merge(base_doc(), {
         "rebels": {"north": {"momentum": {"dist": "lognormal", "median": 1.2, "sigma": 0.2}}},
         "nodes": {"cap": {"defense": {"dist": "lognormal", "median": 1.5, "sigma": 0.3}}}})))
@@ -757,7 +757,7 @@ def test_huge_forces_lose_their_mean_not_crash():
 
 def test_a_title_with_dollar_signs_is_drawn_as_text(tmp_path):
     """Matplotlib parsed "$x^$" in a title as mathtext and raised while saving the figure."""
-    from .conftest import merge
+    from tests.conftest import merge
     path = tmp_path / "s.toml"
     path.write_text(dumps(merge(base_doc(), {"scenario": {"title": "costs $x^$ and $$"}})))
     status, _, stderr = call_main(["run", path, "--reps", 10, "--seed", 1, "--out", tmp_path / "out", "--quiet"],
@@ -784,7 +784,7 @@ def test_text_that_looks_like_code_stays_text(tmp_path):
     marker = tmp_path / "pwned"
     payload = f"__import__('os').system('touch {marker}')"
     path = tmp_path / "s.toml"
-    from .conftest import merge
+    from tests.conftest import merge
     path.write_text(dumps(merge(base_doc(), {"scenario": {"title": payload, "description": payload}})))
     status, _, stderr = call_main(["run", path, "--reps", 5, "--seed", 1, "--out", tmp_path / "out", "--quiet",
                                    "--no-plots", "--set", f"cohesion.initial={payload}",

@@ -21,7 +21,7 @@ from sim.studies.points import (
     run_points,
 )
 
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 CAPACITY = "allies.russia.capacity"

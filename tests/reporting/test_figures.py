@@ -17,7 +17,7 @@ from sim.cli import main
 from sim.runs.folder import RunFolder
 from sim.runs.summary import count_within, hist_quantile
 
-from .conftest import SCENARIOS, base_doc
+from tests.conftest import SCENARIOS, base_doc
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 HOMS = SCENARIOS / "syria-2024-12-07-homs-holds.toml"

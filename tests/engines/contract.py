@@ -1,0 +1,464 @@
+"""The engine contract: what every engine promises (docs/MODEL.md section 7), as a mixin that each
+engine's test class inherits, in the manner of scipy's ``QMCEngineTests``. A new engine is one
+subclass away from the whole suite: set ``engine`` (the module or object), ``name`` (its key in
+``sim.engines.ENGINES``), ``reps`` (replications for the statistical checks) and ``long_reps``,
+and give :meth:`EngineContract.recording_captures`.
+
+Three parts: the API (signature, parameters drawn first, given draws used and left unchanged,
+outcome shapes and dtypes, determinism); closed forms of the model's semantics (an exponential race,
+arrival times, the air slowdown, the square-law break day, Poisson desertion waves); and invariants
+of every replication, as properties over generated theatres and at the extremes of valid
+parameters. Tolerances are several standard errors under fixed seeds, so the tests never flake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import inspect
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from sim.engines import ENGINES
+from sim.engines.draws import draw_parameters
+from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
+from sim.engines.theatre import Theatre
+from sim.errors import ScenarioError
+from sim.runs.runner import run
+from sim.scenario.load import scenario_from_document
+
+from tests.conftest import QUIET, base_doc, merge
+
+PROPERTY = settings(max_examples=300, derandomize=True, deadline=None, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+# ------------------------------------------------------------------------------------ closed forms
+
+def race_doc(flight, handover, horizon=30):
+    """No axes, no allies: only the ruler's flight and a hand-over, at constant rates."""
+    return merge(base_doc(), {
+        **QUIET, "rebels": None, "allies": None,
+        "scenario": {"horizon_days": horizon},
+        "leadership": {"flight_rate_per_day": flight, "handover_rate_per_day": handover,
+                       "threat_sensitivity": 0, "cohesion_sensitivity": 0, "unrest_sensitivity": 0,
+                       "flight_cohesion_shock": 1.0},
+        "cohesion": {"collapse_below": 0.05},
+    })
+
+
+def lanchester_break_day(att, dfn, kill, tol_a, tol_d):
+    """Deterministic daily square-law recursion: the first day a side reaches its breakpoint."""
+    a, d, day = att, dfn, 0
+    while True:
+        day += 1
+        a, d = a - kill * d, d - kill * a
+        if att - a >= tol_a * att:
+            return day, "repulsed"
+        if dfn - d >= tol_d * dfn:
+            return day, "falls"
+
+
+# ------------------------------------------------------------------------------------ invariants
+#
+# In every replication: the end state is one of three and the summary's probabilities sum to 1; the
+# capital's fall day lies within the horizon and equals the end day; a replication that holds has no
+# capital fall day; a node falls at most once (counted at the capture itself), never if it started
+# rebel-held, and only after every node its assault needs: an axis assaults the k-th node of its
+# route only after passing the nodes before it, each rebel-held by then, so some axis whose route
+# holds the node has every earlier node on it rebel-held at start or fallen no later. The capital
+# falls to an assault (captured) only in that way; a collapse may end it from anywhere. Every number
+# is finite where it is defined.
+
+def check(scenario, result, captures) -> None:
+    th = Theatre.from_scenario(scenario)
+    o = result.outcomes
+    n, horizon, cap = len(o), scenario.horizon_days, th.capital
+    assert n == result.reps
+
+    ps = [result.summary["end_states"][k]["p"] for k in ("captured", "collapsed", "holds")]
+    assert math.isclose(sum(ps), 1.0, abs_tol=1e-12)
+    assert set(np.unique(o.end_state)) <= {CAPTURED, COLLAPSED, HOLDS}
+
+    holds = o.end_state == HOLDS
+    assert np.isnan(o.end_day[holds]).all() and np.isnan(o.node_fall_day[holds, cap]).all()
+    ended = ~holds
+    end = o.end_day[ended]
+    assert np.isfinite(end).all() and (end >= 0).all() and (end <= horizon).all()
+    if horizon > 0:
+        assert (end < horizon).all()  # events at or past the horizon are not processed
+    assert np.array_equal(o.node_fall_day[ended, cap], end)
+
+    fall = o.node_fall_day
+    limit = np.where(ended, o.end_day, horizon)[:, None]
+    fell = ~np.isnan(fall)
+    assert (fall[fell] >= 0).all() and (np.broadcast_to(limit, fall.shape)[fell] >= fall[fell]).all()
+    assert not fell[:, th.rebel_at_start].any(), "a node rebel-held from the start fell"
+
+    routes = [list(th.routes[a, : th.route_len[a]]) for a in range(th.n_axes)]
+    for r in range(n):
+        for i in np.flatnonzero(fell[r]):
+            if i == cap and o.end_state[r] == COLLAPSED:
+                continue  # the regime ended: no assault needed
+            t = fall[r, i]
+            needs_met = any(
+                i in route and all(th.rebel_at_start[j] or fall[r, j] <= t for j in route[1: route.index(i)])
+                for route in routes)
+            assert needs_met, f"replication {r}: node {th.node_names[i]} fell on day {t} without an axis that " \
+                              f"had passed every earlier node of its route (falls {fall[r]})"
+
+    # A node falls at most once: no capture of the same node twice in one replication.
+    keys = list(captures)
+    assert len(keys) == len(set(keys)), "a node was captured twice in one replication"
+
+    for col in (o.leader_fled_day, o.uprising_day):
+        d = col[~np.isnan(col)]
+        assert np.isfinite(d).all() and (d >= 0).all() and (d <= horizon).all()
+    fled = ~np.isnan(o.leader_fled_day) & ended
+    assert (o.leader_fled_day[fled] <= o.end_day[fled]).all()
+    assert np.isfinite(o.desertions).all() and (o.desertions >= 0).all()
+    assert np.isfinite(o.final_cohesion).all() and (o.final_cohesion >= 0).all() and (o.final_cohesion <= 1).all()
+    arr = o.ally_arrival_day[~np.isnan(o.ally_arrival_day)]
+    assert np.isfinite(arr).all() and (arr >= 0).all() and (arr <= horizon).all()
+
+    s = result.summary
+    f = s["capital_fall_day"]
+    assert f["n"] == int(ended.sum())
+    qs = [f[k] for k in ("p10", "p50", "p90") if f[k] is not None]
+    assert qs == sorted(qs) and all(0 <= q <= horizon for q in qs)
+    for v in s["end_states"].values():
+        assert 0 <= v["ci_low"] <= v["p"] <= v["ci_high"] <= 1
+
+
+@st.composite
+def theatres(draw) -> dict:
+    """A small theatre: a connected graph with extra roads (cycles), 0-3 axes on simple paths that
+    start at rebel-held nodes, 0-2 allies, and parameters drawn from their extremes."""
+    n = draw(st.integers(2, 6), label="nodes")
+    names = [f"n{i}" for i in range(n)]
+    capital = draw(st.sampled_from(names[1:]), label="capital")
+    rebel = {names[0]} | {m for m in names[1:] if m != capital and draw(st.booleans())}
+    edges = {frozenset((names[i], names[draw(st.integers(0, i - 1))])) for i in range(1, n)}  # a spanning tree
+    for _ in range(draw(st.integers(0, n))):  # extra roads close cycles
+        a, b = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+        if a != b:
+            edges.add(frozenset((a, b)))
+    neighbours = {m: sorted(x for e in edges if m in e for x in e if x != m) for m in names}
+
+    def fighters(label):
+        return draw(st.one_of(st.sampled_from([0, 1, 50, 2000, 1e6]),
+                              st.builds(lambda lo, w: {"dist": "uniform", "low": lo, "high": lo + w},
+                                        st.sampled_from([0, 100]), st.sampled_from([1, 5000])),
+                              st.just({"dist": "lognormal", "median": 3000, "sigma": 1.0})), label=label)
+
+    nodes = {}
+    for m in names:
+        body = {"controller": "rebels" if m in rebel else "government"}
+        if m not in rebel:
+            body |= {"garrison": fighters(f"garrison {m}"),
+                     "defense": draw(st.sampled_from([1e-6, 0.5, 1, 3, 1e3]), label="defense"),
+                     "importance": draw(st.sampled_from([0, 1, 5]), label="importance")}
+        nodes[m] = body
+    axes = {}
+    for k in range(draw(st.integers(0, 3), label="axes")):
+        route = [draw(st.sampled_from(sorted(rebel)), label="base")]
+        for _ in range(draw(st.integers(1, n - 1), label="steps")):
+            options = [x for x in neighbours[route[-1]] if x not in route]
+            if not options:
+                break
+            route.append(draw(st.sampled_from(options)))
+        axes[f"a{k}"] = {
+            "route": route,
+            "strength": fighters("strength"),
+            "momentum": draw(st.sampled_from([1e-9, 0.5, 1, 4, {"dist": "lognormal", "median": 1.2, "sigma": 0.2}])),
+            "speed_km_day": draw(st.sampled_from([0, 20, 1e4])),
+            "position_km": draw(st.sampled_from([0, 10, 1e6])),
+            "assaulting": draw(st.sampled_from([0, 1, {"dist": "bernoulli", "p": 0.5}])),
+            "loss_tolerance": draw(st.sampled_from([1e-6, 0.3, 1])),
+            "reinforcement_per_day": draw(st.sampled_from([0, 100])),
+        }
+    allies = {}
+    for j in range(draw(st.integers(0, 2), label="allies")):
+        allies[f"x{j}"] = {
+            "side": draw(st.sampled_from(["government", "rebels"])),
+            "commit_probability": draw(st.sampled_from([0, 0.5, 1])),
+            "decision_day": draw(st.sampled_from([0, 1, 5])),
+            "arrival_delay_days": draw(st.sampled_from([0, 2])),
+            "capacity": draw(st.sampled_from([0, 1])),
+            "air_support": draw(st.sampled_from([0, 1, 5])),
+            "ground_forces": draw(st.sampled_from([0, 1000])),
+            "cohesion_support": draw(st.sampled_from([0, 0.5, 1])),
+            **({"deploy_to": draw(st.sampled_from(names))} if draw(st.booleans()) else {}),
+        }
+    pick = lambda label, options: draw(st.sampled_from(options), label=label)  # noqa: E731
+    return {
+        "scenario": {"name": "generated", "as_of": dt.date(2024, 12, 7), "capital": capital,
+                     "horizon_days": pick("horizon", [0, 1, 2, 7, 30, 60])},
+        "nodes": nodes,
+        "roads": {"-".join(sorted(e)): pick("km", [1e-6, 5, 50, 1e4]) for e in sorted(edges, key=sorted)},
+        "rebels": axes,
+        "allies": allies,
+        "momentum": {"jump": pick("jump", [0, 0.25, 1]), "cap": pick("cap", [1e-9, 1, 4]),
+                     "setback": pick("setback", [0, 0.3, 1]), "decay_per_day": pick("decay", [0, 0.07, 50]),
+                     "spillover": pick("spillover", [0, 1])},
+        # Weighted (repeated) towards values that let assaults happen before a collapse.
+        "cohesion": {"initial": pick("cohesion", [0, 0.7, 0.7, 0.7, 1]),
+                     "collapse_below": pick("collapse", [0, 0, 0.1, 0.1, 1]),
+                     "shock": pick("shock", [0, 0.08, 0.08, 1]), "combat_weight": pick("weight", [0, 1])},
+        "desertion": {"base_rate_per_day": pick("desertion", [0, 0.002, 0.02]),
+                      "wave_fraction": pick("wave", [0, 0.1, 1])},
+        "combat": {"kill_rate": pick("kill", [0, 0.02, 1]), "regroup_days": pick("regroup", [0, 3]),
+                   "retreat_fraction": pick("retreat", [0, 1]), "air_slowdown": pick("slowdown", [0, 1])},
+        "unrest": {"initial": pick("unrest", [0, 0, 1]), "uprising_rate_per_day": pick("uprising", [0, 0.02, 0.02, 5]),
+                   "uprising_garrison_loss": pick("uprising loss", [0, 1])},
+        "leadership": {"flight_rate_per_day": pick("flight", [0, 3e-5, 3e-5, 1]),
+                       "handover_rate_per_day": pick("handover", [0, 1e-5, 1e-5, 1])},
+        "threat": {"scale_km": pick("scale", [1e-6, 50, 1e6])},
+    }
+
+
+def scenario_of(doc: dict):
+    try:
+        return scenario_from_document(doc, {}, "<generated>")
+    except ScenarioError as exc:  # the generator keeps to valid values: a rejection is a loader bug
+        raise AssertionError(f"a valid generated theatre was rejected: {exc}\n{doc}") from None
+
+
+EXTREMES = {
+    "zero garrisons": {"nodes": {"town": {"garrison": 0}, "cap": {"garrison": 0}}},
+    "zero rebel strength": {"rebels": {"north": {"strength": 0}}},
+    "zero strength, zero garrisons": {"rebels": {"north": {"strength": 0}},
+                                      "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 0}}},
+    "momentum at the cap": {"rebels": {"north": {"momentum": 4}}, "momentum": {"cap": 4, "decay_per_day": 0}},
+    "momentum a hair above zero": {"rebels": {"north": {"momentum": 1e-12}}, "momentum": {"jump": 0}},
+    "momentum cap a hair above zero": {"momentum": {"cap": 1e-12}},
+    "every ally at full capacity": {"allies": {
+        "friend": {"capacity": 1, "commit_probability": 1, "air_support": 1e6, "ground_forces": 1e6,
+                   "cohesion_support": 1},
+        "backer": {"side": "rebels", "capacity": 1, "commit_probability": 1, "air_support": 1e6,
+                   "ground_forces": 1e6, "cohesion_support": 1}}},
+    "largest numbers": {"rebels": {"north": {"strength": 1e12, "reinforcement_per_day": 1e12}},
+                        "nodes": {"cap": {"garrison": 1e12, "defense": 1e12}}, "combat": {"kill_rate": 1e12}},
+    "vanishing defense and threat scale": {"nodes": {"town": {"defense": 5e-324}}, "threat": {"scale_km": 5e-324}},
+    "horizon 0": {"scenario": {"horizon_days": 0}},
+    "horizon 1": {"scenario": {"horizon_days": 1}},
+    "everything certain to happen at once": {"leadership": {"flight_rate_per_day": 1e12, "handover_rate_per_day": 1e12},
+                                             "unrest": {"initial": 1, "uprising_rate_per_day": 1e12}},
+}
+
+
+class EngineContract:
+    """What every engine promises. Subclass and set ``engine``, ``name``, ``reps`` and ``long_reps``."""
+
+    engine = NotImplemented
+    name = NotImplemented
+    reps = NotImplemented        # replications for the statistical checks
+    long_reps = NotImplemented   # replications for a 10,000-day horizon
+
+    @contextlib.contextmanager
+    def recording_captures(self):
+        """Yield a list that receives ``(replication, node)`` for every capture the engine makes."""
+        raise NotImplementedError
+
+    def simulate(self, scenario, reps=None, seed=3, **kw):
+        return self.engine.simulate(scenario, reps or self.reps, rng=np.random.default_rng(seed), **kw)
+
+    def outcomes(self, scenario, reps=None, seed=3) -> Outcomes:
+        return self.simulate(scenario, reps, seed)[0]
+
+    # ------------------------------------------------------------------ the API
+
+    def test_signature(self):
+        sig = inspect.signature(self.engine.simulate)
+        assert list(sig.parameters) == ["scenario", "reps", "rng", "draws"]
+        assert sig.parameters["rng"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert sig.parameters["draws"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert sig.parameters["draws"].default is None
+        assert ENGINES[self.name] is self.engine
+
+    def test_parameters_are_drawn_first(self, make_scenario):
+        s = make_scenario(base_doc())
+        _, draws = self.simulate(s, 40, seed=9)
+        expected = draw_parameters(s, 40, rng=np.random.default_rng(9))
+        assert draws.by_path.keys() == expected.by_path.keys()
+        for path, column in expected.by_path.items():
+            np.testing.assert_array_equal(draws.by_path[path], column, err_msg=path)
+
+    def test_given_draws_are_used_and_left_unchanged(self, make_scenario):
+        """Draws given are what the replications run on (those of a variant with an empty capital make
+        the original scenario behave as the variant does), and they are not modified."""
+        s = make_scenario(base_doc())
+        empty = make_scenario(merge(base_doc(), {"nodes": {"cap": {"garrison": 0}}}))
+        given = draw_parameters(empty, 40, rng=np.random.default_rng(1))
+        before = {k: np.array(v) for k, v in given.by_path.items()}
+        out, used = self.simulate(s, 40, seed=2, draws=given)
+        assert used is given
+        for path, column in before.items():
+            np.testing.assert_array_equal(given.by_path[path], column, err_msg=path)
+        as_variant, _ = self.simulate(empty, 40, seed=2, draws=given)
+        for f in dataclasses.fields(Outcomes):
+            np.testing.assert_array_equal(getattr(out, f.name), getattr(as_variant, f.name), err_msg=f.name)
+        own, _ = self.simulate(s, 40, seed=2)
+        assert not np.array_equal(own.end_day, out.end_day, equal_nan=True)
+
+    def test_outcome_dtypes_and_shapes(self, make_scenario):
+        s = make_scenario(base_doc())
+        out, draws = self.simulate(s, 25)
+        th = Theatre.from_scenario(s)
+        assert len(out) == 25 and draws.n == 25
+        assert out.end_state.dtype == np.int8 and out.end_state.shape == (25,)
+        for name in ("end_day", "leader_fled_day", "uprising_day", "desertions", "final_cohesion"):
+            col = getattr(out, name)
+            assert col.dtype == np.float64 and col.shape == (25,), name
+        assert out.node_fall_day.shape == (25, th.n_nodes) and out.node_fall_day.dtype == np.float64
+        assert out.ally_arrival_day.shape == (25, th.n_allies) and out.ally_arrival_day.dtype == np.float64
+        assert all(draws.by_path[p].shape == (25,) for p, _ in s.parameters())
+
+    def test_same_state_same_outcomes_and_the_generator_is_consumed(self, make_scenario):
+        s = make_scenario(base_doc())
+        rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+        a, _ = self.engine.simulate(s, 60, rng=rng_a)
+        b, _ = self.engine.simulate(s, 60, rng=rng_b)
+        for f in dataclasses.fields(Outcomes):
+            np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
+        assert rng_a.bit_generator.state == rng_b.bit_generator.state
+        assert rng_a.bit_generator.state != np.random.default_rng(5).bit_generator.state
+        c, _ = self.engine.simulate(s, 60, rng=rng_a)  # the generator moved on: other draws
+        assert not np.array_equal(a.end_day, c.end_day, equal_nan=True)
+
+    # ------------------------------------------------------------------ closed forms
+
+    def test_exponential_race(self, make_scenario):
+        """Two constant hazards: the first event time is Exp(lf + lh) and flight wins with lf / (lf + lh)."""
+        lf, lh, horizon = 0.05, 0.03, 30
+        out = self.outcomes(make_scenario(race_doc(lf, lh, horizon)))
+        n = len(out)
+        p_end = 1 - np.exp(-(lf + lh) * horizon)
+        collapsed = out.end_state == COLLAPSED
+        assert set(np.unique(out.end_state)) <= {COLLAPSED, HOLDS}
+        # 4.5 standard errors: deterministic under the fixed seed and still tight.
+        assert abs(collapsed.mean() - p_end) < 4.5 * np.sqrt(p_end * (1 - p_end) / n)
+        fled = ~np.isnan(out.leader_fled_day)
+        share = lf / (lf + lh)
+        assert abs(fled[collapsed].mean() - share) < 4.5 * np.sqrt(share * (1 - share) / collapsed.sum())
+        # The flight collapses cohesion at once: same day.
+        assert np.allclose(out.leader_fled_day[fled], out.end_day[fled])
+        days = out.end_day[collapsed]
+        truncated = lambda x: (1 - np.exp(-(lf + lh) * x)) / p_end  # noqa: E731
+        assert stats.kstest(days, truncated).pvalue > 1e-3
+
+    def test_undefended_capital_falls_on_arrival(self, make_scenario):
+        """An axis 150 km out at 25 km/day, momentum 1.5, no opposition: arrival at 150 / 37.5 = 4 days."""
+        doc = merge(base_doc(), {**QUIET, "allies": None, "momentum": {"decay_per_day": 0, "jump": 0},
+                                 "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 0}},
+                                 "rebels": {"north": {"momentum": 1.5, "speed_km_day": 25}},
+                                 "cohesion": {"shock": 0}})
+        out = self.outcomes(make_scenario(doc), reps=50)
+        assert np.all(out.end_state == CAPTURED)
+        assert np.allclose(out.end_day, 4.0)
+        assert np.allclose(out.node_fall_day[:, 1], 50 / 37.5)
+
+    def test_air_support_slows_the_advance(self, make_scenario):
+        doc = merge(base_doc(), {**QUIET, "momentum": {"decay_per_day": 0, "jump": 0},
+                                 "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 0}},
+                                 "rebels": {"north": {"momentum": 1.0, "speed_km_day": 30}},
+                                 "allies": {"friend": {"commit_probability": 1, "decision_day": 0,
+                                                       "arrival_delay_days": 0, "air_support": 1.0,
+                                                       "ground_forces": 0, "cohesion_support": 0}},
+                                 "combat": {"air_slowdown": 0.5}, "cohesion": {"shock": 0}})
+        out = self.outcomes(make_scenario(doc), reps=20)
+        assert np.allclose(out.end_day, 150 / 20)  # 30 km/day / (1 + 0.5 x 1)
+        assert np.allclose(out.ally_arrival_day[:, 0], 0.0)
+
+    def test_capital_under_assault_with_no_garrison_falls_at_once(self, make_scenario):
+        doc = merge(base_doc(), {"rebels": {"north": {"route": ["base", "town"], "assaulting": 1}},
+                                 "nodes": {"town": {"garrison": 0}}, "roads": {"base-town": 10},
+                                 "scenario": {"capital": "town"}})
+        doc["nodes"]["cap"]["controller"] = "government"
+        out = self.outcomes(make_scenario(doc), reps=30)
+        assert np.all(out.end_state == CAPTURED) and np.all(out.end_day == 0.0)
+
+    def test_horizon_zero_holds(self, make_scenario):
+        out = self.outcomes(make_scenario(merge(base_doc(), {"scenario": {"horizon_days": 0}})), reps=30)
+        assert np.all(out.end_state == HOLDS) and np.all(np.isnan(out.end_day))
+
+    def test_assault_follows_the_lanchester_square_law(self, make_scenario):
+        """Large forces make Poisson attrition nearly deterministic: the capital falls on the day the
+        square-law recursion says the defenders break."""
+        att, dfn, kill = 40_000.0, 20_000.0, 0.05
+        doc = merge(base_doc(), {**QUIET, "allies": None,
+                                 "rebels": {"north": {"route": ["base", "town"], "assaulting": 1, "strength": att,
+                                                      "momentum": 1.0, "loss_tolerance": 0.5}},
+                                 "nodes": {"town": {"garrison": dfn, "defense": 1.0}},
+                                 "scenario": {"capital": "town"},
+                                 "combat": {"kill_rate": kill, "defender_loss_tolerance": 0.43},
+                                 "cohesion": {"combat_weight": 0.0}, "momentum": {"decay_per_day": 0}})
+        day, result = lanchester_break_day(att, dfn, kill, 0.5, 0.43)
+        assert (day, result) == (5, "falls")  # day 4 ends 4.4 points short of the breakpoint, day 5 4.7 past it
+        out = self.outcomes(make_scenario(doc), reps=200)
+        assert np.all(out.end_state == CAPTURED)
+        assert np.all(out.end_day == day)
+
+    def test_desertion_waves_at_a_constant_rate(self, make_scenario):
+        """One garrison, a constant wave rate, nothing else: waves are Poisson, each takes 10%."""
+        rate, horizon = 0.2, 20
+        doc = merge(base_doc(), {**QUIET, "allies": None, "rebels": None,
+                                 "scenario": {"horizon_days": horizon},
+                                 "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 1000}},
+                                 "desertion": {"base_rate_per_day": rate, "cohesion_sensitivity": 0,
+                                               "momentum_sensitivity": 0, "unrest_sensitivity": 0,
+                                               "threat_sensitivity": 0, "wave_fraction": 0.1,
+                                               "unrest_per_wave": 0}})
+        out = self.outcomes(make_scenario(doc))
+        waves = np.round(np.log(1 - out.desertions / 1000) / np.log(0.9)).astype(int)
+        assert abs(waves.mean() - rate * horizon) < 4.5 * np.sqrt(rate * horizon / len(out))
+        assert abs(waves.var() - rate * horizon) < 0.15 * rate * horizon
+
+    def test_an_axis_whose_route_ends_short_of_the_capital_stops_there(self, make_scenario):
+        doc = merge(base_doc(), {**QUIET, "allies": None,
+                                 "rebels": {"north": {"route": ["base", "town"], "strength": 5000}},
+                                 "nodes": {"town": {"garrison": 100}}})
+        out = self.outcomes(make_scenario(doc), reps=200)
+        assert np.all(out.end_state == HOLDS)
+        assert np.all(out.node_fall_day[:, 1] >= 2.0)  # 50 km at up to 36 km/day, then a round at the next tick
+        assert np.all(np.isnan(out.node_fall_day[:, 2]))
+
+
+    # ------------------------------------------------------------------ invariants
+
+    def simulate_and_check(self, scenario, reps: int, seed: int = 1):
+        with self.recording_captures() as captures:
+            result = run(scenario, reps, seed=seed, engine=self.name)
+        # Every fall is a capture, but the capital's in a collapse.
+        fell = int(np.count_nonzero(~np.isnan(result.outcomes.node_fall_day)))
+        collapsed = int(np.count_nonzero(result.outcomes.end_state == COLLAPSED))
+        assert len(captures) == fell - collapsed, (len(captures), fell, collapsed)
+        check(scenario, result, captures)
+        return result
+
+    @pytest.mark.filterwarnings("error::RuntimeWarning")
+    @PROPERTY
+    @given(doc=theatres(), reps=st.integers(1, 8), seed=st.integers(0, 2**32 - 1))
+    def test_invariants_hold_in_every_replication_of_generated_theatres(self, doc, reps, seed):
+        o = self.simulate_and_check(scenario_of(doc), reps, seed).outcomes
+        event(", ".join(name for k, name in enumerate(("captured", "collapsed", "holds")) if (o.end_state == k).any()))
+        event(f"{'some' if np.isfinite(o.node_fall_day).any() else 'no'} node fell")
+
+    @pytest.mark.filterwarnings("error::RuntimeWarning")
+    @pytest.mark.parametrize("name", sorted(EXTREMES))
+    @pytest.mark.parametrize("reps", [1, 25])
+    def test_extreme_but_valid_parameters(self, make_scenario, name, reps):
+        self.simulate_and_check(make_scenario(merge(base_doc(), EXTREMES[name])), reps)
+
+    @pytest.mark.filterwarnings("error::RuntimeWarning")
+    def test_a_horizon_of_ten_thousand_days(self, make_scenario):
+        """Nothing happens but the daily clock (no hazard, an axis that never moves): 10,000 ticks."""
+        doc = merge(base_doc(), {**QUIET, "scenario": {"horizon_days": 10_000}, "rebels": {"north": {"speed_km_day": 0}}})
+        result = self.simulate_and_check(make_scenario(doc), self.long_reps)
+        assert (result.outcomes.end_state == HOLDS).all()
