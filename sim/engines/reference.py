@@ -25,6 +25,10 @@ from ..scenario.schema import Scenario
 from .theatre import Theatre
 
 MOVING, ASSAULTING, DONE = 0, 1, 2
+# The event effects, with the names, numbered steps and docs/MODEL.md sections of their counterparts
+# in the vectorised engine (sim/engines/vectorised/effects.py), so the two read side by side.
+EFFECTS = ("arrive", "move_on", "capture", "combat_round", "ally_arrives", "desert", "flee", "hand_over", "rise",
+           "end", "check_collapse")
 
 
 class _Tick(simpy.events.Event):
@@ -125,6 +129,10 @@ class Replication:
         old.succeed()
 
     def end(self, state: int) -> None:
+        """The replication ends in ``state`` now (docs/MODEL.md section 5).
+
+        1. an ended replication is left alone;  2. end state and day recorded (the capital falls with
+        the regime);  3. the waiting processes are woken, to stop."""
         if self.ended:
             return
         self.ended = True
@@ -134,6 +142,7 @@ class Replication:
         self.notify()
 
     def check_collapse(self) -> None:
+        """The regime collapses if C < collapse_below (docs/MODEL.md section 4.2)."""
         if not self.ended and rules.cohesion.collapsed(self.cohesion, self.p.cohesion.collapse_below):
             self.end(COLLAPSED)
 
@@ -144,13 +153,18 @@ class Replication:
         self.speed[a] = self.advance_speed(a)
 
     def move_on(self, a: int) -> None:
-        """Axis ``a`` leaves the node it reached for the next leg of its route (or stops at its end)."""
+        """Axis ``a`` leaves the node it reached for the next leg of its route, or is done at its end
+        (docs/MODEL.md section 3, axis arrivals)."""
         self.leg[a] += 1
         self.pos[a], self.pos_time[a] = 0.0, self.env.now
         self.status[a] = DONE if self.leg[a] + 1 >= self.th.route_len[a] else MOVING
 
     def arrive(self, a: int) -> None:
-        """Axis ``a`` reaches its target: pass through a rebel-held node, else begin an assault."""
+        """Axis ``a`` reaches its target (docs/MODEL.md section 3, axis arrivals).
+
+        1. through a rebel-held node: move on;  2. else an assault begins (its first round at the next
+        tick);  3. an empty garrison is captured at once;  4. speeds follow from the new state (the
+        axis process syncs them)."""
         self.pos[a] = self.leg_km(a, self.leg[a])
         i = self.target(a)
         if self.rebel[i]:
@@ -163,7 +177,11 @@ class Replication:
             self.capture(a, i)
 
     def capture(self, a: int, i: int) -> None:
-        """Node ``i`` falls to axis ``a``."""
+        """Node ``i`` falls to axis ``a`` (docs/MODEL.md section 4.9).
+
+        1. i rebel-held, its fall day recorded;  2. the survivors leave, a share retreating to the next
+        government-held node on a's route;  3. momentum jumps;  4. cohesion takes the loss shock;
+        5. the capital: captured, stop;  6. the axes assaulting i move on; collapse checked."""
         p, th = self.p, self.th
         self.rebel[i] = True
         self.fall_day[i] = self.env.now
@@ -187,6 +205,10 @@ class Replication:
         self.check_collapse()
 
     def combat_round(self, a: int) -> None:
+        """One day's round of axis ``a``'s assault (docs/MODEL.md section 4.4).
+
+        1. a fresh assault notes both sides' strength;  2. Poisson losses on both sides;  3. a side past
+        its breakpoint breaks: repulsed (momentum setback, regroup) or the node falls."""
         p, i = self.p, self.target(a)
         if self.fresh[a]:
             self.assault_start[a] = (self.strength[a], self.garrison[i])
@@ -282,6 +304,8 @@ class Replication:
                 self.notify()
 
     def ally(self, j: int):
+        """Ally ``j``'s decision on its day, then, if it commits, its arrival after its delay
+        (docs/MODEL.md section 3, allies)."""
         p = self.p.allies
         yield self.env.timeout(float(p.decision_day[j]))
         self.events += not self.ended
@@ -291,6 +315,16 @@ class Replication:
         if self.ended:
             return
         self.events += 1
+        self.ally_arrives(j)
+        self.notify()
+
+    def ally_arrives(self, j: int) -> None:
+        """Ally ``j`` arrives (docs/MODEL.md section 4.8).
+
+        1. its arrival recorded;  2. its support (capacity x amount) counts for its side's air and
+        cohesion from now on;  3. a government ally's fighters join its node (the capital if that has
+        fallen), a rebel ally's are split among the active axes."""
+        p = self.p.allies
         self.arrived[j] = True
         self.arrival_day[j] = self.env.now
         forces = float(rules.allies.support(p.capacity[j], p.ground_forces[j]))
@@ -301,7 +335,6 @@ class Replication:
         else:
             active = self.status != DONE
             self.strength += np.where(active, rules.allies.split(forces, active.sum()), 0.0)
-        self.notify()
 
     # ------------------------------------------------------------------ hazards and their effects
 
@@ -314,6 +347,10 @@ class Replication:
             p.cohesion_sensitivity, p.momentum_sensitivity, p.unrest_sensitivity, p.threat_sensitivity))
 
     def desert(self, i: int) -> None:
+        """A desertion wave at node ``i`` (docs/MODEL.md section 4.3).
+
+        1. the garrison loses its wave share;  2. the deserters are counted and add to unrest;
+        3. an empty garrison's hazard stops (its rate is 0)."""
         self.garrison[i], deserters = rules.desertion.wave(self.garrison[i], self.p.desertion.wave_fraction)
         self.deserted += float(deserters)
         self.unrest = float(rules.unrest.after_wave(self.unrest, self.p.desertion.unrest_per_wave))
@@ -327,6 +364,9 @@ class Replication:
             p.threat_sensitivity, p.cohesion_sensitivity, p.unrest_sensitivity))
 
     def flee(self) -> None:
+        """The ruler flees (docs/MODEL.md section 4.7).
+
+        1. the day recorded;  2. cohesion takes the flight shock;  3. collapse checked."""
         self.fled_day = self.env.now
         self.cohesion = float(rules.cohesion.after_shock(self.cohesion, self.p.leadership.flight_cohesion_shock))
         self.check_collapse()
@@ -336,7 +376,17 @@ class Replication:
             return 0.0
         return float(rules.unrest.uprising_hazard(self.unrest, self.p.unrest.uprising_rate_per_day))
 
+    def hand_over(self) -> None:
+        """A negotiated hand-over ends the regime (docs/MODEL.md section 4.7).
+
+        1. the replication ends collapsed."""
+        self.end(COLLAPSED)
+
     def rise(self) -> None:
+        """The capital rises (docs/MODEL.md section 4.6).
+
+        1. the day recorded;  2. the capital's garrison takes its loss;  3. cohesion takes the uprising
+        shock;  4. collapse checked."""
         p = self.p.unrest
         self.uprising_day = self.env.now
         self.garrison[self.th.capital] *= 1.0 - p.uprising_garrison_loss
@@ -371,7 +421,7 @@ class Replication:
                     env.process(self.hazard(lambda i=i: self.desertion_rate(i), lambda i=i: self.desert(i)))
             env.process(self.hazard(lambda: self.leadership_rate(p.leadership.flight_rate_per_day), self.flee))
             env.process(self.hazard(lambda: self.leadership_rate(p.leadership.handover_rate_per_day),
-                                    lambda: self.end(COLLAPSED)))
+                                    self.hand_over))
             env.process(self.hazard(self.uprising_rate, self.rise))
             for j in range(self.th.n_allies):
                 env.process(self.ally(j))

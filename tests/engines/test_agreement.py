@@ -7,12 +7,15 @@ deterministic; ALPHA is set so that agreeing engines pass with room to spare whi
 difference (a wrong rate, a day's delay, a missed effect) fails: see the fault-injection tests below.
 """
 
+import re
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from sim.engines import reference, vectorised
-from sim.engines.vectorised import Block
+from sim.engines.vectorised import calendar, effects
+from sim.engines.vectorised.state import ASSAULTING, DESERTION
 from sim.scenario.load import load_scenario
 
 from tests.conftest import QUIET, SCENARIOS, base_doc, merge
@@ -108,39 +111,56 @@ def test_engines_agree_on_synthetic_theatres(name, make_scenario):
 
 # ---------------------------------------------------------------------------------- fault injection
 
-def late_first_round(self, r, a):
+def late_first_round(b, r, a):
     """Fault: the first assault round a day late (an off-by-one in scheduling)."""
-    original_arrive(self, r, a)
-    s = self.s
-    s.resume_day[a][r] = np.where(s.status[a][r] == vectorised.ASSAULTING, s.t[r] + 1.0, s.resume_day[a][r])
+    original_arrive(b, r, a)
+    ax, t = b.axes, b.regime.t
+    ax.resume_day[a][r] = np.where(ax.status[a][r] == ASSAULTING, t[r] + 1.0, ax.resume_day[a][r])
 
 
-def faster_desertion(self, r):
+def faster_desertion(b, r):
     """Fault: desertion waves 30% more frequent than the rule says."""
-    original_refresh(self, r)
-    self.s.rate[vectorised.DESERTION][r] *= 1.3
+    original_refresh(b, r)
+    b.hazards.rate[DESERTION][r] *= 1.3
 
 
-def uprising_without_effect(self, r, h, node=None):
+def uprising_without_effect(b, r):
     """Fault: an uprising is recorded but its effects on the garrison and cohesion are missed."""
-    if h == vectorised.UPRISING:
-        self.s.uprising_day[r] = self.s.t[r]
-    else:
-        original_hazard(self, r, h, node)
+    b.regime.uprising_day[r] = b.regime.t[r]
 
 
-original_arrive, original_refresh, original_hazard = Block.arrive, Block.refresh, Block.hazard
+original_arrive, original_refresh = effects.arrive, calendar.refresh
 
 FAULTS = [
-    ("arrive", late_first_round, "base"),
-    ("refresh", faster_desertion, "desertion_cascade"),
-    ("hazard", uprising_without_effect, "leadership_and_uprising"),
+    (effects, "arrive", late_first_round, "base"),
+    (calendar, "refresh", faster_desertion, "desertion_cascade"),
+    (effects, "rise", uprising_without_effect, "leadership_and_uprising"),
 ]
 
 
-@pytest.mark.parametrize("method,fault,theatre", FAULTS, ids=[f[1].__name__ for f in FAULTS])
-def test_the_check_catches_a_deliberate_fault(monkeypatch, make_scenario, method, fault, theatre):
+@pytest.mark.parametrize("module,name,fault,theatre", FAULTS, ids=[f[2].__name__ for f in FAULTS])
+def test_the_check_catches_a_deliberate_fault(monkeypatch, make_scenario, module, name, fault, theatre):
     scenario = make_scenario(merge(base_doc(), SYNTHETIC[theatre]))
-    monkeypatch.setattr(Block, method, fault)
+    monkeypatch.setattr(module, name, fault)
     p = compare(scenario)
     assert min(p.values()) < ALPHA, p
+
+
+# ---------------------------------------------------------------------------------- parallel effects
+
+SECTION = re.compile(r"docs/MODEL\.md section [0-9.]+")
+
+
+def steps(doc: str) -> list[str]:
+    """The numbers of an effect's docstring steps ("1. ...;  2. ...")."""
+    return re.findall(r"(?:^|\s)(\d)\. ", doc)
+
+
+def test_the_engines_apply_the_same_effects_step_by_step():
+    """Each engine lists its event effects; the names, the docs/MODEL.md section each cites and the
+    numbered steps of each match, so a reviewer can diff the two implementations effect by effect."""
+    assert reference.EFFECTS == effects.EFFECTS
+    for name in effects.EFFECTS:
+        ref, vec = getattr(reference.Replication, name).__doc__, getattr(effects, name).__doc__
+        assert SECTION.search(ref) and SECTION.search(ref).group(0) == SECTION.search(vec).group(0), name
+        assert steps(ref) == steps(vec), name
