@@ -245,8 +245,8 @@ def _sweep_setup(args, kind: str, *key):
     """The shared part of a sweep or sensitivity run (:class:`sim.studies.points.Base`) and its folder: by
     default named from what defines the run, so that the same command with --resume finds it."""
     import dataclasses
-    import json
 
+    from .files import read_json
     from .runs.runner import new_seed
     from .studies.points import SPEC_FILE, Base, sweep_key
 
@@ -259,8 +259,8 @@ def _sweep_setup(args, kind: str, *key):
     seed = args.seed
     if seed is None and args.resume and (out / SPEC_FILE).is_file():
         try:
-            seed = int(json.loads((out / SPEC_FILE).read_text(encoding="utf-8"))["seed"])
-        except (OSError, ValueError, KeyError, TypeError):
+            seed = int(read_json(out / SPEC_FILE, limit=10_000_000)["seed"])
+        except (ResultsError, ValueError, KeyError, TypeError):
             seed = None
     return dataclasses.replace(base, seed=new_seed() if seed is None else seed), out
 

@@ -33,7 +33,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # no
 from ..errors import ResultsError  # noqa: E402
 from ..files import mode  # noqa: E402
 from ..runs import control_share  # noqa: E402
-from ..runs.folder import OUTCOMES, PARTIAL, RunFolder, require_complete  # noqa: E402
+from ..runs.folder import PARTIAL, RunFolder, require_complete  # noqa: E402
 from ..runs.summary import CONTROL_QUANTILES, fell_within, hist_quantile, wilson  # noqa: E402
 from ..scenario.schema import GOVERNMENT, unit_of  # noqa: E402
 from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION  # noqa: E402
@@ -444,7 +444,7 @@ def _control_missing(run: RunFolder) -> str | None:
 
 
 def _drivers_missing(run: RunFolder) -> str | None:
-    if not (run.path / OUTCOMES).is_file():
+    if not run.has_outcomes:
         return "no per-replication outcomes in this run (outcomes.npz); rerun with --save-outcomes"
     if not any(c.startswith("param:") for c in run.outcomes):
         return "the scenario has no uncertain parameters"

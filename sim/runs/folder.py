@@ -183,7 +183,12 @@ class RunFolder:
             raise ResultsError(self.path / SCENARIO, f"the run's resolved scenario no longer loads: {exc.message}") \
                 from None
 
+    @property
+    def has_outcomes(self) -> bool:
+        """Whether the run kept its per-replication outcomes (outcomes.npz is there, whatever it is)."""
+        path = self.path / OUTCOMES
+        return path.exists() or path.is_symlink()
+
     @cached_property
     def outcomes(self) -> dict[str, np.ndarray] | None:
-        path = self.path / OUTCOMES
-        return read_npz(path) if path.is_file() else None
+        return read_npz(self.path / OUTCOMES) if self.has_outcomes else None

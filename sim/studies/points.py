@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..engines.outcomes import END_STATES
-from ..errors import ResultsError, ScenarioError, SweepError
-from ..files import INCOMPLETE, check_destination, MANIFEST, manifest_base, marker, staged_folder, write_json, write_text
+from ..errors import ResultsError, SweepError
+from ..files import INCOMPLETE, check_destination, read_bytes, read_json, MANIFEST, manifest_base, marker, staged_folder, write_json, write_text
 from ..runs.executors import executor_for
 from ..runs.summary import count_within, hist_quantile, proportion
 from ..scenario.schema import Scenario
@@ -56,6 +56,7 @@ OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png"
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
                 "manifest.json")
 FORMAT = 1  # version of the points/spec files: a resume across versions is refused
+MAX_LOG_BYTES = 2**31  # saved points: a million points of about 1 kB each, with room
 
 
 # --------------------------------------------------------------------------- points
@@ -162,6 +163,16 @@ def run_point(base: Base, values: dict[str, float]) -> dict:
 # --------------------------------------------------------------------------- the points log
 
 
+def _record(line: str) -> dict | None:
+    try:
+        rec = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    ok = line.endswith("\n") and isinstance(rec, dict) and isinstance(rec.get("point"), int) \
+        and isinstance(rec.get("values"), dict) and isinstance(rec.get("metrics"), dict)
+    return rec if ok else None
+
+
 class PointLog:
     """``points.jsonl``: one JSON object a line, ``{"point": i, "values": {...}, "metrics": {...}}``,
     appended as points finish (in any order)."""
@@ -170,27 +181,29 @@ class PointLog:
         self.path = Path(path)
         self._fd: int | None = None
 
-    def read(self) -> dict[int, dict]:
-        """The records by point. A last line cut short by a kill is dropped, and the file rewritten
-        without it, so that later appends start on a fresh line."""
-        if not self.path.is_file():
+    def read(self, columns=None) -> dict[int, dict]:
+        """The records by point, through the guarded reader. Only a last line cut short by a kill
+        (no newline, the start of a record) is dropped, and the file rewritten without it, so that
+        later appends start on a fresh line; any other line that is not a saved point (with every
+        metric in ``columns``, if given) raises :class:`ResultsError`."""
+        if not (self.path.exists() or self.path.is_symlink()):
             return {}
-        text = self.path.read_text(encoding="utf-8")
-        records, good, bad = {}, [], False
-        for line in text.splitlines(keepends=True):
-            try:
-                rec = json.loads(line)
-                ok = line.endswith("\n") and isinstance(rec, dict) and isinstance(rec.get("point"), int) \
-                    and isinstance(rec.get("metrics"), dict)
-            except json.JSONDecodeError:
-                ok = False
-            if ok:
-                records[rec["point"]] = rec
-                good.append(line)
-            else:
-                bad = True
-        if bad:
-            write_text(self.path, "".join(good))
+        raw = read_bytes(self.path, limit=MAX_LOG_BYTES, error=lambda m: ResultsError(self.path, m),
+                         what="sweep's saved points")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ResultsError(self.path, f"is not the sweep's saved points (not UTF-8 at byte {exc.start})") from None
+        lines = text.splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n") and lines[-1].startswith('{"point": '):
+            write_text(self.path, "".join(lines[:-1]))  # cut short by a kill
+            lines = lines[:-1]
+        records = {}
+        for k, line in enumerate(lines, 1):
+            rec = _record(line)
+            if rec is None or (columns is not None and not set(columns) <= set(rec["metrics"])):
+                raise ResultsError(self.path, f"line {k} is not a saved point; run without --resume to start afresh")
+            records[rec["point"]] = rec
         return records
 
     def append(self, record: dict) -> None:
@@ -299,16 +312,16 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
                  "points_sha256": hashlib.sha256(json.dumps(points).encode()).hexdigest()}
     spec_path, log = out_dir / SPEC_FILE, PointLog(out_dir / POINTS_FILE)
     done: dict[int, dict] = {}
-    if resume and spec_path.is_file():
+    if resume and (spec_path.exists() or spec_path.is_symlink()):
         try:
-            old = json.loads(spec_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            old = read_json(spec_path, limit=10_000_000, what="study's spec")
+        except ResultsError:
             old = None
         if old != full_spec:
             what = _spec_difference(old, full_spec)
             raise SweepError(f"{out_dir}: holds a different sweep ({what}); run without --resume to "
                              "replace it, or give another --out")
-        done = {i: rec["metrics"] for i, rec in log.read().items()
+        done = {i: rec["metrics"] for i, rec in log.read(metric_columns(base.within_days)).items()
                 if 0 <= i < len(points) and rec.get("values") == points[i]}
     else:
         log.path.unlink(missing_ok=True)
@@ -392,8 +405,8 @@ def earlier_study(kind: str) -> Callable[[Path], bool]:
     """Recognises a study folder of ``kind`` written before manifests named their kind (its spec.json)."""
     def owns(folder: Path) -> bool:
         try:
-            spec = json.loads((Path(folder) / SPEC_FILE).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
+            spec = read_json(Path(folder) / SPEC_FILE, limit=10_000_000)
+        except ResultsError:
             return False
         return isinstance(spec, dict) and spec.get("format") == FORMAT and spec.get("kind") == kind
     return owns

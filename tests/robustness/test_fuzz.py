@@ -11,19 +11,15 @@ every command's arguments an eighth). Examples are derandomized: the same cases 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import json
 import math
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import tomllib
-import traceback
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,9 +34,9 @@ from sim.scenario import SECTIONS, Ally, Axis, Node, param_fields
 from sim.scenario.toml import dumps
 
 from tests.conftest import ROOT, SCENARIOS, base_doc
+from tests.robustness.cli import call_main
 
 EXAMPLES = int(os.environ.get("SIM_FUZZ_EXAMPLES", "2000"))
-CASE_SECONDS = 60  # one case taking longer is a hang
 
 
 def fuzz_settings(n: int):
@@ -305,36 +301,6 @@ def encode(doc: dict) -> bytes:
 
 
 # ------------------------------------------------------------------------------------ one case
-
-class Hang(BaseException):
-    pass
-
-
-def _alarm(signum, frame):
-    raise Hang()
-
-
-def call_main(argv: list[str], cwd: Path) -> tuple[object, str, str]:
-    """``main(argv)`` in ``cwd``: (exit status or the exception, stdout, stderr). Numeric warnings
-    (overflow, invalid values) are errors: they mean a wrong number."""
-    out, err = io.StringIO(), io.StringIO()
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
-    try:
-        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            try:
-                status = main([str(a) for a in argv])
-            except SystemExit as exc:  # --help
-                status = exc.code
-            except BaseException:
-                status = traceback.format_exc()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    return status, out.getvalue(), err.getvalue()
-
 
 WHOLE_FILE = ("file not found", "not UTF-8", "invalid TOML", "file is larger", "is a directory",
               "is not a regular file", "not a valid file path", "cannot be read")
