@@ -10,7 +10,6 @@ A notebook session::
 """
 
 from ._version import __version__
-from .api import write_run
 from .engines.outcomes import CAPTURED, COLLAPSED, END_STATES, HOLDS, Outcomes
 from .errors import ScenarioError
 from .reporting.text import format_summary
@@ -23,3 +22,11 @@ __all__ = [
     "LogNormal", "Normal", "Outcomes", "RunResult", "Scenario", "ScenarioError", "Triangular",
     "Uniform", "__version__", "format_summary", "load_scenario", "run", "write_run",
 ]
+
+
+def __getattr__(name: str):
+    # write_run draws figures: matplotlib is imported only when it is first used.
+    if name == "write_run":
+        from .api import write_run
+        return write_run
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

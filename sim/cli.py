@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -177,13 +178,30 @@ def _run_folder(path: Path, command: str) -> Path:
         raise UsageError(f"sim {command}: {exc}") from None
 
 
+@contextlib.contextmanager
+def _reading(command: str, paths):
+    """Run folders are files from anywhere: a field of the wrong type or a missing key deep inside a
+    summary is a damaged folder (one line, exit 2), not a crash."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, (ScenarioError, ResultsError)):
+            raise
+        where = ", ".join(str(p) for p in paths)
+        raise UsageError(f"sim {command}: {where}: the run's files are damaged or were written by another "
+                         f"version ({type(exc).__name__}: {exc})") from None
+
+
 def cmd_plot(args) -> int:
     from .reporting.figures import redraw, skipped
     from .runs.folder import RunFolder
 
-    for path in redraw(_run_folder(args.run_dir, "plot")):  # each figure replaced atomically
+    with _reading("plot", [args.run_dir]):
+        written = redraw(_run_folder(args.run_dir, "plot"))  # each figure replaced atomically
+        left_out = skipped(RunFolder(args.run_dir))
+    for path in written:
         print(path)
-    for name, why in skipped(RunFolder(args.run_dir)).items():
+    for name, why in left_out.items():
         print(f"left out {name}: {why}")
     return 0
 
@@ -198,7 +216,8 @@ def cmd_compare(args) -> int:
     dirs = [_run_folder(d, "compare") for d in args.run_dirs]
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     out = args.out if args.out is not None else Path("results") / "compare" / stamp
-    comparison = compare_runs(dirs, out)
+    with _reading("compare", dirs):
+        comparison = compare_runs(dirs, out)
     print(comparison.table)
     print(f"\nwrote {out}  (compare_fall_day, compare_end_states as .png and .svg; compare.txt, compare.json)")
     return 0
@@ -207,7 +226,9 @@ def cmd_compare(args) -> int:
 def cmd_report(args) -> int:
     from .reporting.report import write_report
 
-    print(write_report(_run_folder(args.run_dir, "report"), args.out))
+    with _reading("report", [args.run_dir]):
+        path = write_report(_run_folder(args.run_dir, "report"), args.out)
+    print(path)
     return 0
 
 

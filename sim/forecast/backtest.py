@@ -22,7 +22,7 @@ from ..runs.runner import RunResult, run
 from ..runs.summary import bin_width, fell_within
 from ..scenario.schema import GOVERNMENT, Scenario
 from . import scoring
-from .observed import Observed, Window, censored
+from .observed import Observed, Window, censored, check_against
 
 WITHIN_DAYS = (7, 30, 90)
 BASELINES = ("always_holds", "uniform_hazard")
@@ -140,6 +140,8 @@ def score(result: RunResult, observed: Observed) -> dict:
 
 
 def backtest(scenario: Scenario, observed: Observed, reps: int, *, seed: int, workers: int = 1) -> tuple[dict, RunResult]:
+    """Run ``scenario`` and score it against ``observed`` (checked against it first)."""
+    check_against(observed, scenario)
     result = run(scenario, reps, seed=seed, workers=workers, keep_outcomes=True)
     return score(result, observed), result
 

@@ -36,7 +36,7 @@ from ..scenario.distributions import Distribution
 from ..scenario.load import read_param, read_toml
 from ..scenario.schema import SECTIONS, Scenario, param_fields
 from ..scenario.vary import Variant
-from .observed import Observed, load_observed
+from .observed import Observed, check_against, load_observed
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,9 @@ def load_spec(path: str | Path) -> Spec:
                                 'each case is { scenario = "FILE", observed = "FILE", use = "calibrate" | "score" }')
         variant = Variant.load(base / entry["scenario"])
         scenario = variant.scenario()
-        cases.append(Case(scenario.name, variant, load_observed(base / entry["observed"]),
-                          entry.get("use", "calibrate") == "calibrate"))
+        observed = load_observed(base / entry["observed"])
+        check_against(observed, scenario)
+        cases.append(Case(scenario.name, variant, observed, entry.get("use", "calibrate") == "calibrate"))
     if not any(c.calibrate for c in cases):
         raise ScenarioError(file, "calibration.cases", 'at least one case must have use = "calibrate"')
     tolerance = head.get("tolerance_days", 3)

@@ -162,3 +162,24 @@ def load_observed(path: str | Path) -> Observed:
 def censored(until: dt.date, as_of: dt.date) -> tuple[float, float]:
     """The observation 'not by ``until``': [days to the day after until, infinity)."""
     return float((until - as_of).days + 1), math.inf
+
+
+def check_against(observed: Observed, scenario) -> None:
+    """Refuse an observed record that contradicts the scenario it scores (one line, naming the
+    observed file and key): a record ending before the scenario's as_of, a capital that fell before
+    it, or a ``[nodes.CAPITAL]`` date other than ``[capital]``'s."""
+    file, as_of = observed.source_path, scenario.as_of
+    if observed.until < as_of:
+        raise ScenarioError(file, "observed.until", f"the record ends ({observed.until}) before the scenario's "
+                                                    f"as_of ({as_of}): nothing after as_of was observed")
+    if observed.capital is not None and observed.capital.latest < as_of:
+        raise ScenarioError(file, "capital", f"the capital fell ({observed.capital.latest}) before the scenario's "
+                                             f"as_of ({as_of}): there is nothing left to forecast")
+    node = observed.nodes.get(scenario.capital)
+    if node is not None:
+        cap = observed.capital
+        if cap is None or (node.earliest, node.latest) != (cap.earliest, cap.latest):
+            said = "held" if cap is None else f"fell {cap.earliest}" + ("" if cap.latest == cap.earliest else
+                                                                        f" to {cap.latest}")
+            raise ScenarioError(file, f"nodes.{scenario.capital}", f"contradicts [capital] (which says it {said}); "
+                                                                   "give the capital's fall once, under [capital]")

@@ -107,10 +107,11 @@ def report_html(run: RunFolder) -> str:
     """The whole report as one HTML document."""
     s, m, scenario = run.summary, run.manifest or {}, run.scenario
     meta = [f"scenario <b>{escape(s['scenario'])}</b>", f"as of <b>{long_date(s['as_of'])}</b>",
-            f"horizon {s['horizon_days']} days", f"{s['reps']:,} replications", f"seed {s['seed']}"]
+            f"horizon {escape(str(s['horizon_days']))} days", f"{escape(format(s['reps'], ','))} replications",
+            f"seed {escape(str(s['seed']))}"]  # every string from a file is escaped for HTML
     meta += [f"{k} {escape(str(m[k]))}" for k in ("engine", "version", "git_commit", "created") if m.get(k)]
     if m.get("overrides"):
-        meta.append("overrides: " + escape(", ".join(m["overrides"])))
+        meta.append("overrides: " + escape(", ".join(map(str, m["overrides"]))))
     figures = []
     with plotting():
         drawn = [(name, base64.b64encode(chart.png()).decode("ascii")) for name, chart in charts(run)]

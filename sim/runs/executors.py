@@ -7,6 +7,7 @@ points is the same for all three, and the numbers never depend on which one ran 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -107,10 +108,28 @@ def _dask(scheduler: str):
     try:
         threads = sum(client.nthreads().values()) or 1
         ex = client.get_executor(pure=False)
-        try:
-            yield ex, threads
-        finally:
-            ex.shutdown(wait=False)  # cancels what is still queued
+        with _quiet_dask():
+            try:
+                yield ex, threads
+            finally:
+                ex.shutdown(wait=False)  # cancels what is still queued
+                client.close()
     finally:
         client.close()
+
+
+@contextmanager
+def _quiet_dask():
+    """Dask's client logs its attempts to reconnect to a lost scheduler, with tracebacks; the caller
+    reports the failure in one line instead."""
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 

@@ -76,6 +76,8 @@ def read_toml(path, key: str = "", *, what: str = "scenario") -> dict:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(shown, "", f"invalid TOML: {exc}") from None
+    except ValueError:  # an integer of thousands of digits (Python's limit on int conversion)
+        raise ScenarioError(shown, "", "invalid TOML: a number with more digits than any parameter could use") from None
     except RecursionError:
         raise ScenarioError(shown, "", f"invalid TOML: nested more than {MAX_NESTING} deep") from None
     _check_nesting(doc, shown)
@@ -155,11 +157,16 @@ def parse_override(text: str) -> tuple[list[str], object]:
         if list(doc) != ["v"]:  # "1\nw = 2" would smuggle in a second key
             raise tomllib.TOMLDecodeError("more than one value")
         parsed = doc["v"]
-    except (tomllib.TOMLDecodeError, RecursionError):
+    except ValueError as exc:  # TOMLDecodeError, or an integer of thousands of digits
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            raise ScenarioError("--set", ".".join(keys), "the number has more digits than any parameter could use") \
+                from None
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ -]*", value):
             parsed = value  # a bare word such as a side or a node name
         else:
             raise ScenarioError("--set", ".".join(keys), f"value {value!r} is not a TOML literal") from None
+    except RecursionError:
+        raise ScenarioError("--set", ".".join(keys), f"value nested more than {MAX_NESTING} deep") from None
     _check_nesting(parsed, "--set", tuple(keys))
     return keys, parsed
 

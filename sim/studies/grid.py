@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScenarioError
-from .points import Base, finish, metric_columns, run_points, write_table
+from .points import MAX_POINTS, Base, finish, metric_columns, run_points, write_table
 
 __all__ = ["KIND", "MAX_POINTS", "SweepParam", "parse_param", "grid_points", "grid_table", "run_grid"]
 
 KIND = "grid"
 TABLE_STEM = "sweep"
-MAX_POINTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,8 @@ def parse_param(text: str) -> SweepParam:
             raise ScenarioError("--param", path, f"STEPS must be a whole number, got {parts[2].strip()!r}") from None
         if steps < 1:
             raise ScenarioError("--param", path, f"STEPS must be at least 1, got {steps}")
+        if steps > MAX_POINTS:  # checked before a single value is made
+            raise ScenarioError("--param", path, f"STEPS {steps:,} is more than a grid may have ({MAX_POINTS:,} points)")
         if steps == 1:
             if start != stop:
                 raise ScenarioError("--param", path, "one step needs START = STOP (or give a single value)")
@@ -77,7 +78,10 @@ def parse_param(text: str) -> SweepParam:
         else:
             values = tuple(_tidy(start + (stop - start) * i / (steps - 1)) for i in range(steps))
     else:
-        values = tuple(_number(v, path) for v in spec_text.split(","))
+        items = spec_text.split(",")
+        if len(items) > MAX_POINTS:
+            raise ScenarioError("--param", path, f"{len(items):,} values: more than a grid may have ({MAX_POINTS:,} points)")
+        values = tuple(_number(v, path) for v in items)
     return SweepParam(path, values)
 
 
@@ -118,15 +122,16 @@ def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: boo
     """Run a grid sweep into ``out_dir`` and write its table (``sweep.csv``, ``sweep.json``), then
     each of ``extras`` (``extra(out_dir)``: the figures) and ``manifest.json``; return the table.
 
-    Every path and value is checked against the scenario before anything runs
-    (:class:`ScenarioError`, source ``--param``).
+    Every path, and every parameter at its lowest and at its highest value (together, so that a
+    bound that depends on several parameters is checked too), is checked against the scenario before
+    anything runs; every point is checked again as it runs (:class:`ScenarioError`, source
+    ``--param``, naming the point's parameter), so a large grid starts at once.
     """
     start = time.perf_counter()
     points = grid_points(params)
     base.check_paths([p.path for p in params])
-    for p in params:  # each value alone: ranges are per parameter, so this checks every point
-        for v in dict.fromkeys(p.values):
-            base.scenario({p.path: v})
+    for pick in (min, max):  # a range is an interval: its ends stand for every value between them
+        base.scenario({p.path: pick(p.values) for p in params})
     described = {}
 
     def started(prog, description):

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..engines.outcomes import END_STATES
-from ..errors import ResultsError, SweepError
+from ..errors import ResultsError, ScenarioError, SweepError
 from ..files import INCOMPLETE, check_destination, read_bytes, read_json, MANIFEST, manifest_base, marker, staged_folder, write_json, write_text
 from ..runs.executors import executor_for
 from ..runs.summary import count_within, hist_quantile, proportion
@@ -44,7 +44,7 @@ from ..scenario.vary import Variant
 
 __all__ = [
     "Base", "run_point", "point_metrics", "PointLog", "Progress", "execute", "run_points", "write_table", "finish",
-    "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE", "metric_columns", "sweep_key",
+    "MAX_POINTS", "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE", "metric_columns", "sweep_key",
 ]
 
 POINTS_FILE = "points.jsonl"
@@ -56,6 +56,7 @@ OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png"
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
                 "manifest.json")
 FORMAT = 1  # version of the points/spec files: a resume across versions is refused
+MAX_POINTS = 1_000_000  # in any study: a design is checked against it before it is made
 MAX_LOG_BYTES = 2**31  # saved points: a million points of about 1 kB each, with room
 
 
@@ -342,6 +343,15 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
                     on_progress(prog)
 
             execute(fn or run_point, base, points, executor=executor, log=log, done=done, window=window, progress=progress)
+    except (ScenarioError, ResultsError, SweepError):
+        raise
+    except Exception as exc:
+        if not scheduler:
+            raise
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: it stopped answering"
+        raise SweepError(f"the Dask cluster at {scheduler} failed ({why}); the {len(done):,} "
+                         f"finished points are saved in {log.path}: run the same command with --resume to finish") \
+            from None
     finally:
         log.close()
     return done

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import ScenarioError
 from ..scenario.distributions import Distribution
 from ..scenario.schema import Scenario
-from .points import finish, metric_columns, run_points, write_table
+from .points import MAX_POINTS, finish, metric_columns, run_points, write_table
 
 __all__ = ["METHODS", "OUTPUTS", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
            "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
@@ -242,6 +242,11 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     scenario = base.scenario()
     facs = factors(scenario, paths)
     prob = problem(facs)
+    size = sample_size(method, n, len(facs), second_order=second_order) + 1 + 2 * len(facs)  # with the tornado's
+    if size > MAX_POINTS:  # checked before the design is made
+        raise ScenarioError("--samples", "", f"{n:,} {'base samples' if method == 'sobol' else 'trajectories'} of "
+                                             f"{len(facs)} factors make {size:,} points; a study may have at most "
+                                             f"{MAX_POINTS:,}")
     u = sample(method, prob, n, seed=base.seed, levels=levels, second_order=second_order)
     salib_points = points_from(facs, u)
     oat_points = tornado_points(facs)

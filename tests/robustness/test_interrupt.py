@@ -193,3 +193,24 @@ def test_plot_redraws_atomically_and_leaves_nothing_behind(tmp_path, small_resul
     figures = sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".svg"))
     assert "fall_day.png" in figures and "end_states.svg" in figures
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_workers_exit_when_their_parent_is_killed_outright(tmp_path, command):
+    """kill -9 of the main process leaves no worker behind: each notices its parent is gone."""
+    psutil = pytest.importorskip("psutil")
+    args = {"run": ["run", FLAGSHIP, "--reps", 2_000_000, "--seed", 1, "--workers", 2, "--out", tmp_path / "out",
+                    "--quiet", "--no-plots"],
+            "sweep": ["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0:1:50", "--reps", 100_000, "--seed", 1,
+                      "--workers", 2, "--out", tmp_path / "out", "--quiet", "--no-plots"]}[command]
+    proc = start(args, tmp_path)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(parent.children()) < 2:
+        time.sleep(0.05)
+    workers = parent.children(recursive=True)
+    assert len(workers) >= 2, "the workers did not start"
+    proc.kill()
+    proc.communicate(timeout=60)
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, f"workers outlived their parent: {[p.pid for p in alive]}"

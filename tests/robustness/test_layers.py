@@ -59,3 +59,9 @@ def private_imports():
 
 def test_no_module_imports_another_modules_private_names():
     assert list(private_imports()) == []
+
+
+def test_importing_the_package_does_not_import_the_figures():
+    """matplotlib is imported only when a figure is drawn (sim.write_run, the reporting layer)."""
+    code = "import sys, sim; sys.exit(int('matplotlib' in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120).returncode == 0
