@@ -14,7 +14,7 @@ import pytest
 
 from sim.runs.executors import executor_for
 
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import SCENARIOS
 from tests.robustness.cli import call_main
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
