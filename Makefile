@@ -8,7 +8,7 @@ FLAGSHIP := scenarios/syria-2024-12-07.toml
 REPS ?= 100000
 SEED ?= 20241207
 
-.PHONY: venv run test golden bench bench-sensitivity clean
+.PHONY: venv run test golden bench bench-memory bench-sensitivity clean
 
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ golden: venv
 
 bench: venv
 	$(BIN)/python benchmarks/engines.py
+
+bench-memory: venv
+	$(BIN)/python benchmarks/memory.py
 
 bench-sensitivity: venv
 	$(BIN)/python benchmarks/sensitivity.py

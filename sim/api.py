@@ -16,12 +16,20 @@ from .runs.runner import RunResult, run
 from .scenario.load import load_scenario
 from .studies import grid, sensitivity as _sensitivity
 
-__all__ = ["load_scenario", "run", "write_run", "run_grid", "run_sensitivity", "write_backtest"]
+__all__ = ["load_scenario", "run", "write_run", "run_to_folder", "run_grid", "run_sensitivity", "write_backtest"]
 
 
 def write_run(result: RunResult, out_dir: Path, *, overrides=(), plots: bool = True) -> Path:
     """Write a run's results folder, with its figures unless ``plots`` is False."""
     return folder.write_run(result, out_dir, overrides=overrides, extras=(figures.draw_run,) if plots else ())
+
+
+def run_to_folder(scenario, reps: int, out_dir: Path, *, seed: int, save_outcomes: bool = True, overrides=(),
+                  plots: bool = True, **run_options) -> RunResult:
+    """Run straight into a results folder, outcomes streamed to disk (:func:`sim.runs.folder.run_to_folder`),
+    with its figures unless ``plots`` is False."""
+    return folder.run_to_folder(scenario, reps, out_dir, seed=seed, save_outcomes=save_outcomes, overrides=overrides,
+                                extras=(figures.draw_run,) if plots else (), **run_options)
 
 
 def run_grid(base, params, out_dir: Path, *, plots: bool = True, **kw) -> dict:

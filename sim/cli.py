@@ -145,10 +145,10 @@ def _sweep_options(p, command: str) -> None:
 
 
 def cmd_run(args) -> int:
-    from .api import write_run
+    from .api import run_to_folder
     from .reporting.text import format_summary
     from .runs.folder import run_id
-    from .runs.runner import new_seed, run
+    from .runs.runner import new_seed
     from .scenario.load import load_scenario
 
     overrides = list(args.overrides)
@@ -157,9 +157,9 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, overrides)
     seed = new_seed() if args.seed is None else args.seed
     keep = args.save_outcomes if args.save_outcomes is not None else args.reps <= 1_000_000
-    result = run(scenario, args.reps, seed=seed, engine=args.engine, workers=args.workers, keep_outcomes=keep)
-    out = args.out if args.out is not None else Path("results") / scenario.name / run_id(result)
-    write_run(result, out, overrides=overrides, plots=args.plots)
+    out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, args.reps)
+    result = run_to_folder(scenario, args.reps, out, seed=seed, save_outcomes=keep, overrides=overrides,
+                           plots=args.plots, engine=args.engine, workers=args.workers)
     if not args.quiet:
         print(format_summary(result.summary))
         print(f"\nwrote {out}  ({result.wall_seconds:.2f} s, {args.engine} engine)")

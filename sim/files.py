@@ -15,11 +15,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import stat
 import subprocess
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -124,8 +122,9 @@ def json_bytes(data, *, allow_nan: bool = True) -> bytes:
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` atomically: a temporary file in the same folder, fsync, then rename."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = fresh_sibling(path, ".tmp")  # named first: an interruption at any point knows what to remove
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -229,20 +228,11 @@ def check_destination(dest: Path, kind: str, owns: Callable[[Path], bool] | None
     raise ResultsError(dest, f"{what}; refusing to replace it (choose another --out)")
 
 
-@contextmanager
-def _signals_deferred():
-    """Ctrl-C and SIGTERM held back for a few statements (delivered on leaving), so that a folder
-    just made is always known to the code that must remove it."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, ValueError, OSError):  # not POSIX, or not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+def fresh_sibling(dest: Path, suffix: str) -> Path:
+    """A fresh hidden name beside ``dest``: ``.NAME.XXXXXXXX<suffix>``. The name is known before the
+    folder is made, so that code interrupted while making it (Ctrl-C can land on any bytecode, and
+    another thread may take the signal) still knows what to remove."""
+    return dest.parent / f".{dest.name}.{os.urandom(4).hex()}{suffix}"
 
 
 def _alive(pid: int) -> bool:
@@ -284,12 +274,11 @@ def staged_folder(dest: Path, *, kind: str, owns: Callable[[Path], bool] | None 
     """
     dest = Path(dest)
     check_destination(dest, kind, owns)
-    tmp = None
+    tmp = fresh_sibling(dest, PARTIAL)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         remove_dead_staging(dest)
-        with _signals_deferred():
-            tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=PARTIAL))
+        os.mkdir(tmp, 0o700)  # a clash of 32 random bits is an error, not a folder shared
         os.chmod(tmp, mode(0o777))
         (tmp / INCOMPLETE).write_text(marker(kind), encoding="utf-8")
         yield tmp
@@ -298,8 +287,7 @@ def staged_folder(dest: Path, *, kind: str, owns: Callable[[Path], bool] | None 
         (tmp / INCOMPLETE).unlink()
         _replace(tmp, dest)
     except BaseException as exc:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):
             raise ResultsError(dest, f"{error} ({exc.strerror or exc})") from None
         raise
@@ -311,8 +299,12 @@ def _replace(tmp: Path, dest: Path) -> None:
     if not dest.exists():
         os.replace(tmp, dest)
         return
-    with _signals_deferred():
-        old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".old"))
-        os.replace(dest, old)  # onto the empty folder just made
+    old = fresh_sibling(dest, ".old")
+    try:
+        os.replace(dest, old)
         os.replace(tmp, dest)
+    except BaseException:
+        if old.exists() and not dest.exists():  # interrupted between the two: the earlier folder goes back
+            os.replace(old, dest)
+        raise
     shutil.rmtree(old, ignore_errors=True)

@@ -15,7 +15,6 @@ import datetime as dt
 import io
 import os
 import shutil
-import tempfile
 import textwrap
 import warnings
 import zipfile
@@ -31,7 +30,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 
 from ..errors import ResultsError  # noqa: E402
-from ..files import mode  # noqa: E402
+from ..files import fresh_sibling, mode  # noqa: E402
 from ..runs import control_share  # noqa: E402
 from ..runs.folder import PARTIAL, RunFolder, require_complete  # noqa: E402
 from ..runs.summary import CONTROL_QUANTILES, fell_within, hist_quantile, wilson  # noqa: E402
@@ -49,6 +48,7 @@ FIGURES = ("end_states", "fall_day", "node_falls", "control", "drivers")
 DRIVER_DAYS = (7, 14, 30, 90)   # candidate thresholds for "falls within T days" (and the horizon)
 DRIVER_GROUPS = 5               # quintiles of each parameter's draws
 DRIVER_PANELS = 9
+DRIVER_SAMPLE = 1_000_000       # replications the drivers figure reads at most
 
 
 @dataclass
@@ -361,8 +361,13 @@ def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
     """Per uncertain parameter, grouped by its draws (quintiles, or its values if few): the share
     of replications in which the capital fell by day T, was captured, collapsed; and the change in
     the first from the lowest group to the highest, with a 95% interval. T is the threshold among
-    7, 14, 30, 90 days and the horizon whose overall probability is nearest 50%."""
-    end_day, state = outcomes["end_day"], outcomes["end_state"]
+    7, 14, 30, 90 days and the horizon whose overall probability is nearest 50%. A run of more than
+    DRIVER_SAMPLE replications is read in its first DRIVER_SAMPLE (whole blocks, each an independent
+    sample), one column at a time, so memory stays bounded whatever the run's size."""
+    def column(name: str) -> np.ndarray:
+        return np.array(outcomes[name][:DRIVER_SAMPLE])  # a copy: the whole column is freed at once
+
+    end_day, state = column("end_day"), column("end_state")
     horizon = summary["horizon_days"]
     candidates = [t for t in DRIVER_DAYS if t < horizon] + [horizon]
     within = {t: fell_within(end_day, t) for t in candidates}
@@ -370,7 +375,7 @@ def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
     fell = within[t]
     params = {}
     for path in sorted(c[len("param:"):] for c in outcomes if c.startswith("param:")):
-        x = outcomes[f"param:{path}"]
+        x = column(f"param:{path}")
         g = _groups(x)
         m = g.max() + 1
         size = np.bincount(g, minlength=m)
@@ -381,7 +386,7 @@ def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
                         "p_captured": rate(state == 0), "p_collapsed": rate(state == 1),
                         "effect": p[-1] - p[0], "effect_ci": 1.96 * se, "unit": unit_of(path)}
     ranked = sorted(params, key=lambda q: -abs(params[q]["effect"]))
-    return {"within_days": t, "p_fall": float(fell.mean()), "params": params, "ranked": ranked}
+    return {"within_days": t, "p_fall": float(fell.mean()), "params": params, "ranked": ranked, "n": len(end_day)}
 
 
 def drivers(run: RunFolder) -> Chart:
@@ -396,7 +401,8 @@ def drivers(run: RunFolder) -> Chart:
                "few-valued parameter: its lowest value to its highest); whiskers: 95% intervals, so bars within "
                "them are sampling noise.",
                f"Right: the {min(DRIVER_PANELS, len(ranked))} largest, by fifths of the draws (points at each fifth's "
-               f"mean draw). Parameters are drawn independently; overall {what} = {d['p_fall']:.1%}."]
+               f"mean draw). Parameters are drawn independently; overall {what} = {d['p_fall']:.1%}"
+               + (f" (in the first {d['n']:,} of the {s['reps']:,} replications)." if d["n"] < s["reps"] else ".")]
     panels = min(DRIVER_PANELS, len(ranked))
     cols, rows = min(3, panels), -(-panels // 3)
     fig = _figure(4.9 + 3.4 * cols, max(2.3 + 2.9 * rows, 2.6 + 0.22 * len(ranked)), caption)
@@ -499,10 +505,14 @@ def redraw(run_dir) -> list[Path]:
     """
     run_dir = require_complete(run_dir)
     formats = {f".{ext}" for ext in FORMATS}
+    stage = fresh_sibling(run_dir / "redraw", PARTIAL)  # .redraw.XXXXXXXX.partial in the run folder, named first
     try:
-        stage = Path(tempfile.mkdtemp(dir=run_dir, prefix=".redraw.", suffix=PARTIAL))
+        os.mkdir(stage, 0o700)
     except OSError as exc:
         raise ResultsError(run_dir, f"cannot write figures here ({exc.strerror or exc})") from None
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     try:
         inputs = set()
         for f in run_dir.iterdir():

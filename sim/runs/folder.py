@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
+import zipfile
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -20,10 +23,11 @@ from ..errors import ResultsError, ScenarioError
 from ..files import (
     INCOMPLETE, MANIFEST, PARTIAL, check_regular, json_bytes, manifest_base, read_bytes, read_json, staged_folder, write_json,
 )
-from .runner import BLOCK_SIZE, RunResult
+from ..engines.theatre import Theatre
+from .runner import RunResult, block_size, run
 
 __all__ = ["SUMMARY", "MANIFEST", "SCENARIO", "OUTCOMES", "HISTOGRAMS", "INCOMPLETE", "PARTIAL", "TIMING_FIELDS",
-           "KIND", "run_id", "manifest", "write_run", "require_complete", "is_earlier_run", "read_npz", "RunFolder"]
+           "KIND", "Columns", "run_id", "manifest", "write_run", "run_to_folder", "OutcomesFile", "require_complete", "is_earlier_run", "read_npz", "RunFolder"]
 
 KIND = "run"
 SUMMARY = "summary.json"
@@ -35,9 +39,10 @@ SUMMARY_KEYS = {"scenario": str, "title": str, "as_of": str, "horizon_days": int
                 "end_states": dict, "capital_fall_day": dict, "nodes": dict}
 
 
-def run_id(result: RunResult) -> str:
+def run_id(seed: int, reps: int) -> str:
+    """A default folder name: the time, the seed and the replications."""
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-seed{result.seed}-reps{result.reps}"
+    return f"{stamp}-seed{seed}-reps{reps}"
 
 
 def _version(module: str) -> str | None:
@@ -48,7 +53,7 @@ def _version(module: str) -> str | None:
         return None
 
 
-def manifest(result: RunResult, *, overrides=(), command=None) -> dict:
+def manifest(result: RunResult, *, overrides=(), command=None, saved: bool | None = None) -> dict:
     """What it takes to reproduce a run (``sim rerun``): the resolved scenario (``resolved_scenario``,
     a file in the run folder with the overrides already applied), seed, replications, engine, block
     size, and the versions of the code and the libraries that drew the numbers; plus the SHA-256 of
@@ -63,9 +68,9 @@ def manifest(result: RunResult, *, overrides=(), command=None) -> dict:
         "seed": result.seed,
         "reps": result.reps,
         "engine": result.engine,
-        "block_size": BLOCK_SIZE,
+        "block_size": block_size(s),
         "horizon_days": s.horizon_days,
-        "save_outcomes": result.outcomes is not None,
+        "save_outcomes": result.outcomes is not None if saved is None else saved,
         "summary_sha256": hashlib.sha256(json_bytes(result.summary)).hexdigest(),
         "scipy": _version("scipy"),
         "simpy": _version("simpy"),
@@ -74,26 +79,85 @@ def manifest(result: RunResult, *, overrides=(), command=None) -> dict:
 
 
 def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> Path:
-    """Write a run's folder: scenario, summary, histograms, outcomes (if kept), then each of
-    ``extras`` (``extra(folder)``, e.g. the figures) on the files written so far, and manifest.json."""
+    """Write a finished run's folder: scenario, summary, histograms, outcomes (if kept in memory),
+    then each of ``extras`` (``extra(folder)``, e.g. the figures) on the files written so far, and
+    manifest.json."""
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
-        (tmp / SCENARIO).write_text(result.scenario.resolved_toml, encoding="utf-8")
-        write_json(tmp / SUMMARY, result.summary)
-        agg = result.aggregate
-        np.savez_compressed(tmp / HISTOGRAMS, bin_days=agg.width, capital=agg.capital_hist, capital_daily=agg.capital_daily,
-                            nodes=agg.node_hist,
-                            end_states=agg.end_hist, control=agg.control_hist, control_days=agg.control_days,
-                            control_weights=agg.control_weights, control_basis=np.array(agg.control_basis))
         if result.outcomes is not None:
             th = result.theatre
             cols = result.outcomes.columns(th.node_names, th.ally_names)
             cols.update({f"param:{k}": v for k, v in (result.parameters or {}).items()})
             np.savez_compressed(tmp / OUTCOMES, **cols)
-        for extra in extras:
-            extra(tmp)
-        write_json(tmp / MANIFEST, manifest(result, overrides=overrides))  # the commit point
+        _finish(result, tmp, overrides, extras, saved=result.outcomes is not None)
     return out_dir
+
+
+def run_to_folder(scenario, reps: int, out_dir: Path, *, seed: int, save_outcomes: bool, overrides=(), extras=(),
+                  **run_options) -> RunResult:
+    """Run ``scenario`` straight into its results folder: per-replication outcomes (if saved) are
+    written block by block as the run goes (:class:`OutcomesFile`), so memory stays flat however
+    many replications there are; then the folder is finished as :func:`write_run` does. The result
+    holds no outcomes in memory."""
+    out_dir = Path(out_dir)
+    with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
+        sink = OutcomesFile(tmp / OUTCOMES, scenario, reps) if save_outcomes else None
+        result = run(scenario, reps, seed=seed, keep_outcomes=False, sink=sink, **run_options)
+        if sink is not None:
+            sink.close()
+        _finish(result, tmp, overrides, extras, saved=save_outcomes)
+    return result
+
+
+def _finish(result: RunResult, tmp: Path, overrides, extras, *, saved: bool) -> None:
+    (tmp / SCENARIO).write_text(result.scenario.resolved_toml, encoding="utf-8")
+    write_json(tmp / SUMMARY, result.summary)
+    agg = result.aggregate
+    np.savez_compressed(tmp / HISTOGRAMS, bin_days=agg.width, capital=agg.capital_hist, capital_daily=agg.capital_daily,
+                        nodes=agg.node_hist, end_states=agg.end_hist, control=agg.control_hist,
+                        control_days=agg.control_days, control_weights=agg.control_weights,
+                        control_basis=np.array(agg.control_basis))
+    for extra in extras:
+        extra(tmp)
+    write_json(tmp / MANIFEST, manifest(result, overrides=overrides, saved=saved))  # the commit point
+
+
+class OutcomesFile:
+    """outcomes.npz written block by block: one .npy column per outcome and uncertain parameter,
+    appended to as blocks arrive (in block order) and zipped, compressed, when the run is done. The
+    arrays are those :func:`write_run` would write; memory holds one block at a time."""
+
+    def __init__(self, path: Path, scenario, reps: int):
+        self.path, self.reps, self.done = Path(path), reps, 0
+        th = Theatre.from_scenario(scenario)
+        self.node_names, self.ally_names = th.node_names, th.ally_names
+        self.parts = self.path.with_name(f".{self.path.name}.parts")
+        self.parts.mkdir()
+        self.files: dict[str, object] = {}
+
+    def add(self, outcomes, parameters: dict) -> None:
+        cols = outcomes.columns(self.node_names, self.ally_names)
+        cols.update({f"param:{k}": v for k, v in (parameters or {}).items()})
+        if not self.files:  # the headers need the dtypes: taken from the first block
+            for j, (name, col) in enumerate(cols.items()):
+                fh = open(self.parts / f"{j:05d}.npy", "wb")
+                np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(col.dtype),
+                                                          "fortran_order": False, "shape": (self.reps,)})
+                self.files[name] = (fh, col.dtype)
+        for name, col in cols.items():
+            fh, dtype = self.files[name]
+            fh.write(np.ascontiguousarray(col, dtype=dtype).tobytes())
+        self.done += len(outcomes)
+
+    def close(self) -> None:
+        """Zip the columns into outcomes.npz (readable by ``numpy.load``) and remove them."""
+        if self.done != self.reps:
+            raise RuntimeError(f"{self.done} of {self.reps} replications reached the outcomes file")
+        with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            for j, (name, (fh, _)) in enumerate(self.files.items()):
+                fh.close()
+                zf.write(self.parts / f"{j:05d}.npy", arcname=f"{name}.npy")
+        shutil.rmtree(self.parts)
 
 
 def is_earlier_run(folder: Path) -> bool:
@@ -190,5 +254,35 @@ class RunFolder:
         return path.exists() or path.is_symlink()
 
     @cached_property
-    def outcomes(self) -> dict[str, np.ndarray] | None:
-        return read_npz(self.path / OUTCOMES) if self.has_outcomes else None
+    def outcomes(self) -> "Columns | None":
+        """outcomes.npz's columns, each read when first asked for (a large run's file is never read whole)."""
+        return Columns(self.path / OUTCOMES) if self.has_outcomes else None
+
+
+class Columns(Mapping):
+    """The arrays of an .npz file of ours, each read from the file when asked for (none is kept, so
+    a reader holds only what it uses); a damaged file raises :class:`ResultsError`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        check_regular(self.path, error=lambda m: ResultsError(self.path, m), what="results file")
+        try:
+            with np.load(self.path) as z:
+                self.names = list(z.files)
+        except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError: a damaged file
+            raise ResultsError(self.path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            raise KeyError(name)
+        try:
+            with np.load(self.path) as z:
+                return z[name]
+        except Exception as exc:
+            raise ResultsError(self.path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)

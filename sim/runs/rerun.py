@@ -20,7 +20,7 @@ from ..errors import ResultsError
 from ..files import json_bytes, read_bytes, read_json
 from ..scenario.load import load_scenario
 from .folder import MANIFEST, OUTCOMES, SCENARIO, SUMMARY, TIMING_FIELDS, require_complete
-from .runner import BLOCK_SIZE, MAX_REPS, RunResult, run
+from .runner import MAX_REPS, RunResult, block_size, run
 
 __all__ = ["Rerun", "first_difference", "read_manifest", "rerun"]
 
@@ -111,9 +111,10 @@ def rerun(run_dir, *, workers: int = 1, executor=None) -> Rerun:
     after = json_bytes(result.summary)
     difference = first_difference(_without_timing(original), _without_timing(json.loads(after)))
     notes = []
-    if m.get("block_size", BLOCK_SIZE) != BLOCK_SIZE:
-        notes.append(f"the original ran in blocks of {m['block_size']:,} replications, this version in "
-                     f"blocks of {BLOCK_SIZE:,}: the random streams differ")
+    size = block_size(scenario)
+    if m.get("block_size", size) != size:
+        notes.append(f"the original ran in blocks of {m['block_size']!r} replications, this version in "
+                     f"blocks of {size:,}: the random streams differ")
     if m.get("version", __version__) != __version__:
         notes.append(f"the original was written by sim {m['version']}, this is sim {__version__}")
     if m.get("numpy", np.__version__) != np.__version__:

@@ -2,7 +2,9 @@
 handed to an executor and folded into streaming aggregates in block order.
 
 The numbers depend on the scenario, the seed and the number of replications alone: never on the
-number of workers or the executor.
+number of workers or the executor. A block holds BLOCK_SIZE replications, or fewer for a theatre
+so large that a block would not fit in BLOCK_BUDGET bytes (:func:`block_size`): the size follows
+from the theatre's dimensions alone, so it is the same for every run, machine and sweep point.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from .executors import executor_for
 from .summary import Aggregate, summarise
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
-MAX_REPS = 10**9     # 10,000 blocks; hours of computing
+BLOCK_BUDGET = 512 * 2**20   # bytes a block may need (engine state, draws and outcomes), estimated
+BLOCK_STEP = 1_000           # a smaller block is a multiple of this
+MAX_REPS = 10**9     # 10,000 blocks of 100,000; hours of computing
 
 
 @dataclass
@@ -53,9 +57,30 @@ class RunResult:
         return Theatre.from_scenario(self.scenario)
 
 
-def block_sizes(reps: int) -> list[int]:
-    full, rest = divmod(reps, BLOCK_SIZE)
-    return [BLOCK_SIZE] * full + ([rest] if rest else [])
+def row_bytes(scenario: Scenario) -> int:
+    """Estimated bytes one replication of ``scenario`` needs in a vectorised block, from the
+    theatre's dimensions alone (measured within 10% on the largest theatre the loader allows, an
+    upper bound on small ones): each parameter's draw kept three times (drawn, stacked, the
+    engine's copy), each axis's route legs twice, and the state and outcomes of nodes, axes, allies."""
+    nodes, axes, allies = len(scenario.nodes), len(scenario.axes), len(scenario.allies)
+    legs = max([len(a.route) for a in scenario.axes], default=2)
+    cells = 3 * len(scenario.parameters()) + 2 * axes * legs + 7 * nodes + 11 * axes + 5 * allies + 40
+    return int(8 * cells * 1.1)
+
+
+def block_size(scenario: Scenario) -> int:
+    """Replications in a block of ``scenario``: BLOCK_SIZE, or the largest multiple of BLOCK_STEP
+    whose estimated memory (:func:`row_bytes`) fits BLOCK_BUDGET. Part of the seeding contract."""
+    fit = BLOCK_BUDGET // row_bytes(scenario)
+    return BLOCK_SIZE if fit >= BLOCK_SIZE else max(BLOCK_STEP, fit // BLOCK_STEP * BLOCK_STEP)
+
+
+def block_sizes(reps: int, size: int | None = None) -> list[int]:
+    """The blocks of a run of ``reps`` replications: full blocks of ``size`` (BLOCK_SIZE unless given),
+    then the rest."""
+    size = BLOCK_SIZE if size is None else size
+    full, rest = divmod(reps, size)
+    return [size] * full + ([rest] if rest else [])
 
 
 def run_block(scenario: Scenario, engine: str, size: int, seed_seq: np.random.SeedSequence,
@@ -87,19 +112,21 @@ def new_seed() -> int:
 
 def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised", workers: int = 1,
         keep_outcomes: bool = True, executor: Executor | None = None, progress=None,
-        in_flight: int | None = None) -> RunResult:
+        in_flight: int | None = None, sink=None) -> RunResult:
     """Simulate ``reps`` replications of ``scenario`` and summarise them.
 
     ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress(done, total)``
     is called after each block. ``in_flight`` blocks (default twice the workers, at least 2) are
     handed to the executor ahead of the one being folded in. None of these changes the numbers.
+    With a ``sink`` (``sink.add(outcomes, parameters)``), each block's outcomes are handed to it in
+    block order and not kept, so memory stays flat (the result's outcomes are then None).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
     if not 1 <= reps <= MAX_REPS:
         raise ValueError(f"reps must be at least 1 and at most {MAX_REPS:,}, got {reps}")
     start = time.perf_counter()
-    sizes = block_sizes(reps)
+    sizes = block_sizes(reps, block_size(scenario))
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     th = Theatre.from_scenario(scenario)
     agg = empty_aggregate(scenario, th)
@@ -109,19 +136,20 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
         window = max(1, in_flight) if in_flight is not None else max(2, 2 * workers)
         pending = []
         done = 0
+        keep = keep_outcomes or sink is not None
         for size, ss in zip(sizes, seeds):
-            pending.append(executor.submit(run_block, scenario, engine, size, ss, keep_outcomes))
+            pending.append(executor.submit(run_block, scenario, engine, size, ss, keep))
             while len(pending) >= window:
-                done += _fold(pending.pop(0).result(), agg, kept, keep_outcomes)
+                done += _fold(pending.pop(0).result(), agg, kept, keep, sink)
                 if progress:
                     progress(done, reps)
         for fut in pending:
-            done += _fold(fut.result(), agg, kept, keep_outcomes)
+            done += _fold(fut.result(), agg, kept, keep, sink)
             if progress:
                 progress(done, reps)
-    outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if keep_outcomes else None
-    params = ({k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters}
-              if keep_outcomes else None)
+    in_memory = keep_outcomes and sink is None
+    outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if in_memory else None
+    params = {k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters} if in_memory else None
     summary = summarise(
         agg, scenario=scenario, seed=seed, node_names=th.node_names,
         government_nodes={n.name for n in scenario.nodes if n.controller == GOVERNMENT},
@@ -129,8 +157,10 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
     return RunResult(scenario, reps, seed, engine, summary, agg, outcomes, params, time.perf_counter() - start)
 
 
-def _fold(block: BlockResult, agg: Aggregate, kept: list, keep: bool) -> int:
+def _fold(block: BlockResult, agg: Aggregate, kept: list, keep: bool, sink=None) -> int:
     agg.merge(block.aggregate)
-    if keep:
+    if sink is not None:
+        sink.add(block.outcomes, block.parameters)
+    elif keep:
         kept.append(block)
     return block.aggregate.n

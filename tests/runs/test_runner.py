@@ -75,3 +75,41 @@ def test_bad_run_arguments(flagship):
         run(flagship, 10, seed=1, engine="warp")
     with pytest.raises(ValueError, match="at least 1"):
         run(flagship, 0, seed=1)
+
+
+def test_outcomes_streamed_to_disk_block_by_block_are_those_kept_in_memory(flagship, tmp_path, monkeypatch):
+    from sim.runs.folder import read_npz, run_to_folder, write_run
+
+    monkeypatch.setattr(runner, "BLOCK_SIZE", SMALL_BLOCK)
+    reps = 2 * SMALL_BLOCK + 700
+    streamed = run_to_folder(flagship, reps, tmp_path / "streamed", seed=4, save_outcomes=True)
+    assert streamed.outcomes is None  # nothing kept in memory
+    write_run(run(flagship, reps, seed=4), tmp_path / "kept")
+    a, b = read_npz(tmp_path / "streamed" / "outcomes.npz"), read_npz(tmp_path / "kept" / "outcomes.npz")
+    assert list(a) == list(b)
+    for name in a:
+        assert a[name].dtype == b[name].dtype, name
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert (tmp_path / "streamed" / "summary.json").read_bytes() == (tmp_path / "kept" / "summary.json").read_bytes()
+    assert [p.name for p in (tmp_path / "streamed").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_block_of_a_large_theatre_fits_its_memory_budget(make_scenario):
+    """The block size follows from the theatre's dimensions: the flagship keeps full blocks, the
+    largest theatre the loader allows gets blocks whose estimated memory fits BLOCK_BUDGET."""
+    from tests.conftest import base_doc
+
+    assert runner.block_size(load_scenario(FLAGSHIP)) == BLOCK_SIZE
+    chain = [f"n{i}" for i in range(100)]
+    doc = base_doc(nodes={"base": None, "town": None, "cap": None,
+                          **{n: {"garrison": 100} for n in chain[1:]}, "n0": {"controller": "rebels"}},
+                   roads={f"{a}-{b}": 10 for a, b in zip(chain, chain[1:])},
+                   rebels={"north": None, **{f"a{k}": {"route": chain, "strength": 1000} for k in range(16)}},
+                   allies={"friend": None, **{f"x{j}": {"side": "government"} for j in range(16)}},
+                   scenario={"capital": "n99"})
+    doc["roads"] = {f"{a}-{b}": 10 for a, b in zip(chain, chain[1:])}
+    big = make_scenario(doc)
+    size = runner.block_size(big)
+    assert runner.BLOCK_STEP <= size < BLOCK_SIZE and size % runner.BLOCK_STEP == 0
+    assert size * runner.row_bytes(big) <= runner.BLOCK_BUDGET
+    assert runner.block_sizes(3 * size + 1, size) == [size, size, size, 1]
