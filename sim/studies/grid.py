@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ScenarioError
-from .points import MAX_POINTS, Base, finish, metric_columns, run_points, write_table
+from .points import MAX_POINTS, Base, finish, metric_columns, run_points
 
 __all__ = ["KIND", "MAX_POINTS", "SweepParam", "parse_param", "grid_points", "grid_table", "run_grid"]
 
@@ -143,12 +143,6 @@ def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: boo
     metrics = run_points(base, points, out_dir, kind=KIND, spec=spec, resume=resume, workers=workers,
                          scheduler=scheduler, on_progress=on_progress, on_start=started)
     table = grid_table(base, params, points, metrics)
-
-    def write(folder: Path) -> None:
-        write_table(folder, TABLE_STEM, table)
-        for extra in extras:  # the figures, drawn from the table just written
-            extra(folder)
-
-    finish(out_dir, KIND, write, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
-           points_run=len(points) - described.get("resumed", 0))
+    finish(out_dir, KIND, {TABLE_STEM: table}, extras=extras, wall_seconds=time.perf_counter() - start,
+           executor=described.get("executor", ""), points_run=len(points) - described.get("resumed", 0))
     return table

@@ -430,16 +430,20 @@ def _carry(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def finish(out_dir: Path, kind: str, write: Callable[[Path], None], *, wall_seconds: float, executor: str,
+def finish(out_dir: Path, kind: str, tables: dict[str, dict], *, extras=(), wall_seconds: float, executor: str,
            points_run: int, command=None) -> None:
     """Replace the working folder ``out_dir`` by the finished study, whole: its spec, scenario and
-    points, what ``write(folder)`` writes (tables, figures), and manifest.json (how this session ran:
-    version, commit, executor, wall time; unlike the tables it changes from run to run)."""
+    points, its ``tables`` (stem -> table, as CSV and JSON), what each of ``extras(folder)`` draws
+    from them, and manifest.json (how this session ran: version, commit, executor, wall time;
+    unlike the tables it changes from run to run)."""
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=kind, owns=earlier_study(kind), error="cannot write the study's folder") as tmp:
         for name in (SPEC_FILE, SCENARIO_FILE, POINTS_FILE):
             if (out_dir / name).is_file():
                 _carry(out_dir / name, tmp / name)
-        write(tmp)
+        for stem, table in tables.items():
+            write_table(tmp, stem, table)
+        for extra in extras:  # the figures, drawn from the tables just written
+            extra(tmp)
         write_json(tmp / MANIFEST, {**manifest_base(kind, command), "executor": executor, "points_run": points_run,
                                     "wall_seconds": round(wall_seconds, 3)})

@@ -21,14 +21,13 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import ScenarioError
 from ..scenario.distributions import Distribution
 from ..scenario.schema import Scenario
-from .points import MAX_POINTS, finish, metric_columns, run_points, write_table
+from .points import MAX_POINTS, finish, metric_columns, run_points
 
 __all__ = ["METHODS", "OUTPUTS", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
            "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
@@ -293,13 +292,7 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
                "columns": ["output", "parameter", "low_value", "high_value", "central_value", "at_low", "at_high",
                            "at_central", "swing"],
                "rows": tornado_table(facs, rows[len(salib_points):])}
-
-    def write(folder: Path) -> None:
-        for stem, table in (("indices", indices), ("tornado", tornado), ("samples", samples)):
-            write_table(folder, stem, table)
-        for extra in extras:  # the figures, drawn from the tables just written
-            extra(folder)
-
-    finish(out_dir, KIND, write, wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
+    finish(out_dir, KIND, {"indices": indices, "tornado": tornado, "samples": samples}, extras=extras,
+           wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
            points_run=len(points) - described.get("resumed", 0))
     return indices

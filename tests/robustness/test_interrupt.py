@@ -195,43 +195,45 @@ def test_plot_redraws_atomically_and_leaves_nothing_behind(tmp_path, small_resul
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("command", ["run", "sweep"])
-def test_workers_exit_when_their_parent_is_killed_outright(tmp_path, command):
-    """kill -9 of the main process leaves no worker behind: each notices its parent is gone."""
+WITH_WORKERS = {
+    "run": ["run", FLAGSHIP, "--reps", 2_000_000, "--seed", 1, "--workers", 2, "--out", "out", "--quiet", "--no-plots"],
+    "sweep": ["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0:1:50", "--reps", 100_000, "--seed", 1,
+              "--workers", 2, "--out", "out", "--quiet", "--no-plots"],
+}
+
+
+def start_with_workers(command: str, tmp_path: Path):
+    """A real run or sweep on two worker processes, once both have started: (process, workers)."""
     psutil = pytest.importorskip("psutil")
-    args = {"run": ["run", FLAGSHIP, "--reps", 2_000_000, "--seed", 1, "--workers", 2, "--out", tmp_path / "out",
-                    "--quiet", "--no-plots"],
-            "sweep": ["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0:1:50", "--reps", 100_000, "--seed", 1,
-                      "--workers", 2, "--out", tmp_path / "out", "--quiet", "--no-plots"]}[command]
-    proc = start(args, tmp_path)
+    proc = start(WITH_WORKERS[command], tmp_path)
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(parent.children()) < 2:
         time.sleep(0.05)
     workers = parent.children(recursive=True)
     assert len(workers) >= 2, "the workers did not start"
+    return proc, workers
+
+
+@pytest.mark.parametrize("command", sorted(WITH_WORKERS))
+def test_workers_exit_when_their_parent_is_killed_outright(tmp_path, command):
+    """kill -9 of the main process leaves no worker behind: each notices its parent is gone."""
+    import psutil
+
+    proc, workers = start_with_workers(command, tmp_path)
     proc.kill()
     proc.communicate(timeout=60)
     gone, alive = psutil.wait_procs(workers, timeout=15)
     assert not alive, f"workers outlived their parent: {[p.pid for p in alive]}"
 
 
-@pytest.mark.parametrize("command", ["run", "sweep"])
+@pytest.mark.parametrize("command", sorted(WITH_WORKERS))
 def test_sigterm_to_the_parent_stops_its_workers_at_once(tmp_path, command):
     """One worker initialiser for runs and studies: SIGTERM to the parent alone makes it stop its
     workers (SIGTERM, at its default action in them), report one line and exit 143 within seconds."""
-    psutil = pytest.importorskip("psutil")
-    args = {"run": ["run", FLAGSHIP, "--reps", 2_000_000, "--seed", 1, "--workers", 2, "--out", tmp_path / "out",
-                    "--quiet", "--no-plots"],
-            "sweep": ["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0:1:50", "--reps", 100_000, "--seed", 1,
-                      "--workers", 2, "--out", tmp_path / "out", "--quiet", "--no-plots"]}[command]
-    proc = start(args, tmp_path)
-    parent = psutil.Process(proc.pid)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(parent.children()) < 2:
-        time.sleep(0.05)
-    workers = parent.children(recursive=True)
-    assert len(workers) >= 2, "the workers did not start"
+    import psutil
+
+    proc, workers = start_with_workers(command, tmp_path)
     time.sleep(0.5)
     t = time.monotonic()
     proc.send_signal(signal.SIGTERM)
