@@ -12,18 +12,22 @@ else is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import platform
 import shutil
 import socket
 import stat
 import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
+from ._version import __version__
 from .errors import ResultsError
 
 MANIFEST = "manifest.json"   # the last file of every output folder: its commit point
@@ -166,23 +170,28 @@ def marker(kind: str) -> str:
                        "note": "sim has not finished writing this folder"}) + "\n"
 
 
-def _small_json(path: Path):
+def peek_json(path, *, limit: int = 1_000_000):
+    """The JSON in ``path`` if it is a small readable file of valid JSON, else None: for telling
+    whether a folder is one of ours, where a missing or damaged file just means "no"."""
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1_000_000:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return read_json(path, limit=limit)
+    except ResultsError:
         return None
+
+
+def _own_json(path: Path):
+    """:func:`peek_json` of a marker or manifest, never through a symbolic link."""
+    return None if path.is_symlink() else peek_json(path)
 
 
 def folder_kind(folder: Path) -> tuple[str | None, bool]:
     """``(kind, complete)`` of an output folder of ours: the kind its manifest.json names (complete)
     or its INCOMPLETE marker names (not complete); ``(None, False)`` if neither says it is ours."""
     folder = Path(folder)
-    m = _small_json(folder / INCOMPLETE)
+    m = _own_json(folder / INCOMPLETE)
     if isinstance(m, dict) and m.get("written_by") == WRITTEN_BY and isinstance(m.get("kind"), str):
         return m["kind"], False
-    m = _small_json(folder / MANIFEST)
+    m = _own_json(folder / MANIFEST)
     if isinstance(m, dict) and m.get("written_by") == WRITTEN_BY and isinstance(m.get("kind"), str) \
             and not (folder / INCOMPLETE).exists():
         return m["kind"], True
@@ -191,12 +200,6 @@ def folder_kind(folder: Path) -> tuple[str | None, bool]:
 
 def manifest_base(kind: str, command=None) -> dict:
     """The fields every manifest.json starts with: whose, of what kind, written by which version."""
-    import datetime as dt
-    import platform
-    import sys
-
-    from ._version import __version__
-
     return {"written_by": WRITTEN_BY, "kind": kind, "version": __version__, "git_commit": git_commit(),
             "python": platform.python_version(), "numpy": np.__version__,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -255,7 +258,7 @@ def remove_dead_staging(dest: Path) -> None:
         return
     host = socket.gethostname()
     for path in siblings:
-        m = _small_json(path / INCOMPLETE)
+        m = _own_json(path / INCOMPLETE)
         if isinstance(m, dict) and m.get("written_by") == WRITTEN_BY and m.get("host") == host \
                 and isinstance(m.get("pid"), int) and not _alive(m["pid"]) and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.outcomes import END_STATES
-from ..errors import ResultsError
-from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json
+from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_json
 from ..runs.runner import RunResult, run
 from ..runs.summary import bin_width, fell_within
 from ..scenario.schema import GOVERNMENT, Scenario
@@ -163,15 +162,8 @@ CURVES = "cdfs.npz"
 
 def is_earlier_backtest(folder: Path) -> bool:
     """A backtest folder written before manifests named their kind: its backtest.json holds scores."""
-    b = _small_object(Path(folder) / SCORES)
+    b = peek_json(Path(folder) / SCORES, limit=10_000_000)
     return isinstance(b, dict) and {"scenario", "observed", "targets", "end_state"} <= set(b)
-
-
-def _small_object(path: Path):
-    try:
-        return read_json(path, limit=10_000_000)
-    except ResultsError:
-        return None
 
 
 def write_backtest(b: dict, result: RunResult, folder, *, extras=(), command=None) -> Path:

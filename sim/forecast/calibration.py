@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..engines.outcomes import END_STATES
-from ..errors import ResultsError, ScenarioError
-from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json, write_text
+from ..errors import ScenarioError
+from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_json, write_text
 from ..runs.runner import run
 from ..runs.summary import MILESTONES, fell_within
 from ..scenario.distributions import Distribution
@@ -49,10 +48,10 @@ class Case:
     observed: Observed
     calibrate: bool = True   # False: only scored, with the posterior from the calibration cases
 
-    @cached_property
+    @property
     def scenario(self) -> Scenario:
         """The case's scenario as its file gives it."""
-        return self.variant.scenario()
+        return self.variant.base
 
 
 @dataclass(frozen=True)
@@ -98,10 +97,9 @@ def load_spec(path: str | Path) -> Spec:
             raise ScenarioError(file, f"calibration.cases[{k}]",
                                 'each case is { scenario = "FILE", observed = "FILE", use = "calibrate" | "score" }')
         variant = Variant.load(base / entry["scenario"])
-        scenario = variant.scenario()
         observed = load_observed(base / entry["observed"])
-        check_against(observed, scenario)
-        cases.append(Case(scenario.name, variant, observed, entry.get("use", "calibrate") == "calibrate"))
+        check_against(observed, variant.base)
+        cases.append(Case(variant.base.name, variant, observed, entry.get("use", "calibrate") == "calibrate"))
     if not any(c.calibrate for c in cases):
         raise ScenarioError(file, "calibration.cases", 'at least one case must have use = "calibrate"')
     tolerance = head.get("tolerance_days", 3)
@@ -320,10 +318,7 @@ OUTPUTS = {"posterior.json": "posterior", "validation.json": "validation", "post
 def is_earlier_calibration(folder: Path) -> bool:
     """A calibration folder written before manifests named their kind: its posterior.json has the
     fields a posterior summary has."""
-    try:
-        p = read_json(Path(folder) / "posterior.json", limit=10_000_000)
-    except ResultsError:
-        return False
+    p = peek_json(Path(folder) / "posterior.json", limit=10_000_000)
     return isinstance(p, dict) and {"cases", "ess", "proposals", "parameters"} <= set(p)
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ResultsError
-from ..files import MANIFEST, manifest_base, read_json, staged_folder, write_json, write_text
+from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_json, write_text
 from ..runs.folder import RunFolder
 from .figures import compare_end_states, compare_fall_day, plotting
 from .style import date, day_date, pct, pct_interval
@@ -61,10 +60,7 @@ KIND = "compare"
 
 def is_earlier_comparison(folder: Path) -> bool:
     """A comparison folder written before manifests named their kind: its compare.json has runs and rows."""
-    try:
-        c = read_json(Path(folder) / "compare.json", limit=10_000_000)
-    except ResultsError:
-        return False
+    c = peek_json(Path(folder) / "compare.json", limit=10_000_000)
     return isinstance(c, dict) and set(c) == {"runs", "rows"}
 
 

@@ -105,17 +105,16 @@ def _dask(scheduler: str):
         client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    try:
-        threads = sum(client.nthreads().values()) or 1
-        ex = client.get_executor(pure=False)
-        with _quiet_dask():
+    with _quiet_dask():  # closing a client whose scheduler is lost logs too
+        try:
+            threads = sum(client.nthreads().values()) or 1
+            ex = client.get_executor(pure=False)
             try:
                 yield ex, threads
             finally:
                 ex.shutdown(wait=False)  # cancels what is still queued
-                client.close()
-    finally:
-        client.close()
+        finally:
+            client.close()
 
 
 @contextmanager

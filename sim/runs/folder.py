@@ -21,13 +21,15 @@ import numpy as np
 
 from ..errors import ResultsError, ScenarioError
 from ..files import (
-    INCOMPLETE, MANIFEST, PARTIAL, check_regular, json_bytes, manifest_base, read_bytes, read_json, staged_folder, write_json,
+    INCOMPLETE, MANIFEST, PARTIAL, check_regular, json_bytes, manifest_base, peek_json, read_bytes, read_json,
+    staged_folder, write_json,
 )
 from ..engines.theatre import Theatre
 from .runner import RunResult, block_size, run
 
 __all__ = ["SUMMARY", "MANIFEST", "SCENARIO", "OUTCOMES", "HISTOGRAMS", "INCOMPLETE", "PARTIAL", "TIMING_FIELDS",
-           "KIND", "Columns", "run_id", "manifest", "write_run", "run_to_folder", "OutcomesFile", "require_complete", "is_earlier_run", "read_npz", "RunFolder"]
+           "KIND", "Columns", "run_id", "manifest", "write_run", "run_to_folder", "outcome_columns", "OutcomesFile",
+           "require_complete", "is_earlier_run", "read_npz", "RunFolder"]
 
 KIND = "run"
 SUMMARY = "summary.json"
@@ -86,9 +88,7 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> P
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
         if result.outcomes is not None:
             th = result.theatre
-            cols = result.outcomes.columns(th.node_names, th.ally_names)
-            cols.update({f"param:{k}": v for k, v in (result.parameters or {}).items()})
-            np.savez_compressed(tmp / OUTCOMES, **cols)
+            np.savez_compressed(tmp / OUTCOMES, **outcome_columns(result.outcomes, result.parameters, th))
         _finish(result, tmp, overrides, extras, saved=result.outcomes is not None)
     return out_dir
 
@@ -122,6 +122,14 @@ def _finish(result: RunResult, tmp: Path, overrides, extras, *, saved: bool) -> 
     write_json(tmp / MANIFEST, manifest(result, overrides=overrides, saved=saved))  # the commit point
 
 
+def outcome_columns(outcomes, parameters: dict | None, th: Theatre) -> dict[str, np.ndarray]:
+    """outcomes.npz's columns: the outcomes, one value per replication, then each uncertain
+    parameter's draws as ``param:PATH``."""
+    cols = outcomes.columns(th.node_names, th.ally_names)
+    cols.update({f"param:{k}": v for k, v in (parameters or {}).items()})
+    return cols
+
+
 class OutcomesFile:
     """outcomes.npz written block by block: one .npy column per outcome and uncertain parameter,
     appended to as blocks arrive (in block order) and zipped, compressed, when the run is done. The
@@ -129,15 +137,13 @@ class OutcomesFile:
 
     def __init__(self, path: Path, scenario, reps: int):
         self.path, self.reps, self.done = Path(path), reps, 0
-        th = Theatre.from_scenario(scenario)
-        self.node_names, self.ally_names = th.node_names, th.ally_names
+        self.theatre = Theatre.from_scenario(scenario)
         self.parts = self.path.with_name(f".{self.path.name}.parts")
         self.parts.mkdir()
         self.files: dict[str, object] = {}
 
     def add(self, outcomes, parameters: dict) -> None:
-        cols = outcomes.columns(self.node_names, self.ally_names)
-        cols.update({f"param:{k}": v for k, v in (parameters or {}).items()})
+        cols = outcome_columns(outcomes, parameters, self.theatre)
         if not self.files:  # the headers need the dtypes: taken from the first block
             for j, (name, col) in enumerate(cols.items()):
                 fh = open(self.parts / f"{j:05d}.npy", "wb")
@@ -163,8 +169,8 @@ class OutcomesFile:
 def is_earlier_run(folder: Path) -> bool:
     """Whether ``folder`` is a run written before manifests named their kind: its manifest's
     ``summary_sha256`` is that of its summary.json (a stranger's folder cannot pass for one)."""
+    m = peek_json(Path(folder) / MANIFEST)
     try:
-        m = read_json(Path(folder) / MANIFEST, limit=1_000_000)
         summary = read_bytes(Path(folder) / SUMMARY, limit=50_000_000, error=lambda m: ResultsError(folder, m))
     except ResultsError:
         return False
@@ -202,16 +208,21 @@ def read_summary(run_dir: Path) -> dict:
     return s
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an .npz file of ours (plain arrays only), or :class:`ResultsError` if it is damaged."""
-    check_regular(path, error=lambda m: ResultsError(path, m), what="results file")
+def _from_npz(path: Path, read):
+    """``read(npz)`` on the .npz file of ours at ``path``; object arrays are refused (numpy loads no
+    code) and any failure (BadZipFile, zlib.error, OSError, ValueError...) is a damaged file:
+    :class:`ResultsError`."""
     try:
-        with np.load(path) as z:  # object arrays are refused (numpy loads no code)
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError, EOFError, AttributeError) as exc:
+        with np.load(path) as z:
+            return read(z)
+    except Exception as exc:
         raise ResultsError(path, f"cannot be read ({type(exc).__name__}: {exc})") from None
-    except Exception as exc:  # zipfile.BadZipFile, zlib.error and the like: a damaged file
-        raise ResultsError(path, f"cannot be read (damaged: {type(exc).__name__})") from None
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file of ours, all at once, or :class:`ResultsError` if it is damaged."""
+    check_regular(path, error=lambda m: ResultsError(path, m), what="results file")
+    return _from_npz(path, lambda z: {k: z[k] for k in z.files})
 
 
 class RunFolder:
@@ -266,20 +277,12 @@ class Columns(Mapping):
     def __init__(self, path: Path):
         self.path = Path(path)
         check_regular(self.path, error=lambda m: ResultsError(self.path, m), what="results file")
-        try:
-            with np.load(self.path) as z:
-                self.names = list(z.files)
-        except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError: a damaged file
-            raise ResultsError(self.path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+        self.names = _from_npz(self.path, lambda z: list(z.files))
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.names:
             raise KeyError(name)
-        try:
-            with np.load(self.path) as z:
-                return z[name]
-        except Exception as exc:
-            raise ResultsError(self.path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+        return _from_npz(self.path, lambda z: z[name])
 
     def __iter__(self):
         return iter(self.names)

@@ -33,7 +33,7 @@ class Variant:
     document: dict
     origins: dict
     file: str
-    resolved_toml: str = field(default="", repr=False, compare=False)
+    base: Scenario = field(repr=False, compare=False)  # the scenario itself, validated once
 
     @classmethod
     def load(cls, path: str | Path, overrides=()) -> "Variant":
@@ -41,14 +41,18 @@ class Variant:
         raises :class:`ScenarioError` as :func:`~sim.scenario.load.load_scenario` does."""
         doc, origins = load_document(path)
         apply_overrides(doc, origins, overrides)
-        scenario = scenario_from_document(copy.deepcopy(doc), dict(origins), str(path))
-        return cls(doc, origins, str(path), scenario.resolved_toml)
+        return cls(doc, origins, str(path), scenario_from_document(copy.deepcopy(doc), dict(origins), str(path)))
+
+    @property
+    def resolved_toml(self) -> str:
+        return self.base.resolved_toml
 
     def scenario(self, values: dict[str, float] | None = None, *, origin: str = "--param") -> Scenario:
-        """The scenario with ``values`` (path -> number) fixed; an invalid value raises
-        :class:`ScenarioError` naming ``origin`` and the path."""
+        """The scenario with ``values`` (path -> number) fixed (the validated scenario itself when
+        there are none); an invalid value raises :class:`ScenarioError` naming ``origin`` and the path."""
+        if not values:
+            return self.base
         doc, origins = copy.deepcopy(self.document), dict(self.origins)
-        values = values or {}
         apply_overrides(doc, origins, [override(p, v) for p, v in values.items()])
         for p in values:  # errors in these values name where they came from, not --set
             origins[tuple(k.strip() for k in p.split("."))] = origin
