@@ -36,7 +36,10 @@ from typing import Callable
 
 from ..engines.outcomes import END_STATES
 from ..errors import ResultsError, ScenarioError, SweepError
-from ..files import INCOMPLETE, check_destination, read_bytes, read_json, MANIFEST, manifest_base, marker, staged_folder, write_json, write_text
+from ..files import (
+    INCOMPLETE, MANIFEST, check_destination, manifest_base, marker, peek_json, read_bytes, staged_folder,
+    write_json, write_text,
+)
 from ..runs.executors import executor_for
 from ..runs.summary import count_within, hist_quantile, proportion
 from ..scenario.schema import Scenario
@@ -302,29 +305,23 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
     """
     out_dir = Path(out_dir)
     check_destination(out_dir, kind, owns=earlier_study(kind))
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_text(out_dir / INCOMPLETE, marker(kind))  # ours from its first file; incomplete until finish()
-    except OSError as exc:
-        raise ResultsError(out_dir, f"cannot write the study's folder ({exc.strerror or exc})") from None
     full_spec = {"format": FORMAT, "kind": kind, **spec, "reps": base.reps, "seed": base.seed, "engine": base.engine,
                  "within_days": list(base.within_days), "n_points": len(points),
                  "scenario_sha256": base.fingerprint(),
                  "points_sha256": hashlib.sha256(json.dumps(points).encode()).hexdigest()}
     spec_path, log = out_dir / SPEC_FILE, PointLog(out_dir / POINTS_FILE)
     done: dict[int, dict] = {}
-    if resume and (spec_path.exists() or spec_path.is_symlink()):
-        try:
-            old = read_json(spec_path, limit=10_000_000, what="study's spec")
-        except ResultsError:
-            old = None
+    resuming = resume and (spec_path.exists() or spec_path.is_symlink())
+    if resuming:
+        old = peek_json(spec_path, limit=10_000_000)
         if old != full_spec:
             what = _spec_difference(old, full_spec)
             raise SweepError(f"{out_dir}: holds a different sweep ({what}); run without --resume to "
                              "replace it, or give another --out")
         done = {i: rec["metrics"] for i, rec in log.read(metric_columns(base.within_days)).items()
                 if 0 <= i < len(points) and rec.get("values") == points[i]}
-    else:
+    _mark_incomplete(out_dir, kind)  # only now: a refused resume leaves a finished study as it was
+    if not resuming:
         log.path.unlink(missing_ok=True)
         for name in OUTPUT_FILES:  # an earlier run's tables must not sit beside this run's points
             (out_dir / name).unlink(missing_ok=True)
@@ -355,6 +352,15 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
     finally:
         log.close()
     return done
+
+
+def _mark_incomplete(out_dir: Path, kind: str) -> None:
+    """The working folder is ours and incomplete until :func:`finish` replaces it."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_text(out_dir / INCOMPLETE, marker(kind))
+    except OSError as exc:
+        raise ResultsError(out_dir, f"cannot write the study's folder ({exc.strerror or exc})") from None
 
 
 def _spec_difference(old, new) -> str:
@@ -414,10 +420,7 @@ def write_table(out_dir: Path, stem: str, table: dict) -> tuple[Path, Path]:
 def earlier_study(kind: str) -> Callable[[Path], bool]:
     """Recognises a study folder of ``kind`` written before manifests named their kind (its spec.json)."""
     def owns(folder: Path) -> bool:
-        try:
-            spec = read_json(Path(folder) / SPEC_FILE, limit=10_000_000)
-        except ResultsError:
-            return False
+        spec = peek_json(Path(folder) / SPEC_FILE, limit=10_000_000)
         return isinstance(spec, dict) and spec.get("format") == FORMAT and spec.get("kind") == kind
     return owns
 

@@ -14,6 +14,7 @@ from sim.reporting.text import format_sweep
 from sim.cli import main
 from sim.engines.draws import draw_parameters
 from sim.errors import ScenarioError, SweepError
+from sim.files import folder_kind
 from sim.reporting.progress import ProgressBar
 from sim.studies.grid import SweepParam, grid_points, parse_param
 from sim.studies.points import (
@@ -203,6 +204,7 @@ def test_resume_refuses_a_different_sweep(tmp_path, capsys):
     assert main([*args, "--reps", "200", "--resume"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sim: error:") and "different sweep (reps 100, not 200)" in err[0]
+    assert folder_kind(tmp_path) == ("grid", True)  # the refused resume left the finished sweep as it was
     # Without --resume the folder is replaced.
     assert main([*args, "--reps", "200"]) == 0
     assert json.loads((tmp_path / "sweep.json").read_text())["reps"] == 200
