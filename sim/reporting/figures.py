@@ -4,8 +4,10 @@ Each figure function takes a :class:`~sim.runs.folder.RunFolder` (or several) an
 :class:`Chart`: the matplotlib figure and the arrays it plots, so tests can hold each picture to
 summary.json and histograms.npz. :func:`plot_run` writes a run's figures as PNG and SVG.
 
-Days are counted from the scenario's as_of; a fall "by day d" means in a histogram bin whose lower
-edge is at most d (bins of 3 hours), the convention of the summary's quantiles.
+Days are counted from the scenario's as_of. Curves by date are drawn from the summary's 3-hour
+histogram bins (a point at a bin's lower edge); "falls within T days" is the one definition, fall
+day <= T (:func:`sim.runs.summary.fell_within`). Colours and date formats come from
+:mod:`sim.reporting.style`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION  # noqa: E402
 from .style import END_STATES as COLOURS  # noqa: E402
 from . import style  # noqa: E402
 
-# Okabe–Ito colour-blind-safe palette.
 LINESTYLES = ["-", "--", "-.", ":"]
 FORMATS = ("png", "svg")
 DPI = 144
