@@ -53,10 +53,10 @@ def largest_theatre() -> dict:
                   for n in chain[1:]})
     axes = {f"a{k}": {"route": chain, "strength": u(5000, 9000), "momentum": u(1, 2), "speed_km_day": u(10, 30),
                       "position_km": u(0, 5), "assaulting": {"dist": "bernoulli", "p": 0.5},
-                      "loss_tolerance": u(0.2, 0.4), "reinforcement_per_day": u(0, 100)} for k in range(16)}
-    allies = {f"x{j}": {"side": "government", "commit_probability": u(0, 1), "decision_day": u(0, 5),
-                        "arrival_delay_days": u(0, 5), "capacity": u(0, 1), "air_support": u(0, 1),
-                        "ground_forces": u(0, 1000), "cohesion_support": u(0, 0.1)} for j in range(16)}
+                      "loss_tolerance": u(0.2, 0.4), "joiners_per_day": u(0, 100)} for k in range(16)}
+    allies = {f"x{j}": {"side": "government", "commit_per_day": u(0, 1), "delay_days": u(0, 5),
+                        "capacity": u(0, 1), "air_support": u(0, 1), "ground_forces": u(0, 1000),
+                        "belief_support": u(0, 0.4)} for j in range(16)}
     return {"scenario": {"name": "largest", "as_of": dt.date(2024, 1, 1), "capital": "n99", "horizon_days": 60},
             "nodes": nodes, "roads": {f"{a}-{b}": u(10, 50) for a, b in zip(chain, chain[1:])},
             "rebels": axes, "allies": allies}

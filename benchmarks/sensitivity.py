@@ -29,7 +29,7 @@ from sim.studies.points import Base  # noqa: E402
 FLAGSHIP = ROOT / "scenarios" / "syria-2024-12-07.toml"
 FACTORS = [
     "allies.russia.capacity", "rebels.north.momentum", "rebels.south.momentum", "rebels.north.assaulting",
-    "cohesion.initial", "unrest.initial", "nodes.homs.garrison", "nodes.damascus.garrison",
+    "belief.initial", "belief.baseline", "nodes.homs.garrison", "nodes.damascus.garrison",
 ]
 TARGET_N, TARGET_SECONDS = 256, 600.0
 

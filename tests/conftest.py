@@ -14,12 +14,12 @@ from sim.scenario.toml import dumps
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
-# Structural parameters that switch every hazard off, so tests can turn on one mechanism at a time.
+# Structural parameters that switch the belief-driven mechanisms off (no exits, no abandonment, no
+# counter-attacks), so tests can turn on one mechanism at a time.
 QUIET = {
-    "desertion": {"base_rate_per_day": 0.0},
-    "leadership": {"flight_rate_per_day": 0.0, "handover_rate_per_day": 0.0},
-    "unrest": {"uprising_rate_per_day": 0.0, "growth_per_day": 0.0},
-    "cohesion": {"collapse_below": 0.0},
+    "leadership": {"max_exit_per_day": 0.0},
+    "cascade": {"contingent_threshold": 100.0, "core_threshold": 100.0},
+    "combat": {"counterattack_per_day": 0.0},
 }
 
 
@@ -35,10 +35,9 @@ def base_doc(**extra) -> dict:
         "roads": {"base-town": 50, "town-cap": 100},
         "rebels": {"north": {"route": ["base", "town", "cap"], "strength": 6000,
                              "momentum": {"dist": "uniform", "low": 1.0, "high": 1.8}}},
-        "allies": {"friend": {"side": "government", "commit_probability": 0.5, "decision_day": 2,
-                              "arrival_delay_days": 3, "air_support": 0.5, "ground_forces": 1000,
-                              "cohesion_support": 0.1}},
-        "cohesion": {"initial": 0.6},
+        "allies": {"friend": {"side": "government", "commit_per_day": 0.3, "delay_days": 3, "air_support": 0.5,
+                              "ground_forces": 1000, "belief_support": 0.4}},
+        "belief": {"initial": 0.6},
     }
     return merge(doc, extra)
 

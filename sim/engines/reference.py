@@ -1,10 +1,11 @@
 """The reference engine: one replication at a time as simpy processes.
 
-It is the readable statement of the model's semantics (docs/MODEL.md): a daily clock, one process
-per rebel axis, per garrison's desertion hazard, per ally, and for the ruler's flight, a hand-over
-and an uprising. Hazard processes wait for an exponential time at the current rate, or for the
-state to change, whichever comes first, and then draw again: rates are constant between events,
-so this is exact.
+It is the readable statement of the model's semantics (docs/MODEL.md): a daily clock (assault
+rounds, allies, latent groups, the threat snapshot, reserves, the cascade, counter-attacks, the
+belief's relaxation), one process per rebel axis, and one each for the ruler's flight and a
+negotiated hand-over. Hazard processes wait for an exponential time at the current rate, or for
+the state to change, whichever comes first, and then draw again: rates are constant between
+events, so this is exact.
 
 Simultaneous events: the daily tick runs before any other event due at the same time (it is
 scheduled URGENT); the vectorised engine breaks ties the same way.
@@ -19,16 +20,18 @@ import simpy
 from simpy.events import URGENT
 
 from .. import rules
+from ..rules.cascade import CONTINGENT, CORE
 from .draws import Draws, draw_parameters
 from .outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
 from ..scenario.schema import Scenario
 from .theatre import Theatre
 
-MOVING, ASSAULTING, DONE = 0, 1, 2
-# The event effects, with the names, numbered steps and docs/MODEL.md sections of their counterparts
-# in the vectorised engine (sim/engines/vectorised/effects.py), so the two read side by side.
-EFFECTS = ("arrive", "move_on", "capture", "combat_round", "ally_arrives", "desert", "flee", "hand_over", "rise",
-           "end", "check_collapse")
+MOVING, ASSAULTING, DONE, DORMANT = 0, 1, 2, 3
+# The event effects and tick steps, with the names, numbered steps and docs/MODEL.md sections of
+# their counterparts in the vectorised engine (sim/engines/vectorised/effects.py), so the two read
+# side by side.
+EFFECTS = ("arrive", "move_on", "capture", "combat_round", "culminate", "allies_act", "rise", "mobilise",
+           "cascade", "counterattack", "relax", "flee", "hand_over", "end")
 
 
 class _Tick(simpy.events.Event):
@@ -52,14 +55,21 @@ class Replication:
         self.ended = False
         self.end_state, self.end_day = HOLDS, math.nan
 
+        n = th.n_nodes
         self.rebel = th.rebel_at_start.copy()
-        self.garrison = np.array(p.nodes.garrison, dtype=float)
-        self.fall_day = np.full(th.n_nodes, math.nan)
-        self.cohesion = float(p.cohesion.initial)
-        self.unrest = float(p.unrest.initial)
+        garrison = np.where(self.rebel, 0.0, np.asarray(p.nodes.garrison, dtype=float))
+        self.core_share = np.asarray(p.nodes.core_share, dtype=float)
+        self.fighters = np.stack([garrison * (1.0 - self.core_share), garrison * self.core_share])  # (class, node)
+        self.gone = np.zeros((2, n))            # share of each class's units at each node whose threshold was crossed
+        self.raised = self.fighters.sum(axis=1)  # fighters each class has had, regime-wide
+        self.dispersed = np.zeros(2)             # fighters of each class who abandoned and dispersed
+        self.opened = np.zeros(n, dtype=bool)    # a government node whose garrison is gone (shock applied)
+        self.mobilised = np.zeros(n, dtype=bool)
+        self.fall_day = np.full(n, math.nan)
+        self.retaken_day = np.full(n, math.nan)
+        self.log_odds = float(rules.belief.clip(rules.belief.logit(p.belief.initial)))
         self.fled_day = math.nan
-        self.uprising_day = math.nan
-        self.deserted = 0.0
+        self.handover_day = math.nan
 
         k = th.n_axes
         self.status = np.full(k, MOVING)
@@ -68,18 +78,32 @@ class Replication:
         self.pos_time = np.zeros(k)
         self.speed = np.zeros(k)
         self.strength = np.array(p.axes.strength, dtype=float)
+        self.raised_axis = self.strength.copy()
+        self.lost_axis = np.zeros(k)
         self.momentum = np.array(p.axes.momentum, dtype=float)
         self.assault_start = np.zeros((k, 2))  # attackers, defenders when the current assault began
         self.fresh = np.ones(k, dtype=bool)
         self.resume_day = np.zeros(k)
 
-        self.arrived = np.zeros(th.n_allies, dtype=bool)
-        self.arrival_day = np.full(th.n_allies, math.nan)
+        m = th.n_allies
+        self.committed = np.zeros(m, dtype=bool)
+        self.arrive_at = np.full(m, math.inf)
+        self.arrived = np.zeros(m, dtype=bool)
+        self.withdrawn = np.zeros(m, dtype=bool)
+        self.arrival_day = np.full(m, math.nan)
+        self.withdrawal_day = np.full(m, math.nan)
 
-        self.node_threat = np.zeros(th.n_nodes)
+        self.node_threat = np.zeros(n)
         self.capital_threat = 0.0
 
     # ------------------------------------------------------------------ derived quantities
+
+    @property
+    def belief(self) -> float:
+        return float(rules.belief.probability(self.log_odds))
+
+    def garrison(self, i: int) -> float:
+        return float(self.fighters[CONTINGENT, i] + self.fighters[CORE, i])
 
     def leg_km(self, a: int, j: int) -> float:
         return float(self.p.road_km[self.th.road_of[a, j]])
@@ -87,39 +111,66 @@ class Replication:
     def target(self, a: int) -> int:
         return int(self.th.routes[a, self.leg[a] + 1])
 
+    def active(self) -> np.ndarray:
+        return (self.status == MOVING) | (self.status == ASSAULTING)
+
     def position(self, a: int) -> float:
         """km covered on the current leg, now."""
         if self.status[a] == MOVING:
             return self.pos[a] + self.speed[a] * (self.env.now - self.pos_time[a])
         return self.pos[a]
 
-    def air(self, government: bool) -> float:
+    def support(self, amount, government: bool) -> float:
+        """Support of one kind present for one side: sum over present allies of capacity x amount."""
         on_side = self.th.ally_government if government else ~self.th.ally_government
-        return float(rules.allies.side_total(self.arrived, self.p.allies.capacity, self.p.allies.air_support, on_side))
+        present = self.arrived & ~self.withdrawn & on_side
+        return float(np.sum(np.where(present, rules.allies.support(self.p.allies.capacity, amount), 0.0)))
+
+    def air(self, government: bool) -> float:
+        return self.support(self.p.allies.air_support, government)
 
     def advance_speed(self, a: int) -> float:
         return float(rules.movement.advance_speed(
             self.p.axes.speed_km_day[a], self.momentum[a], self.air(True), self.p.combat.air_slowdown))
 
-    def mean_momentum(self) -> float:
-        return float(rules.momentum.mean_active(self.momentum, self.status != DONE))
+    def capital_standing(self) -> float:
+        """Share of the capital's garrison units whose thresholds have not been crossed."""
+        c, share = self.th.capital, self.core_share[self.th.capital]
+        return 1.0 - ((1.0 - share) * self.gone[CONTINGENT, c] + share * self.gone[CORE, c])
 
     def observe_threat(self) -> None:
-        """The daily snapshot of threat that hazards use until the next tick."""
-        self.node_threat[:] = 0.0
-        capital_distance = math.inf
-        scale = self.p.threat.scale_km
-        for a in range(self.th.n_axes):
-            if self.status[a] == DONE:
+        """The daily snapshot of every government node's local attacker's odds (docs/MODEL.md section 4.4)."""
+        p, th = self.p, self.th
+        attack = np.zeros(th.n_nodes)
+        rebel_air = self.air(False)
+        for a in range(th.n_axes):
+            if not self.active()[a]:
                 continue
-            to_target = self.leg_km(a, self.leg[a]) - self.position(a)
-            t = self.target(a)
-            self.node_threat[t] = max(self.node_threat[t], float(rules.movement.threat(to_target, scale)))
-            cap_step = self.th.capital_step[a]
-            if cap_step > self.leg[a]:
-                beyond = sum(self.leg_km(a, j) for j in range(self.leg[a] + 1, cap_step))
-                capital_distance = min(capital_distance, to_target + beyond)
-        self.capital_threat = float(rules.movement.threat(capital_distance, scale))
+            power = float(rules.threat.power(self.strength[a], self.momentum[a], rebel_air))
+            distance = self.leg_km(a, self.leg[a]) - self.position(a)
+            for j in range(self.leg[a] + 1, th.route_len[a]):
+                if j > self.leg[a] + 1:
+                    distance += self.leg_km(a, j - 1)
+                i = th.routes[a, j]
+                if not self.rebel[i]:
+                    attack[i] += power * float(rules.threat.reach(distance, p.threat.scale_km))
+        defence = rules.threat.power(self.fighters.sum(axis=0), np.asarray(p.nodes.defense), self.air(True))
+        self.node_threat = np.where(self.rebel, 0.0, rules.threat.odds(attack, defence, p.threat.sharpness))
+        self.capital_threat = float(self.node_threat[th.capital])
+
+    def anchor(self) -> float:
+        """The belief's anchor from the balance of combat power and the allies present (4.1)."""
+        p = self.p
+        gov = float(np.sum(np.where(self.rebel, 0.0, rules.threat.power(
+            self.fighters.sum(axis=0), np.asarray(p.nodes.defense), self.air(True)))))
+        risen = self.status != DORMANT  # an axis that culminated or finished its route is still a force
+        reb = float(np.sum(np.where(risen, rules.threat.power(self.strength, self.momentum, self.air(False)), 0.0)))
+        return float(rules.belief.anchor(p.belief.baseline, p.belief.force_weight, gov, reb,
+                                         self.support(p.allies.belief_support, True),
+                                         self.support(p.allies.belief_support, False)))
+
+    def shock(self, size: float) -> None:
+        self.log_odds = float(rules.belief.shock(self.log_odds, size))
 
     # ------------------------------------------------------------------ effects
 
@@ -141,16 +192,11 @@ class Replication:
             self.fall_day[self.th.capital] = self.env.now
         self.notify()
 
-    def check_collapse(self) -> None:
-        """The regime collapses if C < collapse_below (docs/MODEL.md section 4.2)."""
-        if not self.ended and rules.cohesion.collapsed(self.cohesion, self.p.cohesion.collapse_below):
-            self.end(COLLAPSED)
-
     def sync(self, a: int) -> None:
         """Bring axis ``a``'s position up to now at the speed in force, then take the new speed."""
         self.pos[a] = self.position(a)
         self.pos_time[a] = self.env.now
-        self.speed[a] = self.advance_speed(a)
+        self.speed[a] = self.advance_speed(a) if self.status[a] == MOVING else 0.0
 
     def move_on(self, a: int) -> None:
         """Axis ``a`` leaves the node it reached for the next leg of its route, or is done at its end
@@ -163,8 +209,8 @@ class Replication:
         """Axis ``a`` reaches its target (docs/MODEL.md section 3, axis arrivals).
 
         1. through a rebel-held node: move on;  2. else an assault begins (its first round at the next
-        tick);  3. an empty garrison is captured at once;  4. speeds follow from the new state (the
-        axis process syncs them)."""
+        tick);  3. an open node (its garrison gone) is taken at once;  4. speeds follow from the new
+        state (the axis process syncs them)."""
         self.pos[a] = self.leg_km(a, self.leg[a])
         i = self.target(a)
         if self.rebel[i]:
@@ -173,67 +219,235 @@ class Replication:
         self.status[a] = ASSAULTING
         self.fresh[a] = True
         self.resume_day[a] = self.env.now
-        if self.garrison[i] <= 0.0:
+        if rules.cascade.is_open(self.garrison(i)):
             self.capture(a, i)
 
-    def capture(self, a: int, i: int) -> None:
-        """Node ``i`` falls to axis ``a`` (docs/MODEL.md section 4.9).
+    def fall_back(self, i: int, fighters: np.ndarray) -> None:
+        """``fighters`` (by class) leave node ``i`` for the next node towards the capital, if the
+        government holds it; else they disperse, uncounted (docs/MODEL.md section 4.2)."""
+        j = self.th.fallback[i]
+        if j >= 0 and not self.rebel[j]:
+            self.fighters[:, j] += fighters
 
-        1. i rebel-held, its fall day recorded;  2. the survivors leave, a share retreating to the next
-        government-held node on a's route;  3. momentum jumps;  4. cohesion takes the loss shock;
-        5. the capital: captured, stop;  6. the axes assaulting i move on; collapse checked."""
+    def capture(self, a: int, i: int) -> None:
+        """Node ``i`` falls to axis ``a`` (docs/MODEL.md section 4.6).
+
+        1. i rebel-held, its first fall day recorded;  2. the survivors leave, a share falling back
+        towards the capital;  3. momentum jumps;  4. belief takes the loss shock;  5. the capital:
+        captured, stop;  6. the axes assaulting i move on."""
         p, th = self.p, self.th
         self.rebel[i] = True
-        self.fall_day[i] = self.env.now
-        survivors, self.garrison[i] = self.garrison[i], 0.0
-        route = th.routes[a, : th.route_len[a]]
-        after = list(route).index(i) + 1
-        for r in route[after:]:
-            if not self.rebel[r]:
-                self.garrison[r] += float(rules.combat.retreating(survivors, p.combat.retreat_fraction))
-                break
+        if math.isnan(self.fall_day[i]):
+            self.fall_day[i] = self.env.now
+        survivors = self.fighters[:, i].copy()
+        self.fighters[:, i] = 0.0
+        self.gone[:, i] = 0.0
+        self.fall_back(i, rules.combat.retreating(survivors, p.combat.retreat_fraction))
         for b in range(th.n_axes):
             jump = p.momentum.jump if b == a else p.momentum.spillover * p.momentum.jump
             self.momentum[b] = rules.momentum.after_capture(self.momentum[b], jump, p.momentum.cap)
-        self.cohesion = float(rules.cohesion.after_loss(self.cohesion, p.cohesion.shock, p.nodes.importance[i]))
+        self.shock(-p.belief.loss_shock * p.nodes.importance[i])
         if i == th.capital:
             self.end(CAPTURED)
             return
         for b in range(th.n_axes):
             if self.status[b] == ASSAULTING and self.target(b) == i:
                 self.move_on(b)
-        self.check_collapse()
 
     def combat_round(self, a: int) -> None:
-        """One day's round of axis ``a``'s assault (docs/MODEL.md section 4.4).
+        """One day's round of axis ``a``'s assault (docs/MODEL.md section 4.5).
 
-        1. a fresh assault notes both sides' strength;  2. Poisson losses on both sides;  3. a side past
-        its breakpoint breaks: repulsed (momentum setback, regroup) or the node falls."""
+        1. a fresh assault notes both sides' strength;  2. Poisson losses on both sides, the
+        defenders' shared between the classes;  3. a side past its breakpoint breaks: the node falls,
+        or the assault is repulsed (momentum setback, regroup, belief rises);  4. an axis that has
+        lost its culmination share culminates."""
         p, i = self.p, self.target(a)
+        garrison = self.garrison(i)
         if self.fresh[a]:
-            self.assault_start[a] = (self.strength[a], self.garrison[i])
+            self.assault_start[a] = (self.strength[a], garrison)
             self.fresh[a] = False
-        factor = rules.cohesion.combat_factor(self.cohesion, p.cohesion.combat_weight)
         mean_d, mean_a = rules.combat.round_means(
-            self.strength[a], self.garrison[i], self.momentum[a], p.nodes.defense[i], factor,
-            p.combat.kill_rate, self.air(True), self.air(False))
-        self.garrison[i] -= rules.combat.draw_losses(mean_d, self.garrison[i], rng=self.rng)
-        self.strength[a] -= rules.combat.draw_losses(mean_a, self.strength[a], rng=self.rng)
+            self.strength[a], garrison, self.momentum[a], p.nodes.defense[i], p.combat.kill_rate,
+            self.air(True), self.air(False))
+        lost_d = float(rules.combat.draw_losses(mean_d, garrison, rng=self.rng))
+        lost_a = float(rules.combat.draw_losses(mean_a, self.strength[a], rng=self.rng))
+        lost_c, lost_k = rules.combat.split_losses(lost_d, self.fighters[CONTINGENT, i], self.fighters[CORE, i])
+        self.fighters[:, i] = np.maximum(self.fighters[:, i] - np.array([lost_c, lost_k]), 0.0)
+        self.strength[a] -= lost_a
+        self.lost_axis[a] += lost_a
         a0, d0 = self.assault_start[a]
         outcome = rules.combat.resolve(
             rules.combat.broken(a0, self.strength[a], p.axes.loss_tolerance[a]),
-            rules.combat.broken(d0, self.garrison[i], p.combat.defender_loss_tolerance * factor))
+            rules.combat.broken(d0, self.garrison(i), p.combat.defender_loss_tolerance))
+        if outcome == rules.combat.FALLS:
+            self.capture(a, i)
+            return
         if outcome == rules.combat.REPULSED:
             self.momentum[a] = rules.momentum.after_setback(self.momentum[a], p.momentum.setback)
             self.resume_day[a] = self.env.now + p.combat.regroup_days
             self.fresh[a] = True
-        elif outcome == rules.combat.FALLS:
-            self.capture(a, i)
+            self.shock(p.belief.repulse_shock)
+        if rules.combat.culminated(self.lost_axis[a], self.raised_axis[a], p.axes.culmination[a]):
+            self.culminate(a)
+
+    def culminate(self, a: int) -> None:
+        """Axis ``a`` culminates (docs/MODEL.md section 4.5): 1. it stops for good;  2. belief rises."""
+        self.status[a] = DONE
+        self.shock(self.p.belief.repulse_shock)
+
+    def allies_act(self) -> None:
+        """The allies' daily step (docs/MODEL.md section 4.8): 1. present allies whose client's odds fell
+        below their quitting point, or whose date has come, withdraw;  2. the others not yet
+        committed escalate at their hazard;  3. committed allies whose delay has passed arrive:
+        their fighters join, their support counts and belief jumps towards their client."""
+        p, th, now = self.p.allies, self.th, self.env.now
+        for j in range(th.n_allies):
+            if self.withdrawn[j]:
+                continue
+            if not self.committed[j] and now >= p.withdraw_day[j]:
+                self.withdrawn[j] = True  # its date came before it ever committed
+                continue
+            belief = self.belief
+            gov = bool(th.ally_government[j])
+            odds = float(rules.allies.client_odds(belief, gov))
+            sign = 1.0 if gov else -1.0
+            if self.committed[j] and rules.allies.quits(odds, p.quit_below[j], now, p.withdraw_day[j]):
+                self.withdrawn[j] = True
+                self.withdrawal_day[j] = now
+                if self.arrived[j]:
+                    self.shock(-sign * float(rules.allies.support(p.capacity[j], p.belief_support[j])))
+                continue
+            if not self.committed[j]:
+                hazard = rules.allies.escalation_hazard(p.commit_per_day[j], odds)
+                if rules.allies.commits(self.rng.uniform(), hazard):
+                    self.committed[j] = True
+                    self.arrive_at[j] = now + p.delay_days[j]
+            if self.committed[j] and not self.arrived[j] and now >= self.arrive_at[j]:
+                self.ally_arrives(j)
+                self.shock(sign * float(rules.allies.support(p.capacity[j], p.belief_support[j])))
+
+    def ally_arrives(self, j: int) -> None:
+        """Ally ``j``'s support arrives: a government ally's fighters join the core units of its node
+        (the capital if that has fallen), a rebel ally's are split among the active axes."""
+        p = self.p.allies
+        self.arrived[j] = True
+        self.arrival_day[j] = self.env.now
+        forces = float(rules.allies.support(p.capacity[j], p.ground_forces[j]))
+        if self.th.ally_government[j]:
+            node = self.th.ally_deploy[j]
+            node = node if not self.rebel[node] else self.th.capital
+            self.fighters[CORE, node] += forces
+            self.raised[CORE] += forces
+        else:
+            active = self.active()
+            share = np.where(active, rules.allies.split(forces, active.sum()), 0.0)
+            self.strength += share
+            self.raised_axis += share
+
+    def rise(self) -> None:
+        """Latent groups rise (docs/MODEL.md section 4.7): each dormant axis whose threshold belief has
+        passed 1. becomes active, 2. makes belief drop, 3. arrives at once if it starts at its target."""
+        for a in range(self.th.n_axes):
+            if self.status[a] == DORMANT and self.belief < self.p.axes.rises_below[a]:
+                self.status[a] = MOVING
+                self.shock(-self.p.belief.rally_shock)
+                self.place(a)
+                if self.ended:
+                    return
+
+    def place(self, a: int) -> None:
+        """An axis becoming active takes its place on its first leg (and may arrive at once)."""
+        self.pos_time[a] = self.env.now
+        if self.p.axes.assaulting[a] >= 0.5 or self.pos[a] >= self.leg_km(a, 0):
+            self.arrive(a)
+
+    def mobilise(self) -> None:
+        """Loyalist reserves (docs/MODEL.md section 4.7): a government node's reserve joins its core units
+        once its local attacker's odds reach the reserve's threshold, and belief rises."""
+        p = self.p
+        for i in range(self.th.n_nodes):
+            if self.rebel[i] or self.mobilised[i] or p.nodes.reserve[i] <= 0.0:
+                continue
+            if rules.recruitment.mobilises(self.node_threat[i], p.nodes.reserve_threat[i]):
+                self.mobilised[i] = True
+                self.fighters[CORE, i] += p.nodes.reserve[i]
+                self.raised[CORE] += p.nodes.reserve[i]
+                self.shock(p.belief.rally_shock)
+
+    def cascade(self) -> None:
+        """The threshold cascade (docs/MODEL.md section 4.2).
+
+        1. every government node's classes: the share gone rises to Phi((z - mu) / sigma), and the
+        newly gone units leave their post, a share falling back towards the capital, the rest
+        dispersing;  2. a node left with no garrison is open: belief takes the abandonment shock;
+        the open capital ends the regime (collapsed);  3. an open node under assault is taken."""
+        p, th = self.p, self.th
+        c = p.cascade
+        belief = self.belief
+        aid = self.support(p.allies.materiel, True)
+        peers = np.where(self.raised > 0.0, self.dispersed / np.where(self.raised > 0.0, self.raised, 1.0), 0.0)
+        thresholds = (c.contingent_threshold, c.core_threshold)
+        leaving = np.zeros((2, th.n_nodes))
+        for i in range(th.n_nodes):
+            if self.rebel[i]:
+                continue
+            for k in (CONTINGENT, CORE):
+                z = rules.cascade.propensity(belief, peers[k], self.node_threat[i], aid,
+                                             c.belief_weight, c.peer_weight, c.threat_weight)
+                now = float(rules.cascade.share_gone(z, thresholds[k], c.spread))
+                self.fighters[k, i], leaving[k, i] = rules.cascade.abandon(self.fighters[k, i], self.gone[k, i], now)
+                self.gone[k, i] = max(self.gone[k, i], now)
+        for i in range(th.n_nodes):
+            if leaving[:, i].any():
+                back = leaving[:, i] * c.retreat_share
+                self.dispersed += leaving[:, i] - back
+                self.fall_back(i, back)
+        for i in range(th.n_nodes):
+            if self.rebel[i]:
+                continue
+            if not rules.cascade.is_open(self.garrison(i)):
+                self.opened[i] = False
+                continue
+            self.fighters[:, i] = 0.0
+            if not self.opened[i]:
+                self.opened[i] = True
+                self.shock(-p.belief.abandon_shock * p.nodes.importance[i])
+            if i == th.capital:
+                self.end(COLLAPSED)
+                return
+        for a in range(th.n_axes):
+            i = self.target(a) if self.status[a] == ASSAULTING else -1
+            if i >= 0 and not self.rebel[i] and self.opened[i]:
+                self.capture(a, i)
+                if self.ended:
+                    return
+
+    def counterattack(self) -> None:
+        """Counter-attacks (docs/MODEL.md section 4.6): each node lost during the run (never the capital, at
+        most once) is retaken at its hazard; it gets a garrison of contingent units and belief
+        rises as much as it fell at the loss."""
+        p, th = self.p, self.th
+        hazard = float(rules.combat.counterattack_hazard(p.combat.counterattack_per_day, self.belief))
+        for i in range(th.n_nodes):
+            if not self.rebel[i] or th.rebel_at_start[i] or not math.isnan(self.retaken_day[i]):
+                continue
+            if self.rng.uniform() < -math.expm1(-hazard):
+                self.rebel[i] = False
+                self.retaken_day[i] = self.env.now
+                fighters = p.combat.retake_share * p.nodes.garrison[i]
+                self.fighters[:, i] = (fighters, 0.0)
+                self.gone[:, i] = 0.0
+                self.raised[CONTINGENT] += fighters
+                self.shock(p.belief.loss_shock * p.nodes.importance[i])
+
+    def relax(self) -> None:
+        """Belief relaxes for a day towards its anchor (docs/MODEL.md section 4.1)."""
+        self.log_odds = float(rules.belief.relax(self.log_odds, self.anchor(), self.p.belief.relax_per_day))
 
     # ------------------------------------------------------------------ processes
 
     def clock(self):
-        """The daily tick: assault rounds, then momentum, reinforcements, threat, unrest, cohesion."""
+        """The daily tick (docs/MODEL.md section 3)."""
         p = self.p
         while not self.ended:
             yield _Tick(self.env, 1.0)
@@ -245,21 +459,21 @@ class Replication:
                     self.combat_round(a)
                     if self.ended:
                         return
-            active = self.status != DONE
             self.momentum = rules.momentum.daily_decay(self.momentum, p.momentum.decay_per_day)
-            self.strength += np.where(active, p.axes.reinforcement_per_day, 0.0)
+            recruits = np.where(self.active(), rules.recruitment.joiners(p.axes.joiners_per_day, self.belief), 0.0)
+            self.strength += recruits
+            self.raised_axis += recruits
+            self.allies_act()
+            self.rise()
+            if self.ended:
+                return
             self.observe_threat()
-            self.unrest = float(rules.unrest.daily(
-                self.unrest, self.capital_threat, self.mean_momentum(), self.cohesion,
-                p.unrest.growth_per_day, p.unrest.decay_per_day))
-            target = rules.cohesion.target(
-                p.cohesion.target,
-                rules.allies.side_total(self.arrived, p.allies.capacity, p.allies.cohesion_support, self.th.ally_government),
-                rules.allies.side_total(self.arrived, p.allies.capacity, p.allies.cohesion_support, ~self.th.ally_government),
-                not math.isnan(self.fled_day))
-            self.cohesion = float(rules.cohesion.daily(
-                self.cohesion, target, p.cohesion.recovery_per_day, self.unrest, p.cohesion.unrest_drag_per_day))
-            self.check_collapse()
+            self.mobilise()
+            self.cascade()
+            if self.ended:
+                return
+            self.counterattack()
+            self.relax()
             self.notify()
 
     def axis(self, a: int):
@@ -303,139 +517,82 @@ class Replication:
                 effect()
                 self.notify()
 
-    def ally(self, j: int):
-        """Ally ``j``'s decision on its day, then, if it commits, its arrival after its delay
-        (docs/MODEL.md section 3, allies)."""
-        p = self.p.allies
-        yield self.env.timeout(float(p.decision_day[j]))
-        self.events += not self.ended
-        if self.ended or not rules.allies.commits(self.rng.uniform(), p.commit_probability[j]):
-            return
-        yield self.env.timeout(float(p.arrival_delay_days[j]))
-        if self.ended:
-            return
-        self.events += 1
-        self.ally_arrives(j)
-        self.notify()
-
-    def ally_arrives(self, j: int) -> None:
-        """Ally ``j`` arrives (docs/MODEL.md section 4.8).
-
-        1. its arrival recorded;  2. its support (capacity x amount) counts for its side's air and
-        cohesion from now on;  3. a government ally's fighters join its node (the capital if that has
-        fallen), a rebel ally's are split among the active axes."""
-        p = self.p.allies
-        self.arrived[j] = True
-        self.arrival_day[j] = self.env.now
-        forces = float(rules.allies.support(p.capacity[j], p.ground_forces[j]))
-        if self.th.ally_government[j]:
-            node = self.th.ally_deploy[j]
-            node = node if not self.rebel[node] else self.th.capital
-            self.garrison[node] += forces
-        else:
-            active = self.status != DONE
-            self.strength += np.where(active, rules.allies.split(forces, active.sum()), 0.0)
-
-    # ------------------------------------------------------------------ hazards and their effects
-
-    def desertion_rate(self, i: int):
-        p = self.p.desertion
-        if self.rebel[i] or self.garrison[i] <= 0.0:
-            return 0.0
-        return float(rules.desertion.hazard(
-            p.base_rate_per_day, self.cohesion, self.mean_momentum(), self.unrest, self.node_threat[i],
-            p.cohesion_sensitivity, p.momentum_sensitivity, p.unrest_sensitivity, p.threat_sensitivity))
-
-    def desert(self, i: int) -> None:
-        """A desertion wave at node ``i`` (docs/MODEL.md section 4.3).
-
-        1. the garrison loses its wave share;  2. the deserters are counted and add to unrest;
-        3. an empty garrison's hazard stops (its rate is 0)."""
-        self.garrison[i], deserters = rules.desertion.wave(self.garrison[i], self.p.desertion.wave_fraction)
-        self.deserted += float(deserters)
-        self.unrest = float(rules.unrest.after_wave(self.unrest, self.p.desertion.unrest_per_wave))
-
-    def leadership_rate(self, base) -> float:
+    def exit_rate(self, threshold) -> float:
+        """The ruler's exit hazard at ``threshold`` (docs/MODEL.md section 4.3); 0 once he has gone."""
         if not math.isnan(self.fled_day):
             return 0.0
         p = self.p.leadership
-        return float(rules.leadership.hazard(
-            base, self.capital_threat, self.cohesion, self.unrest,
-            p.threat_sensitivity, p.cohesion_sensitivity, p.unrest_sensitivity))
+        odds = rules.leadership.reading(self.belief, self.capital_threat, self.capital_standing())
+        return float(rules.leadership.hazard(odds, threshold, p.spread, p.max_exit_per_day))
+
+    def flight_rate(self) -> float:
+        p = self.p.leadership
+        return self.exit_rate(float(rules.leadership.flight_threshold(p.exit_below, p.haven, p.haven_weight)))
+
+    def handover_rate(self) -> float:
+        return self.exit_rate(float(self.p.leadership.handover_below))
 
     def flee(self) -> None:
-        """The ruler flees (docs/MODEL.md section 4.7).
+        """The ruler flees (docs/MODEL.md section 4.3).
 
-        1. the day recorded;  2. cohesion takes the flight shock;  3. collapse checked."""
+        1. the day recorded; no exit follows (a successor, whose fate the cascade decides);
+        2. belief takes the flight shock."""
         self.fled_day = self.env.now
-        self.cohesion = float(rules.cohesion.after_shock(self.cohesion, self.p.leadership.flight_cohesion_shock))
-        self.check_collapse()
-
-    def uprising_rate(self) -> float:
-        if not math.isnan(self.uprising_day):
-            return 0.0
-        return float(rules.unrest.uprising_hazard(self.unrest, self.p.unrest.uprising_rate_per_day))
+        self.shock(-self.p.belief.flight_shock)
 
     def hand_over(self) -> None:
-        """A negotiated hand-over ends the regime (docs/MODEL.md section 4.7).
+        """A negotiated hand-over ends the regime (docs/MODEL.md section 4.3).
 
-        1. the replication ends collapsed."""
+        1. the day recorded;  2. the replication ends collapsed."""
+        self.handover_day = self.env.now
         self.end(COLLAPSED)
-
-    def rise(self) -> None:
-        """The capital rises (docs/MODEL.md section 4.6).
-
-        1. the day recorded;  2. the capital's garrison takes its loss;  3. cohesion takes the uprising
-        shock;  4. collapse checked."""
-        p = self.p.unrest
-        self.uprising_day = self.env.now
-        self.garrison[self.th.capital] *= 1.0 - p.uprising_garrison_loss
-        self.cohesion = float(rules.cohesion.after_shock(self.cohesion, p.uprising_cohesion_shock))
-        self.check_collapse()
 
     # ------------------------------------------------------------------ run
 
     def setup(self) -> None:
-        """The state at as_of: axes placed on their first leg (or already assaulting), threat observed."""
+        """The state at as_of (docs/MODEL.md section 3): allies already there, latent groups
+        dormant, axes placed on their first leg (or already assaulting), threat observed."""
+        p = self.p
+        belief = self.belief
         for a in range(self.th.n_axes):
-            leg_km = self.leg_km(a, 0)
-            self.pos[a] = min(float(self.p.axes.position_km[a]), leg_km)
-            if self.p.axes.assaulting[a] >= 0.5 or self.pos[a] >= leg_km:
-                self.arrive(a)
+            self.pos[a] = min(float(p.axes.position_km[a]), self.leg_km(a, 0))
+            if not belief < p.axes.rises_below[a]:
+                self.status[a] = DORMANT
+        for j in range(self.th.n_allies):
+            if p.allies.committed[j] >= 0.5:
+                self.committed[j] = True
+                self.ally_arrives(j)
+        for a in range(self.th.n_axes):
+            if self.status[a] == MOVING:
+                self.place(a)
             if self.ended:
                 return
         for a in range(self.th.n_axes):
-            self.speed[a] = self.advance_speed(a)
+            self.sync(a)
         self.observe_threat()
-        self.check_collapse()
 
     def run(self) -> None:
         self.setup()
         if not self.ended and self.horizon > 0:
-            env, p = self.env, self.p
+            env = self.env
             env.process(self.clock())
             for a in range(self.th.n_axes):
                 env.process(self.axis(a))
-            for i in range(self.th.n_nodes):
-                if not self.rebel[i]:
-                    env.process(self.hazard(lambda i=i: self.desertion_rate(i), lambda i=i: self.desert(i)))
-            env.process(self.hazard(lambda: self.leadership_rate(p.leadership.flight_rate_per_day), self.flee))
-            env.process(self.hazard(lambda: self.leadership_rate(p.leadership.handover_rate_per_day),
-                                    self.hand_over))
-            env.process(self.hazard(self.uprising_rate, self.rise))
-            for j in range(self.th.n_allies):
-                env.process(self.ally(j))
+            env.process(self.hazard(self.flight_rate, self.flee))
+            env.process(self.hazard(self.handover_rate, self.hand_over))
             env.run(until=self.horizon)
 
     def record(self, out: Outcomes, r: int) -> None:
         out.end_state[r] = self.end_state
         out.end_day[r] = self.end_day
         out.node_fall_day[r] = self.fall_day
+        out.node_retaken_day[r] = self.retaken_day
         out.leader_fled_day[r] = self.fled_day
-        out.uprising_day[r] = self.uprising_day
-        out.desertions[r] = self.deserted
+        out.handover_day[r] = self.handover_day
+        out.dispersed[r] = float(self.dispersed.sum())
         out.ally_arrival_day[r] = self.arrival_day
-        out.final_cohesion[r] = self.cohesion
+        out.ally_withdrawal_day[r] = self.withdrawal_day
+        out.final_belief[r] = self.belief
 
 
 def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
@@ -445,7 +602,7 @@ def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
     draws = draw_parameters(scenario, reps, rng=rng) if draws is None else draws
     out = Outcomes.empty(reps, th.n_nodes, th.n_allies)
     # Overflow to infinity is the right limit wherever it can happen (see the vectorised engine).
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", divide="ignore"):
         for r in range(reps):
             rep = Replication(th, draws.row(r), scenario.horizon_days, rng)
             rep.run()

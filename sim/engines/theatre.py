@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ class Theatre:
     capital_step: np.ndarray        # (axes,) int
     ally_government: np.ndarray     # (allies,) bool: True if on the government side
     ally_deploy: np.ndarray         # (allies,) int node index (capital when not given)
+    fallback: np.ndarray            # (nodes,) int: next node on the shortest road path to the capital, -1 if none
 
     @property
     def n_nodes(self) -> int:
@@ -71,4 +73,30 @@ class Theatre:
             capital_step=capital_step,
             ally_government=np.array([a.side == GOVERNMENT for a in s.allies], dtype=bool),
             ally_deploy=np.array([index[a.deploy_to or s.capital] for a in s.allies], dtype=np.int64),
+            fallback=_fallback(s, index),
         )
+
+
+def _fallback(s: Scenario, index: dict) -> np.ndarray:
+    """Next hop of every node on its shortest road path to the capital (Dijkstra from the capital)."""
+    n = len(index)
+    adjacent: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for r in s.roads:
+        a, b, km = index[r.a], index[r.b], float(r.km.mean)
+        adjacent[a].append((b, km))
+        adjacent[b].append((a, km))
+    distance = np.full(n, np.inf)
+    hop = np.full(n, -1, dtype=np.int64)
+    capital = index[s.capital]
+    distance[capital] = 0.0
+    heap = [(0.0, capital)]
+    while heap:
+        d, u = heapq.heappop(heap)
+        if d > distance[u]:
+            continue
+        for v, km in adjacent[u]:
+            # ties go to the node listed first, so the path is the same on every machine
+            if d + km < distance[v] or (d + km == distance[v] and u < hop[v]):
+                distance[v], hop[v] = d + km, u
+                heapq.heappush(heap, (d + km, v))
+    return hop

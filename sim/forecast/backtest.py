@@ -85,14 +85,18 @@ def score(result: RunResult, observed: Observed) -> dict:
             skipped.append(f"{node}: not a node of the scenario")
             continue
         i = names.index(node)
+        retaken = observed.retaken.get(node)
         if s.nodes[i].controller != GOVERNMENT:
             skipped.append(f"{node}: already rebel-held at as_of")
             continue
-        lo, hi = window.days(as_of)
+        lo, hi = _observation(window, observed, as_of)
         if hi <= 0:
             skipped.append(f"{node}: fell before as_of")
             continue
         targets[f"node:{node}"] = _score_dates(out.node_fall_day[:, i], max(lo, 0.0), hi, horizon)
+        if retaken is not None:
+            lo, hi = retaken.days(as_of)
+            targets[f"retaken:{node}"] = _score_dates(out.node_retaken_day[:, i], max(lo, 0.0), hi, horizon)
     low_f, high_f = _observation(observed.fled, observed, as_of)
     targets["leader_fled"] = _score_dates(out.leader_fled_day, low_f, high_f, horizon)
 
@@ -146,13 +150,15 @@ def backtest(scenario: Scenario, observed: Observed, reps: int, *, seed: int, wo
 
 
 def target_days(result: RunResult, name: str) -> np.ndarray:
-    """Per-replication days of a scored target ('capital', 'leader_fled', 'node:NAME')."""
+    """Per-replication days of a scored target ('capital', 'leader_fled', 'node:NAME', 'retaken:NAME')."""
     out = result.outcomes
     if name == "capital":
         return out.end_day
     if name == "leader_fled":
         return out.leader_fled_day
-    return out.node_fall_day[:, [n.name for n in result.scenario.nodes].index(name[len("node:"):])]
+    kind, _, node = name.partition(":")
+    days = out.node_retaken_day if kind == "retaken" else out.node_fall_day
+    return days[:, [n.name for n in result.scenario.nodes].index(node)]
 
 
 KIND = "backtest"

@@ -1,7 +1,7 @@
 """Calibration of the structural parameters on a reference class of offensives.
 
-Structural parameters (how a city's fall shocks cohesion, how desertion responds to threat and
-cohesion, how momentum grows and decays, how the ruler reacts) should be the same in every war;
+Structural parameters (how a city's fall shocks belief, how units abandon as belief falls and
+others go, how momentum grows and decays, how the ruler reacts) should be the same in every war;
 each case keeps its own scenario's priors for everything else. The method is importance sampling
 from the prior with a likelihood estimated from the vectorised engine's empirical distributions:
 
@@ -72,7 +72,7 @@ def load_spec(path: str | Path) -> Spec:
         cases = [ { scenario = "case-a.toml", observed = "observed/case-a.toml" }, ... ]
 
         [priors]
-        "cohesion.shock" = { dist = "uniform", low = 0.02, high = 0.2 }
+        "belief.loss_shock" = { dist = "uniform", low = 0.1, high = 0.6 }
 
     Each case's scenario is checked with every prior at the bottom and at the top of its support,
     so a prior that would give a case an invalid scenario is refused here, naming the spec file.
@@ -113,7 +113,7 @@ def load_spec(path: str | Path) -> Spec:
         section, _, name = key.partition(".")
         fields = {f.name: f for f in param_fields(SECTIONS[section])} if section in SECTIONS else {}
         if name not in fields:
-            raise ScenarioError(file, f"priors.{key}", "a prior must name a model-wide parameter, e.g. cohesion.shock")
+            raise ScenarioError(file, f"priors.{key}", "a prior must name a model-wide parameter, e.g. belief.loss_shock")
         param = read_param(value, file=file, key=("priors", key), spec=fields[name].metadata)
         if not param.dist.is_random:
             raise ScenarioError(file, f"priors.{key}", "a prior must be a distribution")

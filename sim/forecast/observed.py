@@ -15,6 +15,11 @@ confidence mark; scoring turns them into days counted from a scenario's ``as_of`
 
     [nodes.town]
     fell = 2024-12-05               # or earliest / latest; a node not listed is not scored
+    retaken = 2024-12-20            # optional: the government took it back (a date or a window)
+    source = "..."
+
+    [nodes.citadel]
+    held = true                     # it never fell by `until` (scored as censored)
     source = "..."
 
     [leadership]
@@ -26,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engines.outcomes import END_STATES
@@ -59,8 +64,9 @@ class Observed:
     capital_state: str
     capital: Window | None          # None when the capital held to ``until``
     capital_source: str
-    nodes: dict[str, Window]
+    nodes: dict[str, Window | None]  # a fall window, or None: the node held to ``until``
     fled: Window | None
+    retaken: dict[str, Window] = field(default_factory=dict)
     source_path: str = ""
 
 
@@ -136,14 +142,39 @@ def load_observed(path: str | Path) -> Observed:
         window = _window(body, file, "capital", "date", until)
         source = window.source
 
-    nodes = {}
+    nodes: dict[str, Window | None] = {}
+    retaken: dict[str, Window] = {}
     node_table = doc.get("nodes", {})
     if not isinstance(node_table, dict):
         raise ScenarioError(file, "nodes", "must be a table of nodes")
     for node, body in node_table.items():
         if not NAME.match(node) or not isinstance(body, dict):
             raise ScenarioError(file, f"nodes.{node}", "each node is a table named like the scenario's nodes")
-        nodes[node] = _window(body, file, f"nodes.{node}", "fell", until)
+        key = f"nodes.{node}"
+        body = dict(body)
+        retaken_at = body.pop("retaken", None)
+        if "held" in body:
+            if body["held"] is not True:
+                raise ScenarioError(file, f"{key}.held", "must be true (a node that held has no fall date)")
+            if retaken_at is not None or any(k in body for k in ("fell", "earliest", "latest")):
+                raise ScenarioError(file, key, "a node that held has no fall or retaken date")
+            for k in body:
+                if k not in {"held", "source", "confidence", "note"}:
+                    raise ScenarioError(file, f"{key}.{k}", "unknown key (expected held, source, confidence, note)")
+            if not isinstance(body.get("source"), str) or not body["source"]:
+                raise ScenarioError(file, f"{key}.source", "every observed fact needs a source")
+            if body.get("confidence") is not None and body["confidence"] not in CONFIDENCE:
+                raise ScenarioError(file, f"{key}.confidence", f"must be one of {', '.join(sorted(CONFIDENCE))}")
+            nodes[node] = None
+            continue
+        nodes[node] = _window(body, file, key, "fell", until)
+        if retaken_at is not None:
+            when = retaken_at if isinstance(retaken_at, dict) else {"date": retaken_at}
+            if not isinstance(when, dict) or "source" in when and not isinstance(when["source"], str):
+                raise ScenarioError(file, f"{key}.retaken", "must be a date or a table with a date or a window")
+            retaken[node] = _window({"source": nodes[node].source, **when}, file, f"{key}.retaken", "date", until)
+            if retaken[node].earliest < nodes[node].earliest:
+                raise ScenarioError(file, f"{key}.retaken", "retaken before it fell")
 
     fled = None
     lead = doc.get("leadership", {})
@@ -156,7 +187,8 @@ def load_observed(path: str | Path) -> Observed:
         if not isinstance(lead["fled"], dict):
             raise ScenarioError(file, "leadership.fled", "must be a table with a date or a window")
         fled = _window(lead["fled"], file, "leadership.fled", "date", until)
-    return Observed(name, head.get("description", ""), until, state, window, source, nodes, fled, file)
+    return Observed(name, head.get("description", ""), until, state, window, source, nodes, fled,
+                    retaken=retaken, source_path=file)
 
 
 def censored(until: dt.date, as_of: dt.date) -> tuple[float, float]:
@@ -167,7 +199,7 @@ def censored(until: dt.date, as_of: dt.date) -> tuple[float, float]:
 def check_against(observed: Observed, scenario) -> None:
     """Refuse an observed record that contradicts the scenario it scores (one line, naming the
     observed file and key): a record ending before the scenario's as_of, a capital that fell before
-    it, or a ``[nodes.CAPITAL]`` date other than ``[capital]``'s."""
+    it, or a ``[nodes.CAPITAL]`` entry other than ``[capital]``'s."""
     file, as_of = observed.source_path, scenario.as_of
     if observed.until < as_of:
         raise ScenarioError(file, "observed.until", f"the record ends ({observed.until}) before the scenario's "
@@ -176,6 +208,9 @@ def check_against(observed: Observed, scenario) -> None:
         raise ScenarioError(file, "capital", f"the capital fell ({observed.capital.latest}) before the scenario's "
                                              f"as_of ({as_of}): there is nothing left to forecast")
     node = observed.nodes.get(scenario.capital)
+    if node is None and scenario.capital in observed.nodes and observed.capital is not None:
+        raise ScenarioError(file, f"nodes.{scenario.capital}", "says it held, but [capital] says it fell; "
+                                                               "give the capital's fall once, under [capital]")
     if node is not None:
         cap = observed.capital
         if cap is None or (node.earliest, node.latest) != (cap.earliest, cap.latest):

@@ -45,7 +45,8 @@ def rows(run: RunFolder) -> dict[str, str]:
     out["10th percentile"] = day_date(s["as_of"], f["p10"])
     out["90th percentile"] = day_date(s["as_of"], f["p90"])
     out["P(ruler fled)"] = pct(s["leader_fled"]["p"])
-    out["P(uprising)"] = pct(s["uprising"]["p"])
+    out["P(hand-over)"] = pct(s["handover"]["p"])
+    out["P(succession)"] = pct(s["succession"]["p"])
     control = s.get("control_share")
     if control:
         out["gov. share at as-of"] = pct(control["at_start"])

@@ -65,8 +65,9 @@ def summary_html(s: dict) -> str:
     out.append(_table(["government-held node", "P(fallen)", "median fall date (where it fell)"],
                       [[k, pct(v["p_fallen"]), day_date(s["as_of"], v["median_day"])] for k, v in s["nodes"].items()],
                       {1}))
-    other = [["ruler fled", pct(s["leader_fled"]["p"])], ["uprising in the capital", pct(s["uprising"]["p"])],
-             ["mean desertions (fighters)", "—" if s["mean_desertions"] is None else f"{s['mean_desertions']:,.0f}"]]
+    other = [["ruler fled", pct(s["leader_fled"]["p"])], ["negotiated hand-over", pct(s["handover"]["p"])],
+             ["succession (the ruler fled, the regime held)", pct(s["succession"]["p"])],
+             ["mean fighters dispersed", "—" if s["mean_dispersed"] is None else f"{s['mean_dispersed']:,.0f}"]]
     other += [[f"ally arrived: {k}", pct(v)] for k, v in s["allies_arrived"].items()]
     c = s.get("control_share")
     if c:

@@ -26,8 +26,9 @@ def format_summary(summary: dict) -> str:
               f"{'node':<16}{'P(fallen)':>10}   median fall date"]
     for name, v in summary["nodes"].items():
         lines.append(f"{name:<16}{pct(v['p_fallen']):>10}   {day_date(as_of, v['median_day'])}")
-    lines += ["", f"ruler fled in {pct(summary['leader_fled']['p'])} of replications; "
-              f"uprising in the capital in {pct(summary['uprising']['p'])}"]
+    lines += ["", f"ruler fled in {pct(summary['leader_fled']['p'])} of replications "
+              f"(succession: the regime held without him in {pct(summary['succession']['p'])}); "
+              f"negotiated hand-over in {pct(summary['handover']['p'])}"]
     return "\n".join(lines)
 
 

@@ -1,24 +1,34 @@
-"""Outside parties: a decision to commit, then support that arrives after a delay."""
+"""Outside parties: escalation that follows the war, support while present, withdrawal when the
+cause looks lost or on a scheduled date (Fearon & Laitin 2008; Regan 2002; Balch-Lindsay, Enterline
+& Joyce 2008)."""
 
 import numpy as np
 
 
-def commits(uniform, commit_probability):
-    """The decision, from a uniform draw in [0, 1)."""
-    return uniform < commit_probability
+def client_odds(belief, government_side):
+    """The odds of the ally's client: pi for a government patron, 1 - pi for a rebel one."""
+    return np.where(government_side, belief, 1.0 - belief)
+
+
+def escalation_hazard(commit_per_day, odds):
+    """Commitments per day: rate x 4 pi_c (1 - pi_c), highest when the war is a toss-up (stake x
+    danger), falling as the client looks safe or lost."""
+    return commit_per_day * 4.0 * odds * (1.0 - odds)
+
+
+def commits(uniform, hazard, days=1.0):
+    """Whether an ally commits within ``days`` at ``hazard``, from a uniform draw in [0, 1)."""
+    return uniform < -np.expm1(-hazard * days)
+
+
+def quits(odds, quit_below, day, withdraw_day):
+    """Whether a present ally withdraws: its client's odds below its quitting point, or its date come."""
+    return (odds < quit_below) | (day >= withdraw_day)
 
 
 def support(capacity, amount):
-    """Support of one kind that one ally delivers once it has arrived: capacity x amount."""
+    """Support of one kind that one ally delivers while present: capacity x amount."""
     return capacity * amount
-
-
-def side_total(arrived, capacity, amount, on_side):
-    """Support of one kind delivered to one side: sum over allies of arrived x :func:`support`.
-
-    The last axis runs over allies; works for one replication (1-d) and many (2-d).
-    """
-    return np.where(np.asarray(arrived, bool) & np.asarray(on_side, bool), support(capacity, amount), 0.0).sum(axis=-1)
 
 
 def split(total, parts):

@@ -1,20 +1,25 @@
-"""The ruler: flight or a negotiated hand-over, each a hazard that rises with the threat to the
-capital, falling cohesion and unrest."""
+"""The ruler's exit as a decision on his own odds (Goemans, Gleditsch & Chiozza 2009;
+Escribà-Folch & Krcmaric 2017; Krcmaric 2020).
+
+He reads pi_R = pi (1 - theta_cap) s_cap: the public belief, times the odds that the capital holds
+locally, times the share of its garrison still standing. He flees at a hazard that switches on as
+pi_R falls below his threshold, raised by his exit option; he negotiates a hand-over likewise.
+"""
 
 import numpy as np
+from scipy.special import ndtr
 
 
-def pressure(capital_threat, cohesion, unrest, threat_sensitivity, cohesion_sensitivity, unrest_sensitivity):
-    """The factor both hazards share: exp(sT threat + sC (1 - C) + sU U)."""
-    return np.exp(
-        threat_sensitivity * capital_threat
-        + cohesion_sensitivity * (1.0 - cohesion)
-        + unrest_sensitivity * unrest
-    )
+def reading(belief, capital_threat, capital_standing):
+    """pi_R = pi (1 - theta_cap) s_cap."""
+    return belief * (1.0 - capital_threat) * capital_standing
 
 
-def hazard(base_rate, capital_threat, cohesion, unrest,
-           threat_sensitivity, cohesion_sensitivity, unrest_sensitivity):
-    """Per-day hazard: base x :func:`pressure`. Used for flight and hand-over alike."""
-    return base_rate * pressure(capital_threat, cohesion, unrest,
-                                threat_sensitivity, cohesion_sensitivity, unrest_sensitivity)
+def flight_threshold(exit_below, haven, haven_weight):
+    """pi* = exit_below + haven_weight x haven, at most 1."""
+    return np.minimum(exit_below + haven_weight * haven, 1.0)
+
+
+def hazard(ruler_odds, threshold, spread, max_per_day):
+    """Exits per day: h_max Phi((pi* - pi_R) / s); h_max / 2 at the threshold."""
+    return max_per_day * ndtr((threshold - ruler_odds) / spread)

@@ -2,8 +2,8 @@
 
 A node is government-held on day d (time d from as_of, after that instant's events) if it was
 government-held at as_of, its fall day is NaN or later than d, and the capital has not fallen by d:
-once the capital falls (captured or collapsed) the government holds nothing. Nothing is ever
-retaken, so the share never rises within a replication.
+once the capital falls (captured or collapsed) the government holds nothing. A node retaken later
+(docs/MODEL.md section 4.6) counts as lost from its first fall: the share counts first falls only.
 
 Each node weighs its population (the mean of its distribution, as a fixed weight per node) out of
 the whole theatre's population, rebel-held nodes included; if no node has a population, each node

@@ -60,11 +60,12 @@ class RunResult:
 def row_bytes(scenario: Scenario) -> int:
     """Estimated bytes one replication of ``scenario`` needs in a vectorised block, from the
     theatre's dimensions alone (measured within 10% on the largest theatre the loader allows, an
-    upper bound on small ones): each parameter's draw kept three times (drawn, stacked, the
-    engine's copy), each axis's route legs twice, and the state and outcomes of nodes, axes, allies."""
+    upper bound on small ones): each random parameter's draw kept three times (drawn, stacked, the
+    engine's copy; a fixed one is a view of one number), each axis's route legs twice, and the
+    state and outcomes of nodes, axes, allies."""
     nodes, axes, allies = len(scenario.nodes), len(scenario.axes), len(scenario.allies)
     legs = max([len(a.route) for a in scenario.axes], default=2)
-    cells = 3 * len(scenario.parameters()) + 2 * axes * legs + 7 * nodes + 11 * axes + 5 * allies + 40
+    cells = 3 * len(scenario.uncertain_parameters()) + 2 * axes * legs + 12 * nodes + 13 * axes + 8 * allies + 40
     return int(8 * cells * 1.1)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from . import control_share
-from ..engines.outcomes import CAPTURED, COLLAPSED, END_STATES, Outcomes
+from ..engines.outcomes import CAPTURED, COLLAPSED, END_STATES, HOLDS, Outcomes
 
 BIN_DAYS = 0.125  # histogram resolution of fall days: 3 hours
 MAX_BINS = 100_000
@@ -59,10 +59,13 @@ class Aggregate:
     capital_daily: np.ndarray       # (horizon + 1,)
     node_hist: np.ndarray           # (nodes, bins)
     node_fallen: np.ndarray         # (nodes,)
+    node_retaken: np.ndarray        # (nodes,)
     fled: int
-    uprisings: int
-    desertions_sum: float
+    handovers: int
+    successions: int                # the ruler fled and the regime held to the horizon
+    dispersed_sum: float
     ally_arrived: np.ndarray        # (allies,)
+    ally_withdrew: np.ndarray       # (allies,)
     end_hist: np.ndarray            # (2, bins) captured, collapsed
     control_weights: np.ndarray     # (nodes,) share of the theatre each node is worth to the government
     control_basis: str              # "population" or "nodes"
@@ -76,8 +79,9 @@ class Aggregate:
         bins = int(math.floor(horizon_days / width)) + 1
         on_days = control_share.days(horizon_days) if control_weights is not None else np.zeros(0)
         return cls(width, 0, np.zeros(3, np.int64), np.zeros(bins, np.int64), np.zeros(horizon_days + 1, np.int64),
-                   np.zeros((n_nodes, bins), np.int64), np.zeros(n_nodes, np.int64), 0, 0, 0.0,
-                   np.zeros(n_allies, np.int64), np.zeros((2, bins), np.int64),
+                   np.zeros((n_nodes, bins), np.int64), np.zeros(n_nodes, np.int64), np.zeros(n_nodes, np.int64),
+                   0, 0, 0, 0.0, np.zeros(n_allies, np.int64), np.zeros(n_allies, np.int64),
+                   np.zeros((2, bins), np.int64),
                    np.zeros(n_nodes) if control_weights is None else np.asarray(control_weights, np.float64),
                    control_basis, on_days, np.zeros((len(on_days), control_share.SHARE_BINS), np.int64))
 
@@ -99,11 +103,15 @@ class Aggregate:
             days = days[~np.isnan(days)]
             self.node_fallen[i] += len(days)
             self.node_hist[i] += np.bincount(self._bins(days), minlength=self.node_hist.shape[1])
-        self.fled += int(np.count_nonzero(~np.isnan(out.leader_fled_day)))
-        self.uprisings += int(np.count_nonzero(~np.isnan(out.uprising_day)))
-        # Desertions are summed in fixed-size blocks in a fixed order, so the float sum is reproducible.
-        self.desertions_sum += float(out.desertions.sum())
+        self.node_retaken += np.count_nonzero(~np.isnan(out.node_retaken_day), axis=0)
+        fled = ~np.isnan(out.leader_fled_day)
+        self.fled += int(np.count_nonzero(fled))
+        self.handovers += int(np.count_nonzero(~np.isnan(out.handover_day)))
+        self.successions += int(np.count_nonzero(fled & (out.end_state == HOLDS)))
+        # Summed in fixed-size blocks in a fixed order, so the float sum is reproducible.
+        self.dispersed_sum += float(out.dispersed.sum())
         self.ally_arrived += np.count_nonzero(~np.isnan(out.ally_arrival_day), axis=0)
+        self.ally_withdrew += np.count_nonzero(~np.isnan(out.ally_withdrawal_day), axis=0)
         if len(self.control_days):
             self.control_hist += control_share.histogram(out.node_fall_day, out.end_day, self.control_weights,
                                                    self.control_days)
@@ -116,10 +124,13 @@ class Aggregate:
         self.end_hist += other.end_hist
         self.node_hist += other.node_hist
         self.node_fallen += other.node_fallen
+        self.node_retaken += other.node_retaken
         self.fled += other.fled
-        self.uprisings += other.uprisings
-        self.desertions_sum += other.desertions_sum
+        self.handovers += other.handovers
+        self.successions += other.successions
+        self.dispersed_sum += other.dispersed_sum
         self.ally_arrived += other.ally_arrived
+        self.ally_withdrew += other.ally_withdrew
         self.control_hist += other.control_hist
 
 
@@ -177,6 +188,7 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
             nodes[name] = {
                 "p_fallen": agg.node_fallen[i] / n if n else None,
                 "median_day": hist_quantile(agg.node_hist[i], agg.width, 0.5),
+                "p_retaken": agg.node_retaken[i] / n if n else None,
             }
     return {
         "scenario": scenario.name,
@@ -191,9 +203,11 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
                                  for d in milestones(scenario.horizon_days)},
         "nodes": nodes,
         "leader_fled": proportion(agg.fled, n),
-        "uprising": proportion(agg.uprisings, n),
-        "mean_desertions": agg.desertions_sum / n if n else None,
+        "handover": proportion(agg.handovers, n),
+        "succession": proportion(agg.successions, n),
+        "mean_dispersed": agg.dispersed_sum / n if n else None,
         "allies_arrived": {name: agg.ally_arrived[j] / n if n else None for j, name in enumerate(ally_names)},
+        "allies_withdrew": {name: agg.ally_withdrew[j] / n if n else None for j, name in enumerate(ally_names)},
         **({"control_share": control_summary(agg)} if len(agg.control_days) and n else {}),
     }
 

@@ -8,8 +8,7 @@ Files are only ever parsed as TOML and override values only as TOML literals: no
 Besides each field's range (``sim/scenario/schema.py``), the loader bounds what the engines could not
 simulate in finite numbers, time or memory: every number lies within +-MAX_MAGNITUDE, a log-normal's
 sigma is at most MAX_LOGNORMAL_SIGMA, a theatre has at most MAX_NODES nodes, MAX_AXES axes and
-MAX_ALLIES allies, the desertion hazard can reach at most MAX_WAVE_RATE waves a day at a garrison,
-and as_of + horizon_days is a calendar date.
+MAX_ALLIES allies, and as_of + horizon_days is a calendar date.
 """
 
 from __future__ import annotations
@@ -49,7 +48,31 @@ MAX_LOGNORMAL_SIGMA = 10.0  # exp(10 z): draws already span dozens of orders of 
 MAX_NODES = 100             # the vectorised engine holds (replications x nodes x route legs) arrays
 MAX_AXES = 16
 MAX_ALLIES = 16
-MAX_WAVE_RATE = 1e4         # desertion waves per day at one garrison, at the hazard's largest
+
+# Keys of model v1 (docs/MODEL.md, section 9, "From v1"): a v1 scenario gets one line saying what replaced each.
+V1_SECTIONS = {
+    "cohesion": "model v1's regime-wide cohesion was replaced by the common belief [belief] (initial, baseline) "
+                "and the loyalty-class cascade [cascade]",
+    "desertion": "model v1's desertion waves were replaced by the threshold cascade of garrisons [cascade]",
+    "unrest": "model v1's unrest and uprising were replaced by latent groups: a [rebels.NAME] axis with rises_below",
+}
+V1_FIELDS = {
+    ("rebels", "reinforcement_per_day"): "renamed joiners_per_day in model v2 (joiners now follow belief: rate x (1 - pi))",
+    ("allies", "commit_probability"): "model v2 allies escalate with a hazard (commit_per_day) or start committed "
+                                      "(committed = 1); there is no decision day",
+    ("allies", "decision_day"): "model v2 allies escalate with a hazard (commit_per_day) or start committed "
+                                "(committed = 1); there is no decision day",
+    ("allies", "arrival_delay_days"): "renamed delay_days in model v2",
+    ("allies", "cohesion_support"): "replaced by belief_support (log-odds of belief) in model v2",
+    ("leadership", "flight_rate_per_day"): "model v2's ruler exits by a decision on his odds "
+                                           "(exit_below, haven, handover_below, max_exit_per_day)",
+    ("leadership", "handover_rate_per_day"): "model v2's hand-over is a decision on the ruler's odds (handover_below)",
+    ("leadership", "threat_sensitivity"): "model v2's ruler reads belief and the local odds at the capital; "
+                                          "the log-linear hazard is gone",
+    ("leadership", "cohesion_sensitivity"): "model v2's ruler reads belief; the log-linear hazard is gone",
+    ("leadership", "unrest_sensitivity"): "model v2 has no unrest; the log-linear hazard is gone",
+    ("leadership", "flight_cohesion_shock"): "replaced by belief.flight_shock (log-odds) in model v2",
+}
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -376,6 +399,7 @@ def read_param(value, *, file: str, key: tuple, spec: dict) -> Param:
 def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
     """Validate a merged document into a :class:`Scenario`."""
     ck = _Checker(origins, file)
+    _check_v1(ck, doc)
     ck.unknown(doc, TOP_LEVEL, ())
 
     head = ck.table(doc, ("scenario",), required=True)
@@ -419,7 +443,6 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
         table = ck.table(doc, (section,))
         ck.unknown(table, {f.name for f in param_fields(cls)}, (section,))
         sections[section] = cls(**{f.name: ck.param(table, f, (section,)) for f in param_fields(cls)})
-    _check_desertion_hazard(ck, sections, nodes, axes)
 
     return Scenario(
         name=name, title=title, description=description, as_of=as_of, horizon_days=horizon,
@@ -428,41 +451,21 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
     )
 
 
-def _check_desertion_hazard(ck: _Checker, sections: dict, nodes, axes) -> None:
-    """Bound the desertion hazard (docs/MODEL.md 4.3) at its largest: each wave is an event, and a
-    garrison losing a share per wave never quite empties, so a hazard without bound would never let
-    a replication reach its horizon. Mean momentum is at most the largest initial momentum (or 1)
-    plus one full jump per government node that can fall, and never above the cap unless it started
-    there (docs/MODEL.md 4.1). Unbounded distributions count at their 1 - 1e-9 quantile."""
-    d, m = sections["desertion"], sections["momentum"]
-
-    def hi(p) -> float:
-        """The largest value a parameter takes: its support's top, or for a distribution without one
-        (log-normal, normal) the quantile that one replication in 1e9 exceeds."""
-        top = p.dist.support[1]
-        return top if math.isfinite(top) else float(p.dist.ppf(1.0 - 1e-9))
-
-    m0 = max([hi(a.momentum) for a in axes], default=1.0)
-    falls = sum(n.controller == GOVERNMENT for n in nodes)
-    m_max = min(max(m0, hi(m.cap)), max(m0, 1.0) + hi(m.jump) * falls)
-    terms = {
-        "cohesion_sensitivity": hi(d.cohesion_sensitivity),
-        "momentum_sensitivity": hi(d.momentum_sensitivity) * max(m_max - 1.0, 0.0),
-        "unrest_sensitivity": hi(d.unrest_sensitivity),
-        "threat_sensitivity": hi(d.threat_sensitivity),
-    }
-    exponent = sum(terms.values())
-    largest = max(terms, key=terms.get)
-    if exponent > 700.0:  # exp() overflows past 709
-        ck.fail(("desertion", largest), f"the desertion hazard's exponent can reach {exponent:.3g} "
-                                        "(past floating point); lower the sensitivities or the momentum cap")
-    base = hi(d.base_rate_per_day)
-    if base > 0 and math.log(base) + exponent > math.log(MAX_WAVE_RATE):
-        key = "base_rate_per_day" if math.log(base) > exponent else largest
-        why = f" with mean momentum up to {m_max:.3g}" if key == "momentum_sensitivity" else ""
-        ck.fail(("desertion", key), f"the desertion hazard can reach {base * math.exp(exponent):.3g} waves a "
-                                    f"day at a garrison{why} (at most {MAX_WAVE_RATE:g}: each wave is an event); "
-                                    "lower base_rate_per_day, the sensitivities or the momentum")
+def _check_v1(ck: _Checker, doc: dict) -> None:
+    """A key of a model v1 scenario gets one line naming what replaced it."""
+    for section, why in V1_SECTIONS.items():
+        if section in doc:
+            ck.fail((section,), why)
+    for (section, key), why in V1_FIELDS.items():
+        table = doc.get(section)
+        if not isinstance(table, dict):
+            continue
+        if section in ("rebels", "allies"):
+            for name, body in table.items():
+                if isinstance(body, dict) and key in body:
+                    ck.fail((section, name, key), why)
+        elif key in table:
+            ck.fail((section, key), why)
 
 
 def _limit(ck: _Checker, table: dict, section: str, most: int, what: str) -> None:
@@ -541,9 +544,12 @@ def _axes(ck: _Checker, table: dict, nodes, roads) -> tuple[Axis, ...]:
         for a, b in zip(route, route[1:]):
             if frozenset((a, b)) not in pairs:
                 ck.fail(path + ("route",), f"no road between {a} and {b}")
-        if control[route[0]] != REBELS:
-            ck.fail(path + ("route",), f"the route's first node {route[0]!r} must be rebel-held (the axis's base)")
-        out.append(Axis(name=key, route=tuple(route), **_params(ck, Axis, body, path)))
+        params = _params(ck, Axis, body, path)
+        latent = params["rises_below"].dist.support[1] < 1.0
+        if control[route[0]] != REBELS and not latent:
+            ck.fail(path + ("route",), f"the route's first node {route[0]!r} must be rebel-held (the axis's base), "
+                                       "unless the axis is a latent group (rises_below < 1)")
+        out.append(Axis(name=key, route=tuple(route), **params))
     return tuple(out)
 
 

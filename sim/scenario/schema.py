@@ -46,15 +46,21 @@ def default_param(value: float) -> Param:
 
 @dataclass(frozen=True)
 class Node:
-    """A city or region of the front graph."""
+    """A city or region of the front graph, with its government garrison in two loyalty classes."""
 
     name: str
     controller: str
     garrison: Param = spec(0.0, low=0.0, unit="fighters", doc="government fighters holding the node")
+    core_share: Param = spec(0.0, low=0.0, high=1.0, unit="fraction",
+                             doc="share of the garrison in core units (coup-proofed, in-group); the rest is contingent")
     defense: Param = spec(1.0, low=0.0, positive=True, unit="multiplier",
                           doc="defensive multiplier: divides attackers' and multiplies defenders' kill rate")
     population: Param = spec(0.0, low=0.0, unit="people", doc="population, for control-share summaries")
-    importance: Param = spec(1.0, low=0.0, unit="weight", doc="scales the cohesion shock when the node falls")
+    importance: Param = spec(1.0, low=0.0, unit="weight", doc="scales the belief shock when the node is lost, opened or retaken")
+    reserve: Param = spec(0.0, low=0.0, unit="fighters",
+                          doc="loyalist reserve (militia) that joins the core units when the node is threatened")
+    reserve_threat: Param = spec(0.5, low=0.0, high=1.0, unit="odds",
+                                 doc="local attacker's odds at which the reserve mobilises")
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ class Road:
 
 @dataclass(frozen=True)
 class Axis:
-    """A rebel axis of advance along a route of nodes; route[0] is its rebel-held base."""
+    """A rebel axis of advance along a route of nodes; route[0] is its base (rebel-held, unless the
+    axis is a latent group that rises only when belief falls below ``rises_below``)."""
 
     name: str
     route: tuple[str, ...]
@@ -75,29 +82,77 @@ class Axis:
     speed_km_day: Param = spec(20.0, low=0.0, unit="km/day", doc="advance speed at momentum 1 with no air opposition")
     position_km: Param = spec(0.0, low=0.0, unit="km", doc="distance already covered on the first leg (clipped to it)")
     assaulting: Param = spec(0.0, low=0.0, high=1.0, unit="0/1",
-                             doc="1 if the axis starts already assaulting route[1] (a bernoulli for a contested fact)")
+                             doc="1 if the axis starts (or rises) already assaulting route[1] (a bernoulli for a contested fact)")
     loss_tolerance: Param = spec(0.3, low=0.0, high=1.0, positive=True, unit="fraction",
-                                 doc="share of its assault strength the axis loses before breaking off")
-    reinforcement_per_day: Param = spec(0.0, low=0.0, unit="fighters/day", doc="recruits and joiners added daily")
+                                 doc="share of its assault strength the axis loses before breaking off an assault")
+    joiners_per_day: Param = spec(0.0, low=0.0, unit="fighters/day",
+                                  doc="joiners a day when the regime is given up for lost (times 1 - belief)")
+    culmination: Param = spec(0.6, low=0.0, high=1.0, positive=True, unit="fraction",
+                              doc="share of all the fighters it has had that the axis loses before it culminates and stops")
+    rises_below: Param = spec(1.0, low=0.0, high=1.0, unit="belief",
+                              doc="a latent group: the axis rises when belief falls below this (1: active from the start)")
 
 
 @dataclass(frozen=True)
 class Ally:
-    """An outside party: decides to commit (or not) on a day, then its support arrives after a delay."""
+    """An outside party: escalates (commits) with a hazard that follows the war, arrives after a
+    delay, and withdraws on a scheduled day or when its client's cause looks lost."""
 
     name: str
     side: str
     deploy_to: str | None
-    commit_probability: Param = spec(0.0, low=0.0, high=1.0, unit="probability", doc="chance it commits at its decision")
-    decision_day: Param = spec(0.0, low=0.0, unit="days", doc="day of the decision after as_of")
-    arrival_delay_days: Param = spec(0.0, low=0.0, unit="days", doc="days from commitment to arrival")
+    committed: Param = spec(0.0, low=0.0, high=1.0, unit="0/1",
+                            doc="1 if its support is already there at as_of (a bernoulli for a contested fact)")
+    commit_per_day: Param = spec(0.0, low=0.0, unit="1/day",
+                                 doc="escalation hazard when its client's survival is a toss-up (times 4 pi (1 - pi))")
+    delay_days: Param = spec(0.0, low=0.0, unit="days", doc="days from commitment to arrival")
     capacity: Param = spec(1.0, low=0.0, high=1.0, unit="fraction",
                            doc="share of its nominal support it can spare (e.g. cut by another war)")
     air_support: Param = spec(0.0, low=0.0, unit="multiplier",
                               doc="added to its side's air factor (kill-rate multiplier 1 + air)")
     ground_forces: Param = spec(0.0, low=0.0, unit="fighters", doc="fighters it sends")
-    cohesion_support: Param = spec(0.0, low=0.0, high=1.0, unit="cohesion",
-                                   doc="raises (government side) or lowers (rebel side) the cohesion target")
+    materiel: Param = spec(0.0, low=0.0, unit="propensity",
+                           doc="arms and pay: lowers its client's units' propensity to abandon (government side)")
+    belief_support: Param = spec(0.0, low=0.0, high=10.0, unit="log-odds",
+                                 doc="moves belief towards its client's survival while it is there (a jump on arrival, a drop on leaving)")
+    quit_below: Param = spec(0.0, low=0.0, high=1.0, unit="belief",
+                             doc="it withdraws when its client's odds (belief, or 1 - belief for a rebel patron) fall below this")
+    withdraw_day: Param = spec(100000.0, low=0.0, unit="days", doc="scheduled withdrawal, days after as_of (100000: none)")
+
+
+@dataclass(frozen=True)
+class Belief:
+    initial: Param = spec(0.6, low=0.0, high=1.0, positive=True, unit="belief",
+                          doc="pi at as_of: the common belief that the regime survives")
+    baseline: Param = spec(0.6, low=0.0, high=1.0, positive=True, unit="belief",
+                           doc="the anchor at parity of combat power with no allies present")
+    force_weight: Param = spec(1.0, low=0.0, high=100.0, unit="log-odds",
+                               doc="log-odds of the anchor per unit of log(government power / rebel power)")
+    relax_per_day: Param = spec(0.1, low=0.0, unit="1/day", doc="rate at which logit pi relaxes to its anchor")
+    loss_shock: Param = spec(0.3, low=0.0, high=100.0, unit="log-odds",
+                             doc="drop of logit pi when a node falls (times importance); the same rise when one is retaken")
+    abandon_shock: Param = spec(0.5, low=0.0, high=100.0, unit="log-odds",
+                                doc="drop of logit pi when a garrison abandons its node without a fight (times importance)")
+    repulse_shock: Param = spec(0.3, low=0.0, high=100.0, unit="log-odds",
+                                doc="rise of logit pi when an assault is repulsed or an axis culminates")
+    flight_shock: Param = spec(2.0, low=0.0, high=100.0, unit="log-odds", doc="drop of logit pi when the ruler flees")
+    rally_shock: Param = spec(0.3, low=0.0, high=100.0, unit="log-odds",
+                              doc="rise when a loyalist reserve mobilises; drop when a latent group rises")
+
+
+@dataclass(frozen=True)
+class Cascade:
+    belief_weight: Param = spec(1.0, low=0.0, high=100.0, unit="propensity", doc="propensity to abandon per unit of (1 - belief)")
+    peer_weight: Param = spec(1.0, low=0.0, high=100.0, unit="propensity",
+                              doc="propensity per unit of the class's share already gone (regime-wide)")
+    threat_weight: Param = spec(0.5, low=0.0, high=100.0, unit="propensity", doc="propensity per unit of the local attacker's odds")
+    contingent_threshold: Param = spec(0.8, low=-100.0, high=100.0, unit="propensity",
+                                       doc="mean abandonment threshold of contingent units")
+    core_threshold: Param = spec(1.6, low=-100.0, high=100.0, unit="propensity", doc="mean abandonment threshold of core units")
+    spread: Param = spec(0.25, low=0.0, high=100.0, positive=True, unit="propensity",
+                         doc="standard deviation of the units' thresholds within a class")
+    retreat_share: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
+                                doc="share of abandoning units that fall back to the next node towards the capital (the rest disperse)")
 
 
 @dataclass(frozen=True)
@@ -110,72 +165,48 @@ class Momentum:
 
 
 @dataclass(frozen=True)
-class Cohesion:
-    initial: Param = spec(0.7, low=0.0, high=1.0, unit="cohesion", doc="C at as_of")
-    target: Param = spec(0.7, low=0.0, high=1.0, unit="cohesion", doc="level C recovers towards, before allies")
-    recovery_per_day: Param = spec(0.02, low=0.0, high=1.0, unit="1/day", doc="daily share of the gap to the target recovered")
-    shock: Param = spec(0.08, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C per node lost, times its importance")
-    unrest_drag_per_day: Param = spec(0.01, low=0.0, unit="cohesion/day", doc="daily loss of C per unit of unrest")
-    collapse_below: Param = spec(0.1, low=0.0, high=1.0, unit="cohesion", doc="the regime collapses when C drops below this")
-    combat_weight: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
-                                doc="how far cohesion scales defenders' fighting power: (1 - w) + w C")
-
-
-@dataclass(frozen=True)
-class Desertion:
-    base_rate_per_day: Param = spec(0.002, low=0.0, unit="1/day", doc="hazard of a desertion wave at a garrison in calm conditions")
-    cohesion_sensitivity: Param = spec(3.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
-    momentum_sensitivity: Param = spec(1.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of mean momentum above 1")
-    unrest_sensitivity: Param = spec(1.5, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of unrest U")
-    threat_sensitivity: Param = spec(1.5, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of the node's threat")
-    wave_fraction: Param = spec(0.1, low=0.0, high=1.0, unit="fraction", doc="share of a garrison a wave removes")
-    unrest_per_wave: Param = spec(0.02, low=0.0, unit="unrest", doc="unrest added by each wave")
-
-
-@dataclass(frozen=True)
 class Combat:
     kill_rate: Param = spec(0.02, low=0.0, unit="1/day", doc="enemy fighters put out of action per effective fighter per day")
     defender_loss_tolerance: Param = spec(0.5, low=0.0, high=1.0, positive=True, unit="fraction",
-                                          doc="share of its strength a garrison loses before breaking, times its cohesion factor")
+                                          doc="share of its strength a garrison loses in an assault before breaking")
     regroup_days: Param = spec(3.0, low=0.0, unit="days", doc="pause after a repulse before the next assault round")
     retreat_fraction: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
-                                   doc="share of a fallen garrison that falls back to the next government node")
+                                   doc="share of a garrison broken in an assault that falls back to the next node towards the capital")
     air_slowdown: Param = spec(1.0, low=0.0, unit="multiplier", doc="advance speed is divided by 1 + air_slowdown x government air")
-
-
-@dataclass(frozen=True)
-class Unrest:
-    initial: Param = spec(0.0, low=0.0, high=1.0, unit="unrest", doc="U in the capital at as_of")
-    growth_per_day: Param = spec(0.02, low=0.0, unit="unrest/day", doc="daily growth at full threat to the capital, times mean momentum")
-    decay_per_day: Param = spec(0.1, low=0.0, high=1.0, unit="1/day", doc="daily calming share, times cohesion")
-    uprising_rate_per_day: Param = spec(0.02, low=0.0, unit="1/day", doc="uprising hazard per unit of unrest")
-    uprising_garrison_loss: Param = spec(0.3, low=0.0, high=1.0, unit="fraction", doc="share of the capital's garrison lost in an uprising")
-    uprising_cohesion_shock: Param = spec(0.3, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C in an uprising")
+    counterattack_per_day: Param = spec(0.01, low=0.0, unit="1/day",
+                                        doc="hazard that a lost node is retaken when belief is certain (times max(0, 2 pi - 1))")
+    retake_share: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
+                               doc="a retaken node's garrison, as a share of its garrison at as_of")
 
 
 @dataclass(frozen=True)
 class Leadership:
-    flight_rate_per_day: Param = spec(3e-5, low=0.0, unit="1/day", doc="base hazard that the ruler flees")
-    handover_rate_per_day: Param = spec(1e-5, low=0.0, unit="1/day", doc="base hazard of a negotiated hand-over")
-    threat_sensitivity: Param = spec(3.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of threat to the capital")
-    cohesion_sensitivity: Param = spec(4.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of (1 - C)")
-    unrest_sensitivity: Param = spec(2.0, low=0.0, high=100.0, unit="log-rate", doc="log-hazard added per unit of unrest")
-    flight_cohesion_shock: Param = spec(0.9, low=0.0, high=1.0, unit="fraction", doc="fractional loss of C when the ruler flees")
+    exit_below: Param = spec(0.15, low=0.0, high=1.0, unit="belief",
+                             doc="the ruler's odds below which he flees, before his exit option")
+    haven: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
+                        doc="quality of his exit option (a haven, a patron able to extract him)")
+    haven_weight: Param = spec(0.2, low=0.0, high=1.0, unit="belief", doc="how far a full exit option raises his flight threshold")
+    handover_below: Param = spec(0.05, low=0.0, high=1.0, unit="belief",
+                                 doc="the ruler's odds below which he negotiates a hand-over")
+    spread: Param = spec(0.05, low=0.0, high=1.0, positive=True, unit="belief",
+                         doc="how sharply the exit hazards switch on around their thresholds")
+    max_exit_per_day: Param = spec(3.0, low=0.0, unit="1/day", doc="the exit hazards' ceiling, reached far below the threshold")
 
 
 @dataclass(frozen=True)
 class Threat:
     scale_km: Param = spec(50.0, low=0.0, positive=True, unit="km",
-                           doc="threat of an axis d km away is exp(-d / scale_km)")
+                           doc="an axis d km away weighs exp(-d / scale_km) of its power")
+    sharpness: Param = spec(1.0, low=0.0, high=100.0, unit="exponent",
+                            doc="lambda: the local odds are r^lambda / (1 + r^lambda), r the power ratio")
 
 
 # The model-wide sections, in the order the loader and MODEL.md present them.
 SECTIONS: dict[str, type] = {
+    "belief": Belief,
+    "cascade": Cascade,
     "momentum": Momentum,
-    "cohesion": Cohesion,
-    "desertion": Desertion,
     "combat": Combat,
-    "unrest": Unrest,
     "leadership": Leadership,
     "threat": Threat,
 }
@@ -195,11 +226,10 @@ class Scenario:
     roads: tuple[Road, ...]
     axes: tuple[Axis, ...]
     allies: tuple[Ally, ...]
+    belief: Belief
+    cascade: Cascade
     momentum: Momentum
-    cohesion: Cohesion
-    desertion: Desertion
     combat: Combat
-    unrest: Unrest
     leadership: Leadership
     threat: Threat
     source_path: str = ""

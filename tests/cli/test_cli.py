@@ -42,7 +42,7 @@ def test_run_writes_a_complete_results_folder(flagship_run):
         assert v["ci_low"] <= v["p"] <= v["ci_high"]
     f = summary["capital_fall_day"]
     assert f["p10"] <= f["p50"] <= f["p90"] <= summary["horizon_days"]
-    assert set(summary["nodes"]) == {"homs", "nabk", "damascus", "latakia", "tartus"}
+    assert set(summary["nodes"]) == {"homs", "nabk", "damascus", "damascus_suburbs", "latakia", "tartus"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 7 and manifest["reps"] == 2000 and manifest["engine"] == "vectorised"
     assert "version" in manifest and "git_commit" in manifest and manifest["wall_seconds"] > 0
@@ -93,7 +93,7 @@ def test_plot_redraws_from_files(flagship_run):
 @pytest.mark.parametrize("args,words", [
     (["run", "nope.toml"], "nope.toml: file not found"),
     (["run", FLAGSHIP, "--set", "rebels.east.momentum=2"], "--set: rebels.east.momentum: unknown parameter path"),
-    (["run", FLAGSHIP, "--set", "cohesion.initial=7"], "cohesion.initial"),
+    (["run", FLAGSHIP, "--set", "belief.initial=7"], "belief.initial"),
     (["run", FLAGSHIP, "--reps", "0"], "--reps"),
     (["run", FLAGSHIP, "--reps", "many"], "--reps"),
     (["run", FLAGSHIP, "--seed", "-3"], "--seed"),

@@ -5,8 +5,9 @@ subclass away from the whole suite: set ``engine`` (the module or object), ``nam
 and give :meth:`EngineContract.recording_captures`.
 
 Three parts: the API (signature, parameters drawn first, given draws used and left unchanged,
-outcome shapes and dtypes, determinism); closed forms of the model's semantics (an exponential race,
-arrival times, the air slowdown, the square-law break day, Poisson desertion waves); and invariants
+outcome shapes and dtypes, determinism); closed forms of the model's semantics (an exponential race
+of the ruler's exits, arrival times, the air slowdown, the square-law break day, the cascade's
+threshold recursion, an exit near-certain within a day); and invariants
 of every replication, as properties over generated theatres and at the extremes of valid
 parameters. Tolerances are several standard errors under fixed seeds, so the tests never flake.
 """
@@ -31,6 +32,7 @@ from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
 from sim.engines.theatre import Theatre
 from sim.errors import ScenarioError
 from sim.runs.runner import run
+from sim.runs.summary import fell_within
 from sim.scenario.load import scenario_from_document
 
 from tests.conftest import QUIET, base_doc, merge
@@ -41,16 +43,24 @@ PROPERTY = settings(max_examples=300, derandomize=True, deadline=None, database=
 
 # ------------------------------------------------------------------------------------ closed forms
 
-def race_doc(flight, handover, horizon=30):
-    """No axes, no allies: only the ruler's flight and a hand-over, at constant rates."""
-    return merge(base_doc(), {
+def steady(doc: dict, belief: float) -> dict:
+    """Belief held constant at ``belief``: the anchor is the baseline (no weight on the force
+    balance, no allies) and it starts there."""
+    return merge(doc, {"belief": {"initial": belief, "baseline": belief, "force_weight": 0.0}})
+
+
+def race_doc(flight, handover, horizon=30, belief=0.5, spread=0.1, most=0.1):
+    """No axes, no allies, belief constant, no cascade: the ruler's flight and a hand-over race at
+    constant rates h_max Phi((threshold - pi) / s); the thresholds are solved for ``flight`` and
+    ``handover`` per day."""
+    from scipy.special import ndtri
+    return steady(merge(base_doc(), {
         **QUIET, "rebels": None, "allies": None,
         "scenario": {"horizon_days": horizon},
-        "leadership": {"flight_rate_per_day": flight, "handover_rate_per_day": handover,
-                       "threat_sensitivity": 0, "cohesion_sensitivity": 0, "unrest_sensitivity": 0,
-                       "flight_cohesion_shock": 1.0},
-        "cohesion": {"collapse_below": 0.05},
-    })
+        "leadership": {"exit_below": belief + spread * float(ndtri(flight / most)), "haven": 0.0,
+                       "handover_below": belief + spread * float(ndtri(handover / most)),
+                       "spread": spread, "max_exit_per_day": most},
+    }), belief)
 
 
 def lanchester_break_day(att, dfn, kill, tol_a, tol_d):
@@ -70,7 +80,8 @@ def lanchester_break_day(att, dfn, kill, tol_a, tol_d):
 # In every replication: the end state is one of three and the summary's probabilities sum to 1; the
 # capital's fall day lies within the horizon and equals the end day; a replication that holds has no
 # capital fall day; a node falls at most once (counted at the capture itself), never if it started
-# rebel-held, and only after every node its assault needs: an axis assaults the k-th node of its
+# rebel-held, and only after every node its assault needs (a node retaken and lost again keeps its
+# first fall day): an axis assaults the k-th node of its
 # route only after passing the nodes before it, each rebel-held by then, so some axis whose route
 # holds the node has every earlier node on it rebel-held at start or fallen no later. The capital
 # falls to an assault (captured) only in that way; a collapse may end it from anywhere. Every number
@@ -113,19 +124,29 @@ def check(scenario, result, captures) -> None:
             assert needs_met, f"replication {r}: node {th.node_names[i]} fell on day {t} without an axis that " \
                               f"had passed every earlier node of its route (falls {fall[r]})"
 
-    # A node falls at most once: no capture of the same node twice in one replication.
+    # A node is captured twice in one replication only if it was retaken in between.
+    retaken = ~np.isnan(o.node_retaken_day)
+    assert not retaken[:, th.rebel_at_start].any() and not retaken[:, cap].any()
+    assert (o.node_retaken_day[retaken] >= fall[retaken]).all(), "a node retaken before it fell"
     keys = list(captures)
-    assert len(keys) == len(set(keys)), "a node was captured twice in one replication"
+    twice = {k for k in keys if keys.count(k) > 1}
+    assert all(retaken[k[-2], k[-1]] for k in twice), "a node was captured twice without being retaken"
 
-    for col in (o.leader_fled_day, o.uprising_day):
+    for col in (o.leader_fled_day, o.handover_day):
         d = col[~np.isnan(col)]
         assert np.isfinite(d).all() and (d >= 0).all() and (d <= horizon).all()
     fled = ~np.isnan(o.leader_fled_day) & ended
     assert (o.leader_fled_day[fled] <= o.end_day[fled]).all()
-    assert np.isfinite(o.desertions).all() and (o.desertions >= 0).all()
-    assert np.isfinite(o.final_cohesion).all() and (o.final_cohesion >= 0).all() and (o.final_cohesion <= 1).all()
-    arr = o.ally_arrival_day[~np.isnan(o.ally_arrival_day)]
-    assert np.isfinite(arr).all() and (arr >= 0).all() and (arr <= horizon).all()
+    handed = ~np.isnan(o.handover_day)
+    assert (o.end_state[handed] == COLLAPSED).all() and np.array_equal(o.handover_day[handed], o.end_day[handed])
+    assert not (handed & ~np.isnan(o.leader_fled_day)).any(), "a ruler who fled also handed over"
+    assert np.isfinite(o.dispersed).all() and (o.dispersed >= 0).all()
+    assert np.isfinite(o.final_belief).all() and (o.final_belief > 0).all() and (o.final_belief < 1).all()
+    for col in (o.ally_arrival_day, o.ally_withdrawal_day):
+        d = col[~np.isnan(col)]
+        assert np.isfinite(d).all() and (d >= 0).all() and (d <= horizon).all()
+    both = ~np.isnan(o.ally_arrival_day) & ~np.isnan(o.ally_withdrawal_day)
+    assert (o.ally_withdrawal_day[both] >= o.ally_arrival_day[both]).all()
 
     s = result.summary
     f = s["capital_fall_day"]
@@ -162,8 +183,11 @@ def theatres(draw) -> dict:
         body = {"controller": "rebels" if m in rebel else "government"}
         if m not in rebel:
             body |= {"garrison": fighters(f"garrison {m}"),
+                     "core_share": draw(st.sampled_from([0, 0.5, 1]), label="core"),
                      "defense": draw(st.sampled_from([1e-6, 0.5, 1, 3, 1e3]), label="defense"),
-                     "importance": draw(st.sampled_from([0, 1, 5]), label="importance")}
+                     "importance": draw(st.sampled_from([0, 1, 5]), label="importance"),
+                     "reserve": draw(st.sampled_from([0, 0, 1000]), label="reserve"),
+                     "reserve_threat": draw(st.sampled_from([0, 0.5, 1]), label="reserve threat")}
         nodes[m] = body
     axes = {}
     for k in range(draw(st.integers(0, 3), label="axes")):
@@ -181,19 +205,23 @@ def theatres(draw) -> dict:
             "position_km": draw(st.sampled_from([0, 10, 1e6])),
             "assaulting": draw(st.sampled_from([0, 1, {"dist": "bernoulli", "p": 0.5}])),
             "loss_tolerance": draw(st.sampled_from([1e-6, 0.3, 1])),
-            "reinforcement_per_day": draw(st.sampled_from([0, 100])),
+            "joiners_per_day": draw(st.sampled_from([0, 100])),
+            "culmination": draw(st.sampled_from([1e-6, 0.6, 1])),
+            "rises_below": draw(st.sampled_from([1, 1, 0.5, 0])),
         }
     allies = {}
     for j in range(draw(st.integers(0, 2), label="allies")):
         allies[f"x{j}"] = {
             "side": draw(st.sampled_from(["government", "rebels"])),
-            "commit_probability": draw(st.sampled_from([0, 0.5, 1])),
-            "decision_day": draw(st.sampled_from([0, 1, 5])),
-            "arrival_delay_days": draw(st.sampled_from([0, 2])),
+            "committed": draw(st.sampled_from([0, 1, {"dist": "bernoulli", "p": 0.5}])),
+            "commit_per_day": draw(st.sampled_from([0, 0.5, 1e6])),
+            "delay_days": draw(st.sampled_from([0, 2])),
             "capacity": draw(st.sampled_from([0, 1])),
             "air_support": draw(st.sampled_from([0, 1, 5])),
             "ground_forces": draw(st.sampled_from([0, 1000])),
-            "cohesion_support": draw(st.sampled_from([0, 0.5, 1])),
+            "belief_support": draw(st.sampled_from([0, 0.5, 10])),
+            "quit_below": draw(st.sampled_from([0, 0.3, 1])),
+            "withdraw_day": draw(st.sampled_from([0, 3, 1e5])),
             **({"deploy_to": draw(st.sampled_from(names))} if draw(st.booleans()) else {}),
         }
     pick = lambda label, options: draw(st.sampled_from(options), label=label)  # noqa: E731
@@ -208,18 +236,21 @@ def theatres(draw) -> dict:
                      "setback": pick("setback", [0, 0.3, 1]), "decay_per_day": pick("decay", [0, 0.07, 50]),
                      "spillover": pick("spillover", [0, 1])},
         # Weighted (repeated) towards values that let assaults happen before a collapse.
-        "cohesion": {"initial": pick("cohesion", [0, 0.7, 0.7, 0.7, 1]),
-                     "collapse_below": pick("collapse", [0, 0, 0.1, 0.1, 1]),
-                     "shock": pick("shock", [0, 0.08, 0.08, 1]), "combat_weight": pick("weight", [0, 1])},
-        "desertion": {"base_rate_per_day": pick("desertion", [0, 0.002, 0.02]),
-                      "wave_fraction": pick("wave", [0, 0.1, 1])},
+        "belief": {"initial": pick("belief", [1e-9, 0.7, 0.7, 0.7, 1 - 1e-9]),
+                   "baseline": pick("baseline", [1e-9, 0.6, 0.6, 1 - 1e-9]),
+                   "force_weight": pick("force weight", [0, 1, 100]), "relax_per_day": pick("relax", [0, 0.1, 50]),
+                   "loss_shock": pick("loss shock", [0, 0.3, 100]), "flight_shock": pick("flight shock", [0, 2, 100])},
+        "cascade": {"contingent_threshold": pick("contingent", [-100, 0.8, 0.8, 100]),
+                    "core_threshold": pick("core", [1.6, 100]), "spread": pick("spread", [1e-9, 0.25, 100]),
+                    "peer_weight": pick("peers", [0, 1, 100]), "retreat_share": pick("retreat share", [0, 1])},
         "combat": {"kill_rate": pick("kill", [0, 0.02, 1]), "regroup_days": pick("regroup", [0, 3]),
-                   "retreat_fraction": pick("retreat", [0, 1]), "air_slowdown": pick("slowdown", [0, 1])},
-        "unrest": {"initial": pick("unrest", [0, 0, 1]), "uprising_rate_per_day": pick("uprising", [0, 0.02, 0.02, 5]),
-                   "uprising_garrison_loss": pick("uprising loss", [0, 1])},
-        "leadership": {"flight_rate_per_day": pick("flight", [0, 3e-5, 3e-5, 1]),
-                       "handover_rate_per_day": pick("handover", [0, 1e-5, 1e-5, 1])},
-        "threat": {"scale_km": pick("scale", [1e-6, 50, 1e6])},
+                   "retreat_fraction": pick("retreat", [0, 1]), "air_slowdown": pick("slowdown", [0, 1]),
+                   "counterattack_per_day": pick("counter-attack", [0, 0.01, 1e6]),
+                   "retake_share": pick("retake", [0, 1])},
+        "leadership": {"exit_below": pick("exit below", [0, 0.15, 0.15, 1]), "spread": pick("exit spread", [1e-9, 0.05]),
+                       "max_exit_per_day": pick("max exit", [0, 3, 3, 1e6]),
+                       "handover_below": pick("handover", [0, 0.05, 1])},
+        "threat": {"scale_km": pick("scale", [1e-6, 50, 1e6]), "sharpness": pick("sharpness", [0, 1, 100])},
     }
 
 
@@ -239,17 +270,29 @@ EXTREMES = {
     "momentum a hair above zero": {"rebels": {"north": {"momentum": 1e-12}}, "momentum": {"jump": 0}},
     "momentum cap a hair above zero": {"momentum": {"cap": 1e-12}},
     "every ally at full capacity": {"allies": {
-        "friend": {"capacity": 1, "commit_probability": 1, "air_support": 1e6, "ground_forces": 1e6,
-                   "cohesion_support": 1},
-        "backer": {"side": "rebels", "capacity": 1, "commit_probability": 1, "air_support": 1e6,
-                   "ground_forces": 1e6, "cohesion_support": 1}}},
-    "largest numbers": {"rebels": {"north": {"strength": 1e12, "reinforcement_per_day": 1e12}},
+        "friend": {"capacity": 1, "committed": 1, "air_support": 1e6, "ground_forces": 1e6, "belief_support": 10,
+                   "materiel": 1e6},
+        "backer": {"side": "rebels", "capacity": 1, "committed": 1, "air_support": 1e6,
+                   "ground_forces": 1e6, "belief_support": 10}}},
+    "allies come and go every day": {"allies": {
+        "friend": {"commit_per_day": 1e12, "quit_below": 1, "delay_days": 0},
+        "backer": {"side": "rebels", "commit_per_day": 1e12, "withdraw_day": 2, "ground_forces": 500}}},
+    "largest numbers": {"rebels": {"north": {"strength": 1e12, "joiners_per_day": 1e12}},
                         "nodes": {"cap": {"garrison": 1e12, "defense": 1e12}}, "combat": {"kill_rate": 1e12}},
     "vanishing defense and threat scale": {"nodes": {"town": {"defense": 5e-324}}, "threat": {"scale_km": 5e-324}},
     "horizon 0": {"scenario": {"horizon_days": 0}},
     "horizon 1": {"scenario": {"horizon_days": 1}},
-    "everything certain to happen at once": {"leadership": {"flight_rate_per_day": 1e12, "handover_rate_per_day": 1e12},
-                                             "unrest": {"initial": 1, "uprising_rate_per_day": 1e12}},
+    "everything certain to happen at once": {"leadership": {"max_exit_per_day": 1e12, "exit_below": 1,
+                                                            "handover_below": 1},
+                                             "combat": {"counterattack_per_day": 1e12},
+                                             "cascade": {"contingent_threshold": -100, "core_threshold": -100}},
+    "belief at its extremes": {"belief": {"initial": 1e-300, "baseline": 1 - 1e-16, "force_weight": 100,
+                                          "loss_shock": 100, "abandon_shock": 100, "repulse_shock": 100}},
+    "a latent group at the gates": {"nodes": {"town": {"controller": "government"}},
+                                    "rebels": {"rising": {"route": ["town", "cap"], "strength": 3000,
+                                                          "position_km": 100, "rises_below": 0.7}}},
+    "reserves at every threat": {"nodes": {"town": {"reserve": 5000, "reserve_threat": 0},
+                                           "cap": {"reserve": 5000, "reserve_threat": 0}}},
 }
 
 
@@ -313,11 +356,14 @@ class EngineContract:
         th = Theatre.from_scenario(s)
         assert len(out) == 25 and draws.n == 25
         assert out.end_state.dtype == np.int8 and out.end_state.shape == (25,)
-        for name in ("end_day", "leader_fled_day", "uprising_day", "desertions", "final_cohesion"):
+        for name in ("end_day", "leader_fled_day", "handover_day", "dispersed", "final_belief"):
             col = getattr(out, name)
             assert col.dtype == np.float64 and col.shape == (25,), name
         assert out.node_fall_day.shape == (25, th.n_nodes) and out.node_fall_day.dtype == np.float64
-        assert out.ally_arrival_day.shape == (25, th.n_allies) and out.ally_arrival_day.dtype == np.float64
+        assert out.node_retaken_day.shape == (25, th.n_nodes) and out.node_retaken_day.dtype == np.float64
+        for name in ("ally_arrival_day", "ally_withdrawal_day"):
+            col = getattr(out, name)
+            assert col.shape == (25, th.n_allies) and col.dtype == np.float64, name
         assert all(draws.by_path[p].shape == (25,) for p, _ in s.parameters())
 
     def test_same_state_same_outcomes_and_the_generator_is_consumed(self, make_scenario):
@@ -335,45 +381,68 @@ class EngineContract:
     # ------------------------------------------------------------------ closed forms
 
     def test_exponential_race(self, make_scenario):
-        """Two constant hazards: the first event time is Exp(lf + lh) and flight wins with lf / (lf + lh)."""
+        """Two constant hazards: the first exit comes at Exp(lf + lh), and it is a flight with
+        probability lf / (lf + lh). A hand-over ends the regime; a flight does not (no cascade here):
+        the regime holds under a successor and no hand-over follows."""
         lf, lh, horizon = 0.05, 0.03, 30
         out = self.outcomes(make_scenario(race_doc(lf, lh, horizon)))
         n = len(out)
-        p_end = 1 - np.exp(-(lf + lh) * horizon)
-        collapsed = out.end_state == COLLAPSED
-        assert set(np.unique(out.end_state)) <= {COLLAPSED, HOLDS}
+        fled, handed = ~np.isnan(out.leader_fled_day), ~np.isnan(out.handover_day)
+        assert not (fled & handed).any()
+        exited = fled | handed
+        p_exit = 1 - np.exp(-(lf + lh) * horizon)
         # 4.5 standard errors: deterministic under the fixed seed and still tight.
-        assert abs(collapsed.mean() - p_end) < 4.5 * np.sqrt(p_end * (1 - p_end) / n)
-        fled = ~np.isnan(out.leader_fled_day)
+        assert abs(exited.mean() - p_exit) < 4.5 * np.sqrt(p_exit * (1 - p_exit) / n)
         share = lf / (lf + lh)
-        assert abs(fled[collapsed].mean() - share) < 4.5 * np.sqrt(share * (1 - share) / collapsed.sum())
-        # The flight collapses cohesion at once: same day.
-        assert np.allclose(out.leader_fled_day[fled], out.end_day[fled])
-        days = out.end_day[collapsed]
-        truncated = lambda x: (1 - np.exp(-(lf + lh) * x)) / p_end  # noqa: E731
+        assert abs(fled[exited].mean() - share) < 4.5 * np.sqrt(share * (1 - share) / exited.sum())
+        assert np.array_equal(out.end_state == COLLAPSED, handed) and (out.end_state[fled] == HOLDS).all()
+        days = np.where(fled, out.leader_fled_day, out.handover_day)[exited]
+        truncated = lambda x: (1 - np.exp(-(lf + lh) * x)) / p_exit  # noqa: E731
         assert stats.kstest(days, truncated).pvalue > 1e-3
 
-    def test_undefended_capital_falls_on_arrival(self, make_scenario):
-        """An axis 150 km out at 25 km/day, momentum 1.5, no opposition: arrival at 150 / 37.5 = 4 days."""
+    def test_an_exit_is_near_certain_within_a_day_when_the_rulers_odds_collapse(self, make_scenario):
+        """Belief 0.02 against a flight threshold of 0.25 (spread 0.05): the flight hazard is at its
+        ceiling, 3 a day, and a hand-over (threshold 0.01) races it; an exit within a day has
+        probability 1 - exp(-(h_F + h_H)) > 0.95."""
+        from scipy.special import ndtr
+        doc = steady(merge(base_doc(), {**QUIET, "rebels": None, "allies": None,
+                                        "leadership": {"max_exit_per_day": 3.0, "handover_below": 0.01}}), 0.02)
+        out = self.outcomes(make_scenario(doc))
+        rate = 3.0 * (ndtr((0.25 - 0.02) / 0.05) + ndtr((0.01 - 0.02) / 0.05))
+        p = 1 - np.exp(-rate)
+        assert p > 0.95
+        first = np.fmin(out.leader_fled_day, out.handover_day)
+        assert abs(fell_within(first, 1.0).mean() - p) < 4.5 * np.sqrt(p * (1 - p) / len(out))
+
+    def test_undefended_town_falls_on_arrival(self, make_scenario):
+        """An axis 50 km from an empty town at 25 km/day, momentum 1.5, no opposition: arrival at
+        50 / 37.5 days, and the town is taken without a fight."""
+        doc = merge(base_doc(), {**QUIET, "allies": None, "momentum": {"decay_per_day": 0, "jump": 0},
+                                 "nodes": {"town": {"garrison": 0}},
+                                 "rebels": {"north": {"momentum": 1.5, "speed_km_day": 25}}})
+        out = self.outcomes(make_scenario(doc), reps=50)
+        assert np.allclose(out.node_fall_day[:, 1], 50 / 37.5)
+
+    def test_an_open_capital_is_the_end_of_the_regime(self, make_scenario):
+        """A capital with no garrison: taken if an axis reaches it before the first tick (day 0.5
+        here), else the regime dissolves at the first tick (collapsed on day 1)."""
         doc = merge(base_doc(), {**QUIET, "allies": None, "momentum": {"decay_per_day": 0, "jump": 0},
                                  "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 0}},
-                                 "rebels": {"north": {"momentum": 1.5, "speed_km_day": 25}},
-                                 "cohesion": {"shock": 0}})
-        out = self.outcomes(make_scenario(doc), reps=50)
-        assert np.all(out.end_state == CAPTURED)
-        assert np.allclose(out.end_day, 4.0)
-        assert np.allclose(out.node_fall_day[:, 1], 50 / 37.5)
+                                 "rebels": {"north": {"momentum": 1.0, "speed_km_day": 200, "position_km": 50}}})
+        out = self.outcomes(make_scenario(doc), reps=20)
+        assert np.all(out.end_state == CAPTURED) and np.allclose(out.end_day, 0.5)
+        slow = self.outcomes(make_scenario(merge(doc, {"rebels": {"north": {"speed_km_day": 10}}})), reps=20)
+        assert np.all(slow.end_state == COLLAPSED) and np.all(slow.end_day == 1.0)
 
     def test_air_support_slows_the_advance(self, make_scenario):
         doc = merge(base_doc(), {**QUIET, "momentum": {"decay_per_day": 0, "jump": 0},
-                                 "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 0}},
+                                 "nodes": {"town": {"garrison": 0}},
                                  "rebels": {"north": {"momentum": 1.0, "speed_km_day": 30}},
-                                 "allies": {"friend": {"commit_probability": 1, "decision_day": 0,
-                                                       "arrival_delay_days": 0, "air_support": 1.0,
-                                                       "ground_forces": 0, "cohesion_support": 0}},
-                                 "combat": {"air_slowdown": 0.5}, "cohesion": {"shock": 0}})
+                                 "allies": {"friend": {"committed": 1, "air_support": 1.0, "ground_forces": 0,
+                                                       "belief_support": 0}},
+                                 "combat": {"air_slowdown": 0.5}})
         out = self.outcomes(make_scenario(doc), reps=20)
-        assert np.allclose(out.end_day, 150 / 20)  # 30 km/day / (1 + 0.5 x 1)
+        assert np.allclose(out.node_fall_day[:, 1], 50 / 20)  # 30 km/day / (1 + 0.5 x 1)
         assert np.allclose(out.ally_arrival_day[:, 0], 0.0)
 
     def test_capital_under_assault_with_no_garrison_falls_at_once(self, make_scenario):
@@ -394,31 +463,35 @@ class EngineContract:
         att, dfn, kill = 40_000.0, 20_000.0, 0.05
         doc = merge(base_doc(), {**QUIET, "allies": None,
                                  "rebels": {"north": {"route": ["base", "town"], "assaulting": 1, "strength": att,
-                                                      "momentum": 1.0, "loss_tolerance": 0.5}},
+                                                      "momentum": 1.0, "loss_tolerance": 0.5, "culmination": 1}},
                                  "nodes": {"town": {"garrison": dfn, "defense": 1.0}},
                                  "scenario": {"capital": "town"},
                                  "combat": {"kill_rate": kill, "defender_loss_tolerance": 0.43},
-                                 "cohesion": {"combat_weight": 0.0}, "momentum": {"decay_per_day": 0}})
+                                 "momentum": {"decay_per_day": 0}})
         day, result = lanchester_break_day(att, dfn, kill, 0.5, 0.43)
         assert (day, result) == (5, "falls")  # day 4 ends 4.4 points short of the breakpoint, day 5 4.7 past it
         out = self.outcomes(make_scenario(doc), reps=200)
         assert np.all(out.end_state == CAPTURED)
         assert np.all(out.end_day == day)
 
-    def test_desertion_waves_at_a_constant_rate(self, make_scenario):
-        """One garrison, a constant wave rate, nothing else: waves are Poisson, each takes 10%."""
-        rate, horizon = 0.2, 20
-        doc = merge(base_doc(), {**QUIET, "allies": None, "rebels": None,
-                                 "scenario": {"horizon_days": horizon},
-                                 "nodes": {"town": {"garrison": 0}, "cap": {"garrison": 1000}},
-                                 "desertion": {"base_rate_per_day": rate, "cohesion_sensitivity": 0,
-                                               "momentum_sensitivity": 0, "unrest_sensitivity": 0,
-                                               "threat_sensitivity": 0, "wave_fraction": 0.1,
-                                               "unrest_per_wave": 0}})
-        out = self.outcomes(make_scenario(doc))
-        waves = np.round(np.log(1 - out.desertions / 1000) / np.log(0.9)).astype(int)
-        assert abs(waves.mean() - rate * horizon) < 4.5 * np.sqrt(rate * horizon / len(out))
-        assert abs(waves.var() - rate * horizon) < 0.15 * rate * horizon
+    def test_the_cascade_follows_its_threshold_recursion(self, make_scenario):
+        """One garrison, no axis, belief constant: each tick the share of contingent units gone is
+        D_k = Phi((b1 (1 - pi) + b2 D_{k-1} - mu) / sigma), with D_{k-1} the share dispersed so far
+        (Granovetter's recursion); every unit that goes disperses (retreat_share 0)."""
+        from scipy.special import ndtr
+        pi, b1, b2, mu, sigma, garrison, horizon = 0.5, 1.0, 1.2, 0.9, 0.3, 10_000.0, 6
+        doc = steady(merge(base_doc(), {**QUIET, "allies": None, "rebels": None,
+                                        "scenario": {"horizon_days": horizon},
+                                        "nodes": {"town": {"controller": "rebels"}, "cap": {"garrison": garrison}},
+                                        "cascade": {"belief_weight": b1, "peer_weight": b2, "contingent_threshold": mu,
+                                                    "spread": sigma, "threat_weight": 0, "retreat_share": 0}}), pi)
+        d = 0.0
+        for _ in range(horizon - 1):  # ticks on days 1 .. horizon - 1
+            d = max(d, float(ndtr((b1 * (1 - pi) + b2 * d - mu) / sigma)))
+        out = self.outcomes(make_scenario(doc), reps=5)
+        assert 0.3 < d < 0.99  # a real cascade, short of emptying the garrison
+        np.testing.assert_allclose(out.dispersed, garrison * d, rtol=1e-9)
+        assert np.all(out.end_state == HOLDS)
 
     def test_an_axis_whose_route_ends_short_of_the_capital_stops_there(self, make_scenario):
         doc = merge(base_doc(), {**QUIET, "allies": None,

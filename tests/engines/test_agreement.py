@@ -15,7 +15,7 @@ from scipy import stats
 
 from sim.engines import reference, vectorised
 from sim.engines.vectorised import calendar, effects
-from sim.engines.vectorised.state import ASSAULTING, DESERTION
+from sim.engines.vectorised.state import ASSAULTING, FLIGHT
 from sim.scenario.load import load_scenario
 
 from tests.conftest import QUIET, SCENARIOS, base_doc, merge
@@ -55,11 +55,18 @@ def compare(scenario, seed=1, ref_reps=REF_REPS, vec_reps=VEC_REPS) -> dict[str,
             p[f"{node.name}.fell"] = chi2_p(np.isnan(ref.node_fall_day[:, i]), np.isnan(vec.node_fall_day[:, i]),
                                              (False, True))
     days["leader_fled"] = (ref.leader_fled_day, vec.leader_fled_day)
+    days["handover"] = (ref.handover_day, vec.handover_day)
+    for i, node in enumerate(scenario.nodes):
+        days[f"{node.name}.retaken"] = (ref.node_retaken_day[:, i], vec.node_retaken_day[:, i])
+    for j, ally in enumerate(scenario.allies):
+        days[f"{ally.name}.arrival"] = (ref.ally_arrival_day[:, j], vec.ally_arrival_day[:, j])
+        days[f"{ally.name}.withdrawal"] = (ref.ally_withdrawal_day[:, j], vec.ally_withdrawal_day[:, j])
     for name, (a, b) in days.items():
         a, b = a[~np.isnan(a)], b[~np.isnan(b)]
         if len(a) >= MIN_EVENTS and len(b) >= MIN_EVENTS:
             p[f"{name}.day"] = float(stats.ks_2samp(a, b).pvalue)
-    p["desertions"] = float(stats.ks_2samp(ref.desertions, vec.desertions).pvalue)
+    p["dispersed"] = float(stats.ks_2samp(ref.dispersed, vec.dispersed).pvalue)
+    p["final_belief"] = float(stats.ks_2samp(ref.final_belief, vec.final_belief).pvalue)
     return p
 
 
@@ -85,17 +92,27 @@ def test_engines_agree_on_the_first_day_of_the_offensive():
 SYNTHETIC = {
     "base": {},
     "no_allies": {"allies": None},
-    "one_axis_no_hazards": {**QUIET, "allies": None},
+    "one_axis_quiet": {**QUIET, "allies": None},
     "capital_without_garrison": {"nodes": {"cap": {"garrison": 0}}},
     "horizon_one_day": {"scenario": {"horizon_days": 1},
                         "rebels": {"north": {"assaulting": {"dist": "bernoulli", "p": 0.5}}}},
-    "rebel_side_ally": {"allies": {"friend": {"side": "rebels", "commit_probability": 0.8,
-                                              "ground_forces": 3000}}},
-    "desertion_cascade": {"desertion": {"base_rate_per_day": 0.05}, "cohesion": {"initial": 0.35}},
-    "leadership_and_uprising": {"leadership": {"flight_rate_per_day": 0.002, "handover_rate_per_day": 0.001},
-                                "unrest": {"initial": 0.6, "uprising_rate_per_day": 0.2}},
-    "repulse_and_regroup": {"rebels": {"north": {"strength": 1500, "reinforcement_per_day": 150}},
-                            "combat": {"regroup_days": 2}},
+    "rebel_side_ally": {"allies": {"friend": {"side": "rebels", "commit_per_day": 0.5, "ground_forces": 3000}}},
+    "cascade": {"belief": {"initial": 0.3}, "nodes": {"cap": {"core_share": 0.4}}},
+    "exit_and_handover": {"belief": {"initial": 0.35}, "leadership": {"exit_below": 0.3, "handover_below": 0.25,
+                                                                       "spread": 0.1, "max_exit_per_day": 0.5},
+                          "nodes": {"cap": {"core_share": 0.8}}},
+    "repulse_and_culminate": {"rebels": {"north": {"strength": 1500, "joiners_per_day": 300, "culmination": 0.5}},
+                              "combat": {"regroup_days": 2}},
+    "counterattack": {"belief": {"initial": 0.8, "baseline": 0.9}, "combat": {"counterattack_per_day": 0.2},
+                      "rebels": {"north": {"strength": 3000, "culmination": 0.3}}},
+    "ally_withdraws": {"allies": {"friend": {"committed": 1, "quit_below": 0.5, "withdraw_day": 20}},
+                       "belief": {"initial": 0.55}},
+    "latent_group_and_reserve": {"nodes": {"hills": {"controller": "government", "garrison": 500},
+                                           "cap": {"reserve": 4000, "reserve_threat": 0.3}},
+                                 "roads": {"hills-cap": 20},
+                                 "rebels": {"hills": {"route": ["hills", "cap"], "strength": 2500, "position_km": 10,
+                                                      "rises_below": 0.5}},
+                                 "belief": {"initial": 0.55}},
     "two_axes_converge": {
         "nodes": {"south": {"controller": "rebels"}},
         "roads": {"south-town": 30},
@@ -113,28 +130,63 @@ def test_engines_agree_on_synthetic_theatres(name, make_scenario):
 
 def late_first_round(b, r, a):
     """Fault: the first assault round a day late (an off-by-one in scheduling)."""
-    original_arrive(b, r, a)
+    original["arrive"](b, r, a)
     ax, t = b.axes, b.regime.t
     ax.resume_day[a][r] = np.where(ax.status[a][r] == ASSAULTING, t[r] + 1.0, ax.resume_day[a][r])
 
 
-def faster_desertion(b, r):
-    """Fault: desertion waves 30% more frequent than the rule says."""
-    original_refresh(b, r)
-    b.hazards.rate[DESERTION][r] *= 1.3
+def faster_flight(b, r):
+    """Fault: the ruler's flight hazard 30% higher than the rule says."""
+    original["refresh"](b, r)
+    b.hazards.rate[FLIGHT][r] *= 1.3
 
 
-def uprising_without_effect(b, r):
-    """Fault: an uprising is recorded but its effects on the garrison and cohesion are missed."""
-    b.regime.uprising_day[r] = b.regime.t[r]
+def weaker_cascade(b, r):
+    """Fault: the cascade ignores the peers (units leave as if none had gone before them)."""
+    dispersed = b.regime.dispersed[:, r].copy()
+    b.regime.dispersed[:, r] = 0.0
+    original["cascade"](b, r)
+    b.regime.dispersed[:, r] += dispersed
 
 
-original_arrive, original_refresh = effects.arrive, calendar.refresh
+def culmination_ignored(b, r, a):
+    """Fault: a culminating axis raises belief but does not stop."""
+    effects.shock(b, r, effects.take(b.p.belief.repulse_shock, r))
+
+
+def slower_counterattack(b, r):
+    """Fault: counter-attacks fire on alternate days only."""
+    if int(b.regime.t[r][0]) % 2 if len(r) else 0:
+        original["counterattack"](b, r)
+
+
+def allies_never_quit(b, r):
+    """Fault: allies ignore their quitting point (they leave only on their date)."""
+    saved = b.p.allies.quit_below
+    b.p.allies.quit_below = np.zeros_like(saved)
+    original["allies_act"](b, r)
+    b.p.allies.quit_below = saved
+
+
+def reserve_without_shock(b, r):
+    """Fault: a reserve mobilises but belief does not rise (and latent groups see a higher belief)."""
+    before = b.regime.log_odds[r].copy()
+    original["mobilise"](b, r)
+    b.regime.log_odds[r] = np.minimum(b.regime.log_odds[r], before)
+
+
+original = {name: getattr(effects, name) for name in ("arrive", "cascade", "counterattack", "allies_act",
+                                                       "mobilise")}
+original["refresh"] = calendar.refresh
 
 FAULTS = [
     (effects, "arrive", late_first_round, "base"),
-    (calendar, "refresh", faster_desertion, "desertion_cascade"),
-    (effects, "rise", uprising_without_effect, "leadership_and_uprising"),
+    (calendar, "refresh", faster_flight, "exit_and_handover"),
+    (effects, "cascade", weaker_cascade, "cascade"),
+    (effects, "culminate", culmination_ignored, "repulse_and_culminate"),
+    (effects, "counterattack", slower_counterattack, "counterattack"),
+    (effects, "allies_act", allies_never_quit, "ally_withdraws"),
+    (effects, "mobilise", reserve_without_shock, "latent_group_and_reserve"),
 ]
 
 

@@ -57,10 +57,10 @@ def test_the_state_is_declared(make_scenario):
     s = make_scenario(base_doc())
     block = vectorised.Block(Theatre.from_scenario(s), draw_parameters(s, 10, rng=np.random.default_rng(1)),
                              s.horizon_days, np.random.default_rng(2))
-    for rows in (block.regime, block.nodes, block.axes, block.allies, block.garrisons, block.hazards):
+    for rows in (block.regime, block.nodes, block.axes, block.allies, block.hazards):
         with pytest.raises(AttributeError):
-            rows.cohesion_shock = np.zeros(10)
+            rows.undeclared_field = np.zeros(10)
         assert all(isinstance(getattr(rows, f.name), np.ndarray) for f in dataclasses.fields(rows))
     for section, cls in SECTIONS.items():
         assert [f.name for f in dataclasses.fields(getattr(block.p, section))] == [f.name for f in param_fields(cls)]
-    assert block.p.cohesion.shock.shape == ()  # fixed in every row: a scalar
+    assert block.p.belief.loss_shock.shape == ()  # fixed in every row: a scalar

@@ -89,9 +89,9 @@ def engine_scenarios(tmp: Path) -> dict:
     synthetic = {
         "base": {},
         "no_hazards": {**QUIET, "allies": None},
-        "rebel_ally": {"allies": {"friend": {"side": "rebels", "commit_probability": 0.8, "ground_forces": 3000}}},
-        "leadership_uprising": {"leadership": {"flight_rate_per_day": 0.002, "handover_rate_per_day": 0.001},
-                                "unrest": {"initial": 0.6, "uprising_rate_per_day": 0.2}},
+        "rebel_ally": {"allies": {"friend": {"side": "rebels", "commit_per_day": 0.5, "ground_forces": 3000}}},
+        "cascade_and_exit": {"belief": {"initial": 0.3}, "nodes": {"cap": {"core_share": 0.5, "reserve": 2000}},
+                             "leadership": {"max_exit_per_day": 0.5}},
         "two_axes": {"nodes": {"south": {"controller": "rebels"}}, "roads": {"south-town": 30},
                      "rebels": {"south": {"route": ["south", "town", "cap"], "strength": 3000,
                                           "assaulting": {"dist": "bernoulli", "p": 0.5}}}},

@@ -114,7 +114,7 @@ def test_fall_day_shows_the_summary(runs):
 def test_node_falls_show_the_summary_along_the_axes(runs):
     run = RunFolder(runs[0])
     d = plots.node_falls(run).data
-    assert d["order"] == ["homs", "nabk", "damascus", "latakia", "tartus"]   # north axis, then off the axes
+    assert d["order"] == ["homs", "nabk", "damascus", "damascus_suburbs", "latakia", "tartus"]  # axes, then the rest
     names = [n.name for n in run.scenario.nodes]
     for name, v in run.summary["nodes"].items():
         assert d["cdf"][name][-1] == pytest.approx(v["p_fallen"])

@@ -66,16 +66,16 @@ def cycle_doc() -> dict:
                       "momentum": {"dist": "triangular", "low": 1, "mode": 1.2, "high": 1.6}},
             "south": {"route": ["base", "a", "c", "b", "cap"], "strength": {"dist": "beta", "a": 2, "b": 2,
                                                                               "low": 2000, "high": 4000},
-                      "assaulting": {"dist": "bernoulli", "p": 0.5}, "reinforcement_per_day": 20},
+                      "assaulting": {"dist": "bernoulli", "p": 0.5}, "joiners_per_day": 20},
         },
         "allies": {
-            "patron": {"side": "government", "commit_probability": 0.6, "decision_day": 1,
-                       "arrival_delay_days": 2, "air_support": 0.3, "ground_forces": 800, "deploy_to": "b"},
-            "backer": {"side": "rebels", "commit_probability": 1, "capacity": 1, "ground_forces": 500,
-                       "cohesion_support": 0.05},
+            "patron": {"side": "government", "commit_per_day": 0.6, "delay_days": 2, "air_support": 0.3,
+                       "ground_forces": 800, "deploy_to": "b", "quit_below": 0.2},
+            "backer": {"side": "rebels", "committed": 1, "capacity": 1, "ground_forces": 500,
+                       "belief_support": 0.2},
         },
-        "cohesion": {"initial": 0.5},
-        "leadership": {"flight_rate_per_day": 0.001},
+        "belief": {"initial": 0.5},
+        "leadership": {"exit_below": 0.2},
     }
 
 
@@ -97,16 +97,17 @@ def key_paths(doc: dict, prefix: tuple = ()) -> list[tuple]:
 
 SCHEMA_PATHS = [("scenario", k) for k in ("name", "title", "description", "as_of", "horizon_days", "capital")] + [
     ("momentum", "cap"), ("momentum", "jump"), ("momentum", "decay_per_day"), ("momentum", "setback"),
-    ("cohesion", "initial"), ("cohesion", "collapse_below"), ("cohesion", "shock"),
-    ("desertion", "base_rate_per_day"), ("desertion", "momentum_sensitivity"), ("desertion", "wave_fraction"),
+    ("belief", "initial"), ("belief", "baseline"), ("belief", "loss_shock"), ("belief", "relax_per_day"),
+    ("cascade", "contingent_threshold"), ("cascade", "spread"), ("cascade", "retreat_share"),
     ("combat", "kill_rate"), ("combat", "regroup_days"), ("combat", "defender_loss_tolerance"),
-    ("unrest", "initial"), ("unrest", "uprising_rate_per_day"), ("leadership", "flight_rate_per_day"),
-    ("leadership", "threat_sensitivity"), ("threat", "scale_km"), ("weather", "rain")]
-ENTITY_FIELDS = {"nodes": ["garrison", "defense", "population", "importance", "controller", "garison"],
+    ("combat", "counterattack_per_day"), ("leadership", "exit_below"), ("leadership", "max_exit_per_day"),
+    ("leadership", "haven"), ("threat", "scale_km"), ("threat", "sharpness"), ("weather", "rain")]
+ENTITY_FIELDS = {"nodes": ["garrison", "core_share", "defense", "population", "importance", "reserve",
+                           "reserve_threat", "controller", "garison"],
                  "rebels": ["strength", "momentum", "speed_km_day", "position_km", "assaulting", "loss_tolerance",
-                            "reinforcement_per_day", "route"],
-                 "allies": ["commit_probability", "decision_day", "arrival_delay_days", "capacity", "air_support",
-                            "ground_forces", "cohesion_support", "side", "deploy_to"]}
+                            "joiners_per_day", "culmination", "rises_below", "route"],
+                 "allies": ["committed", "commit_per_day", "delay_days", "capacity", "air_support", "ground_forces",
+                            "materiel", "belief_support", "quit_below", "withdraw_day", "side", "deploy_to"]}
 
 # ------------------------------------------------------------------------------------ nasty values
 
@@ -347,13 +348,13 @@ def check_run(out: Path, reps: int, case) -> None:
     for node in s["nodes"].values():
         assert 0.0 <= node["p_fallen"] <= 1.0, case
         assert node["median_day"] is None or 0 <= node["median_day"] <= horizon, case
-    assert s["mean_desertions"] >= 0, case
+    assert s["mean_dispersed"] >= 0, case
     if (out / "outcomes.npz").is_file():  # every drawn parameter and every outcome: finite or NaN for never
         import numpy as np
         with np.load(out / "outcomes.npz") as z:
             for name in z.files:
                 col = z[name]
-                ok = np.isfinite(col) if name.startswith("param:") or name in ("desertions", "final_cohesion") \
+                ok = np.isfinite(col) if name.startswith("param:") or name in ("dispersed", "final_belief") \
                     else np.isfinite(col) | np.isnan(col)
                 assert ok.all(), f"{case}\n{name}: {col[~ok][:5]}"
     # The resolved scenario in the folder loads again, to the same scenario.
@@ -377,7 +378,7 @@ def extends_setup(data, tmp: Path, raw: bytes) -> tuple[Path, list[Path]]:
     if kind == "none":
         return main_file, [main_file]
     child = tmp / "variant.toml"
-    body = data.draw(st.sampled_from(['[scenario]\nname = "variant"\n', "[cohesion]\ninitial = 0.3\n",
+    body = data.draw(st.sampled_from(['[scenario]\nname = "variant"\n', "[belief]\ninitial = 0.3\n",
                                       "[momentum]\ncap = 0\n", ""]))
     target = {"child": '"scenario.toml"', "missing": '"missing.toml"', "loop": '"scenario.toml"',
               "self": '"variant.toml"', "directory": '"."', "not_string": "5",
@@ -450,7 +451,7 @@ def test_fuzzed_set_arguments(data):
         path = tmp / "scenario.toml"
         path.write_bytes(encode(doc))
         argv = ["run", path, "--reps", 10, "--seed", 2, "--out", tmp / "out", "--quiet", "--no-plots"]
-        argv += set_args(data, doc) or ["--set", "cohesion.initial=0.4"]
+        argv += set_args(data, doc) or ["--set", "belief.initial=0.4"]
         status, _, stderr = call_main(argv, tmp)
         case = f"argv {argv}"
         if status == 0:
@@ -484,7 +485,7 @@ def commands() -> dict[str, dict]:
 
 COMMANDS = commands()
 TOKENS = ["", "-1", "0", "1", "2", "3", "x", "1e3", "9" * 60, "nan", "-", "--", "\x7f", "😀", "1:2:3", "x=1",
-          "rebels.north.momentum=1:2:2", "cohesion.initial=0.2,0.3", "morris", "sobol", "vectorised",
+          "rebels.north.momentum=1:2:2", "belief.initial=0.2,0.3", "morris", "sobol", "vectorised",
           "reference", "rebels.north.momentum", "{scenario}", "{broken}", "{notutf8}", "{dir}", "{run}",
           "{partial}", "{missing}", "{file}", "{observed}", "{out}"]
 # Half the cases start from arguments that work, so that the fuzzed flags meet a running command.
@@ -643,12 +644,12 @@ FOUND = [
     ({"scenario": {"name": "x" * 300}}, "scenario.name", "names the results folder"),  # file name too long
     ({"scenario": {"title": "a\x1b[2Jb"}}, "scenario.title", "control characters"),  # a terminal escape
     ({"scenario": {"as_of": dt.date(9999, 12, 31)}}, "scenario.horizon_days", "last calendar date"),  # date overflow
-    ({"desertion": {"base_rate_per_day": 1e6}}, "desertion.base_rate_per_day", "waves a day"),  # never ends
-    ({"desertion": {"momentum_sensitivity": 5}, "momentum": {"cap": 100, "jump": 10}},
-     "desertion.momentum_sensitivity", "waves a day"),
-    ({"leadership": {"threat_sensitivity": 1e6}}, "leadership.threat_sensitivity", "<= 100"),  # exp overflow
+    ({"desertion": {"base_rate_per_day": 1e6}}, "desertion", "threshold cascade"),  # a model v1 section
+    ({"leadership": {"threat_sensitivity": 3}}, "leadership.threat_sensitivity", "log-linear hazard is gone"),  # v1
+    ({"rebels": {"north": {"reinforcement_per_day": 5}}}, "rebels.north.reinforcement_per_day", "joiners_per_day"),
+    ({"threat": {"sharpness": 1e6}}, "threat.sharpness", "<= 100"),  # overflow of r ** lambda
     ({"nodes": {f"n{i}": {} for i in range(101)}}, "nodes", "at most 100"),  # memory grows with nodes
-    ({"cohesion": {"initial": {"value": _deep(40)}}}, "cohesion.initial.value", "nested more than"),
+    ({"belief": {"initial": {"value": _deep(40)}}}, "belief.initial.value", "nested more than"),
 ]
 
 
@@ -666,9 +667,9 @@ def test_what_the_fuzzer_found(write_scenario, change, key, words):
 
 @pytest.mark.parametrize("override,words", [
     ("=1", "'=1': empty key"),
-    ("cohesion.initial=0.5\nw = 2", "not a TOML literal"),  # a second key smuggled in
-    ("cohesion.initial=" + "[" * 200 + "]" * 200, "nested more than"),
-    ("cohesion.initial=1e400", "must be finite"),
+    ("belief.initial=0.5\nw = 2", "not a TOML literal"),  # a second key smuggled in
+    ("belief.initial=" + "[" * 200 + "]" * 200, "nested more than"),
+    ("belief.initial=1e400", "must be finite"),
 ])
 def test_what_the_fuzzer_found_in_set_arguments(write_scenario, override, words):
     from sim.errors import ScenarioError
@@ -753,9 +754,9 @@ def test_text_that_looks_like_code_stays_text(tmp_path):
     from tests.conftest import merge
     path.write_text(dumps(merge(base_doc(), {"scenario": {"title": payload, "description": payload}})))
     status, _, stderr = call_main(["run", path, "--reps", 5, "--seed", 1, "--out", tmp_path / "out", "--quiet",
-                                   "--no-plots", "--set", f"cohesion.initial={payload}",
+                                   "--no-plots", "--set", f"belief.initial={payload}",
                                    "--set", f"scenario.title={payload}"], tmp_path)
-    assert status == 2 and "cohesion.initial" in stderr and "not a TOML literal" in stderr, stderr
+    assert status == 2 and "belief.initial" in stderr and "not a TOML literal" in stderr, stderr
     status, _, stderr = call_main(["run", path, "--reps", 5, "--seed", 1, "--out", tmp_path / "out", "--quiet",
                                    "--no-plots", "--set", f"scenario.title={json.dumps(payload)}"], tmp_path)
     assert status == 0, stderr

@@ -107,7 +107,7 @@ def test_a_five_thousand_digit_integer_is_bad_input(tmp_path, where):
 
 @pytest.mark.parametrize("spec,words", [
     ('[calibration]\ncases = [ { scenario = 5, observed = "o.toml" } ]\n[priors]\n'
-     '"cohesion.shock" = { dist = "uniform", low = 0, high = 0.1 }\n', "calibration.cases[0]"),
+     '"cascade.retreat_share" = { dist = "uniform", low = 0, high = 0.1 }\n', "calibration.cases[0]"),
     ('priors = "x"\n[calibration]\ncases = [ { scenario = "S", observed = "O" } ]\n', "priors"),
 ])
 def test_a_malformed_calibration_spec_is_bad_input(tmp_path, spec, words):

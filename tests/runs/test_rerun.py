@@ -79,7 +79,7 @@ def timing_keys(value, path=""):
 def test_summary_has_no_timing_field_and_the_manifest_records_what_a_rerun_needs(tmp_path):
     out = tmp_path / "run"
     assert main(["run", str(FLAGSHIP), "--reps", "400", "--seed", "9", "--out", str(out), "--quiet", "--no-plots",
-                 "--set", "cohesion.initial=0.5", "--horizon", "90"]) == 0
+                 "--set", "belief.initial=0.5", "--horizon", "90"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert list(timing_keys(summary)) == []
     m = json.loads((out / "manifest.json").read_text())
@@ -88,11 +88,11 @@ def test_summary_has_no_timing_field_and_the_manifest_records_what_a_rerun_needs
     for key in ("version", "git_commit", "python", "numpy", "scipy", "simpy", "overrides", "command",
                 "scenario_file", *TIMING_FIELDS):
         assert key in m, key
-    assert m["overrides"] == ["cohesion.initial=0.5", "scenario.horizon_days=90"]
+    assert m["overrides"] == ["belief.initial=0.5", "scenario.horizon_days=90"]
     assert m["summary_sha256"] == hashlib.sha256((out / "summary.json").read_bytes()).hexdigest()
     # The resolved scenario carries the overrides: on its own it is the run's scenario.
     s = load_scenario(out / "scenario.toml")
-    assert s.horizon_days == 90 and s.cohesion.initial.dist.value == 0.5
+    assert s.horizon_days == 90 and s.belief.initial.dist.value == 0.5
 
 
 def sim(*args, cwd=None):

@@ -26,9 +26,9 @@ def test_valid_scenario_loads_into_typed_objects(make_scenario):
 def test_extends_overrides_only_what_the_child_changes(tmp_path, write_scenario):
     write_scenario(base_doc(), "parent.toml")
     child = tmp_path / "child.toml"
-    child.write_text('extends = "parent.toml"\n[scenario]\nname = "child"\n[cohesion]\ninitial = 0.2\n')
+    child.write_text('extends = "parent.toml"\n[scenario]\nname = "child"\n[belief]\ninitial = 0.2\n')
     s = load_scenario(child)
-    assert s.name == "child" and s.cohesion.initial.dist == Fixed(0.2)
+    assert s.name == "child" and s.belief.initial.dist == Fixed(0.2)
     assert s.nodes[1].garrison.dist == Fixed(2000)
 
 
@@ -43,7 +43,7 @@ def test_set_overrides_parse_toml_literals(make_scenario):
 
 
 def test_resolved_toml_round_trips(tmp_path, make_scenario):
-    s = make_scenario(base_doc(), ["cohesion.shock=0.25"])
+    s = make_scenario(base_doc(), ["cascade.retreat_share=0.25"])
     again = tmp_path / "resolved.toml"
     again.write_text(s.resolved_toml)
     t = load_scenario(again)
@@ -52,7 +52,7 @@ def test_resolved_toml_round_trips(tmp_path, make_scenario):
 
 BROKEN = [
     # (change to the base document, key in the message, words in the message)
-    ({"cohesion": {"initial": 1.5}}, "cohesion.initial", "<= 1"),
+    ({"belief": {"initial": 1.5}}, "belief.initial", "<= 1"),
     ({"nodes": {"town": {"garrison": -5}}}, "nodes.town.garrison", ">= 0"),
     ({"nodes": {"town": {"garrison": "many"}}}, "nodes.town.garrison", "must be a number"),
     ({"nodes": {"town": {"garison": 5}}}, "nodes.town.garison", "unknown key"),
@@ -63,7 +63,7 @@ BROKEN = [
     ({"scenario": {"horizon_days": -1}}, "scenario.horizon_days", "must be in"),
     ({"scenario": {"horizon_days": 1.5}}, "scenario.horizon_days", "integer"),
     ({"scenario": {"as_of": "yesterday"}}, "scenario.as_of", "date"),
-    ({"allies": {"friend": {"commit_probability": 1.2}}}, "allies.friend.commit_probability", "<= 1"),
+    ({"allies": {"friend": {"quit_below": 1.2}}}, "allies.friend.quit_below", "<= 1"),
     ({"allies": {"friend": {"side": "neutral"}}}, "allies.friend.side", "must be one of"),
     ({"allies": {"friend": {"deploy_to": "moon"}}}, "allies.friend.deploy_to", "unknown node"),
     ({"roads": {"town-moon": 5}}, "roads.town-moon", "unknown node"),
@@ -78,8 +78,8 @@ BROKEN = [
     ({"weather": {"rain": 1}}, "weather", "unknown key"),
     ({"nodes": {"Bad Name": {}}}, "nodes.Bad Name", "lower-case"),
     ({"nodes": None}, "nodes", "required table"),
-    ({"cohesion": {"initial": {"source": "x"}}}, "cohesion.initial", "needs 'value' or 'dist'"),
-    ({"cohesion": {"initial": {"value": 0.5, "date": "today"}}}, "cohesion.initial.date", "TOML date"),
+    ({"belief": {"initial": {"source": "x"}}}, "belief.initial", "needs 'value' or 'dist'"),
+    ({"belief": {"initial": {"value": 0.5, "date": "today"}}}, "belief.initial.date", "TOML date"),
 ]
 
 
@@ -98,7 +98,7 @@ def test_non_finite_values_are_rejected(tmp_path):
     text = dumps(base_doc()).replace("initial = 0.6", "initial = nan")
     path = tmp_path / "nan.toml"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match="cohesion.initial: must be finite"):
+    with pytest.raises(ScenarioError, match="belief.initial: must be finite"):
         load_scenario(path)
 
 
@@ -139,12 +139,12 @@ def test_error_names_the_file_the_bad_value_came_from(tmp_path, write_scenario):
 
 @pytest.mark.parametrize("override,words", [
     ("rebels.south.momentum=1", "unknown parameter path"),
-    ("cohesion.bogus=1", "unknown parameter path"),
+    ("belief.bogus=1", "unknown parameter path"),
     ("nodes.town.garrison.x.y=1", "is a value, not a table"),
-    ("cohesion.initial", "PATH=VALUE"),
-    ("cohesion.initial=[1,", "not a TOML literal"),
-    ("cohesion.initial=2", "<= 1"),
-    ("cohesion..initial=2", "empty key"),
+    ("belief.initial", "PATH=VALUE"),
+    ("belief.initial=[1,", "not a TOML literal"),
+    ("belief.initial=2", "<= 1"),
+    ("belief..initial=2", "empty key"),
 ])
 def test_bad_overrides(make_scenario, override, words):
     with pytest.raises(ScenarioError) as info:

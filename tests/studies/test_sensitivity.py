@@ -18,7 +18,7 @@ from sim.studies.points import Base
 from tests.conftest import SCENARIOS
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
-FEW = ["allies.russia.capacity", "rebels.north.momentum", "cohesion.initial"]
+FEW = ["allies.russia.capacity", "rebels.north.momentum", "belief.initial"]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_factors_are_the_uncertain_parameters(flagship):
 
 
 @pytest.mark.parametrize("path, words", [
-    ("desertion.base_rate_per_day", "fixed in the scenario"),
+    ("combat.counterattack_per_day", "fixed in the scenario"),
     ("rebels.east.momentum", "unknown parameter path"),
 ])
 def test_factors_must_be_uncertain(flagship, path, words):
@@ -169,7 +169,7 @@ def test_sobol_on_the_flagship(tmp_path, capsys):
     (["--method", "sobol", "--samples", "10"], "power of 2"),
     (["--method", "fast"], "--method"),
     (["--method", "morris", "--levels", "3"], "even number"),
-    (["--method", "morris", "--params", "desertion.base_rate_per_day"], "--params: desertion.base_rate_per_day"),
+    (["--method", "morris", "--params", "combat.counterattack_per_day"], "--params: combat.counterattack_per_day"),
     (["--method", "morris", "--params", "rebels.east.momentum"], "unknown parameter path"),
 ])
 def test_bad_sensitivity_input_is_one_line_and_exit_2(args, words, capsys):

@@ -43,7 +43,7 @@ def base():
     ("rebels.north.momentum = 1.4, 0.8 ,2", MOMENTUM, (1.4, 0.8, 2.0)),
     ("rebels.north.momentum=1.2", MOMENTUM, (1.2,)),
     ("rebels.north.momentum=1:1:1", MOMENTUM, (1.0,)),
-    ("desertion.base_rate_per_day=1e-3,2e-3", "desertion.base_rate_per_day", (0.001, 0.002)),
+    ("combat.counterattack_per_day=1e-3,2e-3", "combat.counterattack_per_day", (0.001, 0.002)),
 ])
 def test_parse_param(text, path, values):
     assert parse_param(text) == SweepParam(path, values)
@@ -265,11 +265,11 @@ def test_an_unreachable_scheduler_is_one_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args, words", [
     (["sweep", FLAGSHIP, "--param", "rebels.east.momentum=1,2"], "--param: rebels.east.momentum: unknown parameter path"),
     (["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0:1"], "START:STOP:STEPS"),
-    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5,7"], "--param: cohesion.initial"),
-    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5", "--set", "cohesion.initial=7"], "--set: cohesion.initial"),
+    (["sweep", FLAGSHIP, "--param", "belief.initial=0.5,7"], "--param: belief.initial"),
+    (["sweep", FLAGSHIP, "--param", "belief.initial=0.5", "--set", "belief.initial=7"], "--set: belief.initial"),
     (["sweep", FLAGSHIP], "--param"),
-    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5", "--reps", "0"], "--reps"),
-    (["sweep", FLAGSHIP, "--param", "cohesion.initial=0.5", "--workers", "x"], "--workers"),
+    (["sweep", FLAGSHIP, "--param", "belief.initial=0.5", "--reps", "0"], "--reps"),
+    (["sweep", FLAGSHIP, "--param", "belief.initial=0.5", "--workers", "x"], "--workers"),
 ])
 def test_bad_sweep_input_is_one_line_and_exit_2(args, words, capsys):
     assert main([str(a) for a in args]) == 2

@@ -2,19 +2,20 @@
 
 Time runs day by day, because the daily tick falls at the same time in every replication. Within a
 day each replication takes its own events in order: the calendar (:mod:`.calendar`) gives every
-row's next event (an axis reaching its next node, an ally's arrival, a hazard firing), the rows
+row's next event (an axis reaching its next node, the ruler's exit hazard firing), the rows
 whose next event comes before the next tick apply it through the effects (:mod:`.effects`), which
 call the same rule functions the reference engine calls (``sim.rules``), and only those rows are
 rescheduled, until no row has an event left before the tick. Then every replication ticks at once,
-as whole-array operations. Finished replications leave the working set.
+as whole-array operations: assault rounds, allies, latent groups, the threat snapshot, reserves,
+the cascade, counter-attacks and the belief's relaxation. Finished replications leave the working set.
 
 Hazards use the next-reaction method on their sum: each row keeps one unit-exponential residual
-that the total rate (all desertion waves, flight, hand-over, uprising) integrates down between
+that the total rate (flight and hand-over) integrates down between
 events, and when it fires, which hazard it was is drawn in proportion to the rates. This is exact
 for rates that are constant between events, and the rates are (docs/MODEL.md, section 3).
 
 Layout (:mod:`.state`): every array's last axis runs over replications (rows), so ``momentum`` is
-(axes, rows) and ``garrison`` (nodes, rows). A row subset is gathered with ``take`` along that
+(axes, rows) and ``contingent`` (nodes, rows). A row subset is gathered with ``take`` along that
 axis, and one entity per row (the node each row's axis is attacking) through flat indices: both
 are numpy's fast paths, several times faster than gathering rows of a row-major (rows, entities) array.
 """
@@ -30,17 +31,15 @@ from ..outcomes import HOLDS, Outcomes
 from ..theatre import Theatre
 from . import calendar, effects
 from .calendar import Calendar
-from .state import (
-    ALL, ASSAULTING, DONE, INF, MOVING, Allies, Axes, Garrisons, Hazards, Nodes, Params, Regime,
-)
+from .state import ALL, ASSAULTING, DORMANT, INF, MOVING, Allies, Axes, Hazards, Nodes, Params, Regime
 
 __all__ = ["Block", "simulate"]
 
 
 class Block:
     """One block of replications being simulated together: its theatre ``th``, parameters ``p``,
-    state (``regime``, ``nodes``, ``axes``, ``allies``, ``garrisons``, ``hazards``), generator
-    ``rng`` and the outcomes ``out`` being filled in."""
+    state (``regime``, ``nodes``, ``axes``, ``allies``, ``hazards``), generator ``rng`` and the
+    outcomes ``out`` being filled in."""
 
     def __init__(self, th: Theatre, d: Draws, horizon: int, rng: np.random.Generator):
         self.th, self.horizon, self.rng = th, horizon, rng
@@ -49,58 +48,63 @@ class Block:
         self.out = Outcomes.empty(n, nn, na)
         p = self.p = Params(th, d)
         self.calendar = Calendar(k)
+        held = ~th.rebel_at_start[:, None]
+        garrison = np.where(held, p.nodes.garrison, 0.0)
+        core = garrison * p.nodes.core_share
+        contingent = garrison - core
+        zeros, nan = (lambda *shape: np.zeros(shape)), (lambda *shape: np.full(shape, np.nan))
         self.regime = Regime(
-            rid=np.arange(n), t=np.zeros(n), ended=np.zeros(n, dtype=bool), cohesion=p.cohesion.initial.copy(),
-            unrest=p.unrest.initial.copy(), fled_day=np.full(n, np.nan), uprising_day=np.full(n, np.nan),
-            deserted=np.zeros(n), mean_momentum=np.ones(n), capital_threat=np.zeros(n), gov_air=np.zeros(n),
-            rebel_air=np.zeros(n), gov_cohesion=np.zeros(n), rebel_cohesion=np.zeros(n))
-        self.nodes = Nodes(rebel=np.repeat(th.rebel_at_start[:, None], n, axis=1), garrison=p.nodes.garrison.copy(),
-                           fall_day=np.full((nn, n), np.nan))
+            rid=np.arange(n), t=zeros(n), ended=np.zeros(n, dtype=bool),
+            log_odds=rules.belief.clip(rules.belief.logit(p.belief.initial)) + zeros(n),
+            fled_day=nan(n), handover_day=nan(n), raised=np.stack([contingent.sum(axis=0), core.sum(axis=0)]),
+            dispersed=zeros(2, n), capital_threat=zeros(n), capital_core=p.nodes.core_share[th.capital] + zeros(n),
+            gov_air=zeros(n), rebel_air=zeros(n), gov_belief=zeros(n), rebel_belief=zeros(n), aid=zeros(n))
+        self.nodes = Nodes(
+            rebel=np.repeat(th.rebel_at_start[:, None], n, axis=1), contingent=np.ascontiguousarray(contingent),
+            core=np.ascontiguousarray(core), gone_contingent=zeros(nn, n), gone_core=zeros(nn, n),
+            opened=np.zeros((nn, n), dtype=bool), mobilised=np.zeros((nn, n), dtype=bool), threat=zeros(nn, n),
+            fall_day=nan(nn, n), retaken_day=nan(nn, n))
         self.axes = Axes(
             status=np.full((k, n), MOVING, dtype=np.int8), leg=np.zeros((k, n), dtype=np.int64),
-            leg_length=p.legs.km[:, 0, :].copy(), pos=np.zeros((k, n)), speed=np.zeros((k, n)),
-            strength=p.axes.strength.copy(), momentum=p.axes.momentum.copy(), start_att=np.zeros((k, n)),
-            start_def=np.zeros((k, n)), fresh=np.ones((k, n), dtype=bool), resume_day=np.zeros((k, n)))
-        # An ally's decision depends on nothing in the state, so it is drawn up front and only its
-        # arrival is an event: the same distribution, with one event fewer.
-        commits = rules.allies.commits(rng.uniform(0.0, 1.0, (na, n)), p.allies.commit_probability)
-        ally_time = np.where(commits, p.allies.decision_day + p.allies.arrival_delay_days, INF)
-        order = np.argsort(ally_time, axis=0, kind="stable")
-        times = np.concatenate([np.take_along_axis(ally_time, order, axis=0), np.full((1, n), INF)], axis=0)
-        self.allies = Allies(order=order, times=times, next=np.zeros(n, dtype=np.int64), time=times[0].copy(),
-                             arrived=np.zeros((na, n), dtype=bool), arrival_day=np.full((na, n), np.nan))
-        # Desertion can strike only nodes held by the government at the start.
-        self.deserting = np.nonzero(~th.rebel_at_start)[0]
-        self.slot = np.full(nn, len(self.deserting))  # each node's row in the garrisons' arrays (past the end: none)
-        self.slot[self.deserting] = np.arange(len(self.deserting))
-        g = len(self.deserting)
-        self.garrisons = Garrisons(exposure=np.zeros((g, n)), manned=np.zeros((g, n)), exposed=np.zeros(n))
-        self.hazards = Hazards(residual=rng.exponential(1.0, n), rate=np.zeros((4, n)), rate_sum=np.zeros(n),
+            leg_length=p.legs.km[:, 0, :].copy(), pos=zeros(k, n), speed=zeros(k, n),
+            strength=p.axes.strength.copy(), raised=p.axes.strength.copy(), lost=zeros(k, n),
+            momentum=p.axes.momentum.copy(), start_att=zeros(k, n), start_def=zeros(k, n),
+            fresh=np.ones((k, n), dtype=bool), resume_day=zeros(k, n))
+        self.allies = Allies(
+            committed=np.zeros((na, n), dtype=bool), arrive_at=np.full((na, n), INF),
+            arrived=np.zeros((na, n), dtype=bool), withdrawn=np.zeros((na, n), dtype=bool),
+            arrival_day=nan(na, n), withdrawal_day=nan(na, n))
+        self.hazards = Hazards(residual=rng.exponential(1.0, n), rate=zeros(2, n), rate_sum=zeros(n),
                                next_time=np.full(n, INF), next_kind=np.zeros(n, dtype=np.int64))
 
     def compact(self, keep: np.ndarray) -> None:
         """Keep only the rows where ``keep`` is True, in every array of the working set."""
-        for rows in (self.regime, self.nodes, self.axes, self.allies, self.garrisons, self.hazards, *self.p.groups()):
+        for rows in (self.regime, self.nodes, self.axes, self.allies, self.hazards, *self.p.groups()):
             rows.compact(keep)
 
     # ------------------------------------------------------------------ the day
 
     def setup(self) -> None:
-        """The state at t = 0 (docs/MODEL.md section 3, setup)."""
-        ax, reg, p = self.axes, self.regime, self.p
+        """The state at t = 0 (docs/MODEL.md section 3, setup): allies already there, latent groups
+        dormant, axes placed on their first leg (or already assaulting), threat observed."""
+        ax, p = self.axes, self.p
+        rows = np.arange(len(self.regime.t))
+        pi = rules.belief.probability(self.regime.log_odds)
         for a in range(self.th.n_axes):
-            leg0 = p.legs.km[a, 0]
-            ax.pos[a] = np.minimum(p.axes.position_km[a], leg0)
-            effects.arrive(self, np.flatnonzero(((p.axes.assaulting[a] >= 0.5) | (ax.pos[a] >= leg0)) & ~reg.ended), a)
+            ax.pos[a] = np.minimum(p.axes.position_km[a], p.legs.km[a, 0])
+            ax.status[a][~(pi < p.axes.rises_below[a])] = DORMANT
+        for j in range(self.th.n_allies):
+            there = rows[p.allies.committed[j] >= 0.5]
+            self.allies.committed[j][there] = True
+            effects.ally_arrives(self, there, j)
+        for a in range(self.th.n_axes):
+            effects.place(self, rows[(ax.status[a] == MOVING) & ~self.regime.ended], a)
         effects.moved(self, ALL)
-        effects.observe_threat(self)
-        effects.check_collapse(self, np.arange(len(reg.t)))
+        effects.observe_threat(self, rows[~self.regime.ended])
         p.drop_initial()
 
     def tick(self) -> None:
-        """The daily tick in every row (docs/MODEL.md section 3): assault rounds, then momentum,
-        reinforcements, threat, unrest, cohesion. Rows that have ended are carried along but never
-        read again (see :func:`effects.end`)."""
+        """The daily tick in every row that has not ended (docs/MODEL.md section 3)."""
         ax, reg, p = self.axes, self.regime, self.p
         for a in range(self.th.n_axes):
             fight = np.flatnonzero(~reg.ended & (ax.status[a] == ASSAULTING) & (reg.t >= ax.resume_day[a]))
@@ -109,31 +113,30 @@ class Block:
         live = np.flatnonzero(~reg.ended)
         self.events += len(live)
         ax.momentum = rules.momentum.daily_decay(ax.momentum, p.momentum.decay_per_day)
-        ax.strength += np.where(ax.status != DONE, p.axes.reinforcement_per_day, 0.0)
+        recruits = np.where(effects.active(self, ALL), rules.recruitment.joiners(
+            p.axes.joiners_per_day, rules.belief.probability(reg.log_odds)), 0.0)
+        ax.strength += recruits
+        ax.raised += recruits
+        for step in (effects.allies_act, effects.rise, effects.observe_threat, effects.mobilise, effects.cascade,
+                     effects.counterattack, effects.relax):
+            live = live[~reg.ended[live]]
+            step(self, live)
         effects.moved(self, ALL)
-        effects.observe_threat(self)
-        reg.unrest = rules.unrest.daily(reg.unrest, reg.capital_threat, reg.mean_momentum, reg.cohesion,
-                                        p.unrest.growth_per_day, p.unrest.decay_per_day)
-        target = rules.cohesion.target(p.cohesion.target, reg.gov_cohesion, reg.rebel_cohesion, ~np.isnan(reg.fled_day))
-        reg.cohesion = rules.cohesion.daily(reg.cohesion, target, p.cohesion.recovery_per_day, reg.unrest,
-                                            p.cohesion.unrest_drag_per_day)
-        effects.check_collapse(self, live)
 
     def day(self, until: float) -> None:
         """Every row's events before ``until`` (the next tick), in each row's own order."""
         reg, hz, cal = self.regime, self.hazards, self.calendar
-        calendar.refresh(self, ALL)
-        calendar.schedule(self, ALL)
-        due = np.flatnonzero((hz.next_time < until) & ~reg.ended)
+        live = np.flatnonzero(~reg.ended)
+        calendar.refresh(self, live)
+        calendar.schedule(self, live)
+        due = live[hz.next_time[live] < until]
         while len(due):
             self.events += len(due)
             kind = hz.next_kind[due]
             calendar.advance(self, due, hz.next_time[due])
             for c in np.flatnonzero(np.bincount(kind)):
                 r = due[kind == c]
-                if c == cal.ally_kind:
-                    calendar.next_ally(self, r)
-                elif c == cal.hazard_kind:
+                if c == cal.hazard_kind:
                     calendar.hazard_fires(self, r)
                 else:
                     effects.arrive(self, r, int(c))
@@ -157,7 +160,8 @@ class Block:
             self.day(d + 1.0)
             if d + 1 >= self.horizon:
                 break
-            calendar.advance(self, ALL, d + 1.0)
+            live = np.flatnonzero(~reg.ended)
+            calendar.advance(self, live, d + 1.0)
             self.tick()
         effects.end(self, np.flatnonzero(~reg.ended), HOLDS)
         effects.record(self, ALL)
@@ -172,5 +176,5 @@ def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
     # Overflow to infinity is the right limit wherever it can happen (a kill rate divided by a vanishing
     # defense: an instant rout; a distance divided by a vanishing speed: never there); NaN never is,
     # and still warns.
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", divide="ignore"):
         return Block(th, draws, scenario.horizon_days, rng).run(), draws

@@ -3,7 +3,7 @@ block's live replications (rows).
 
 Parameters keep the scenario's spelling (``p.cohesion.shock``, ``p.nodes.importance``), one field
 per parameter, declared from the schema. State is split by what it belongs to: the regime, the
-nodes, the axes, the allies, the garrisons' exposure to desertion, and the hazards' calendar.
+nodes, the axes, the allies, and the hazards' calendar.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 from ...scenario.schema import SECTIONS, Ally, Axis, Node, param_fields
 from ..draws import Draws
 
-MOVING, ASSAULTING, DONE = 0, 1, 2          # an axis's status
-DESERTION, FLIGHT, HANDOVER, UPRISING = 0, 1, 2, 3  # the hazards, in the order they are drawn
+MOVING, ASSAULTING, DONE, DORMANT = 0, 1, 2, 3   # an axis's status
+FLIGHT, HANDOVER = 0, 1                          # the hazards, in the order they are drawn
 INF = np.inf
 ALL = slice(None)
 
@@ -88,9 +88,8 @@ SectionParams = {name: _rows_class(f"{cls.__name__}Params", cls) for name, cls i
 
 # Read only to set up the state at t = 0, then dropped from the working set (population is not read
 # at all: it weighs the control share, from the outcomes).
-INITIAL = {"nodes": ("garrison", "population"), "axes": ("strength", "momentum", "position_km", "assaulting"),
-           "allies": ("decision_day", "arrival_delay_days", "commit_probability"),
-           "cohesion": ("initial",), "unrest": ("initial",)}
+INITIAL = {"nodes": ("core_share", "population"), "axes": ("strength", "momentum"),
+           "allies": ("committed",), "belief": ("initial",)}
 
 
 @dataclass(eq=False, slots=True)
@@ -141,43 +140,53 @@ def _entity(a: np.ndarray) -> np.ndarray:
 
 @dataclass(eq=False, slots=True)
 class Regime(Rows):
-    """(rows,): each row's replication id, clock, and regime-wide state."""
+    """(rows,) unless noted: each row's replication id, clock, and regime-wide state."""
 
     rid: np.ndarray             # the replication each row is
     t: np.ndarray               # days since as_of
     ended: np.ndarray           # bool
-    cohesion: np.ndarray        # C
-    unrest: np.ndarray          # U in the capital
+    log_odds: np.ndarray        # L = logit pi
     fled_day: np.ndarray        # NaN until the ruler flees
-    uprising_day: np.ndarray    # NaN until the capital rises
-    deserted: np.ndarray        # fighters lost to desertion waves
-    mean_momentum: np.ndarray   # over the active axes
+    handover_day: np.ndarray    # NaN until a hand-over
+    raised: np.ndarray          # (2, rows): fighters each class has had
+    dispersed: np.ndarray       # (2, rows): fighters of each class who abandoned and dispersed
     capital_threat: np.ndarray  # the daily snapshot
-    gov_air: np.ndarray         # support delivered so far, added to at each ally's arrival
+    capital_core: np.ndarray    # the capital's core share at as_of (weighs its standing share)
+    gov_air: np.ndarray         # support present, kept up to date at arrivals and withdrawals
     rebel_air: np.ndarray
-    gov_cohesion: np.ndarray
-    rebel_cohesion: np.ndarray
+    gov_belief: np.ndarray      # A_gov: log-odds of the allies present
+    rebel_belief: np.ndarray
+    aid: np.ndarray             # materiel present
 
 
 @dataclass(eq=False, slots=True)
 class Nodes(Rows):
     """(nodes, rows)."""
 
-    rebel: np.ndarray       # bool: rebel-held
-    garrison: np.ndarray    # fighters
-    fall_day: np.ndarray    # NaN until it falls
+    rebel: np.ndarray        # bool: rebel-held
+    contingent: np.ndarray   # fighters of each class standing
+    core: np.ndarray
+    gone_contingent: np.ndarray  # share of each class's units whose thresholds were crossed
+    gone_core: np.ndarray
+    opened: np.ndarray       # bool: the garrison is gone (its shock applied)
+    mobilised: np.ndarray    # bool: the reserve has joined
+    threat: np.ndarray       # the daily snapshot of the local attacker's odds
+    fall_day: np.ndarray     # NaN until it first falls
+    retaken_day: np.ndarray  # NaN until it is retaken
 
 
 @dataclass(eq=False, slots=True)
 class Axes(Rows):
     """(axes, rows)."""
 
-    status: np.ndarray       # int8: MOVING, ASSAULTING, DONE
+    status: np.ndarray       # int8: MOVING, ASSAULTING, DONE, DORMANT
     leg: np.ndarray          # int64: the leg being travelled (route step -> step + 1)
     leg_length: np.ndarray   # km of that leg
     pos: np.ndarray          # km covered on it
     speed: np.ndarray        # km/day; 0 unless MOVING
     strength: np.ndarray     # fighters
+    raised: np.ndarray       # fighters it has had
+    lost: np.ndarray         # fighters it has lost in assaults
     momentum: np.ndarray     # M
     start_att: np.ndarray    # fighters on each side when the current assault began
     start_def: np.ndarray
@@ -187,25 +196,14 @@ class Axes(Rows):
 
 @dataclass(eq=False, slots=True)
 class Allies(Rows):
-    """Each row's allies in the order they arrive (ties in ally order): an ally's decision depends on
-    nothing in the state, so it is drawn up front and only its arrival is an event."""
+    """(allies, rows)."""
 
-    order: np.ndarray        # (allies, rows) ally index of each row's k-th arrival
-    times: np.ndarray        # (allies + 1, rows) arrival times in that order; inf past the last
-    next: np.ndarray         # (rows,) how many of the row's allies have arrived
-    time: np.ndarray         # (rows,) when the next one arrives
-    arrived: np.ndarray      # (allies, rows) bool
-    arrival_day: np.ndarray  # (allies, rows)
-
-
-@dataclass(eq=False, slots=True)
-class Garrisons(Rows):
-    """The nodes held by the government at the start (the others never have a garrison to lose) and
-    their exposure to the daily threat snapshot, the desertion hazard's garrison factor."""
-
-    exposure: np.ndarray     # (garrisons, rows)
-    manned: np.ndarray       # (garrisons, rows): the exposure, 0 where the garrison is empty
-    exposed: np.ndarray      # (rows,): summed over the garrisons
+    committed: np.ndarray       # bool
+    arrive_at: np.ndarray       # day its support arrives once committed
+    arrived: np.ndarray         # bool
+    withdrawn: np.ndarray       # bool
+    arrival_day: np.ndarray
+    withdrawal_day: np.ndarray
 
 
 @dataclass(eq=False, slots=True)
@@ -213,7 +211,7 @@ class Hazards(Rows):
     """The summed hazard (next-reaction method) and each row's next event."""
 
     residual: np.ndarray     # unit-exponential residual the total rate integrates down
-    rate: np.ndarray         # (4, rows): DESERTION (all garrisons together), FLIGHT, HANDOVER, UPRISING
+    rate: np.ndarray         # (2, rows): FLIGHT, HANDOVER
     rate_sum: np.ndarray     # the total, as scheduled
     next_time: np.ndarray
-    next_kind: np.ndarray    # int64: an axis index, Calendar.ally_kind or Calendar.hazard_kind
+    next_kind: np.ndarray    # int64: an axis index, or Calendar.hazard_kind
