@@ -143,8 +143,9 @@ class Replication:
         p, th = self.p, self.th
         attack = np.zeros(th.n_nodes)
         rebel_air = self.air(False)
+        active = self.active()
         for a in range(th.n_axes):
-            if not self.active()[a]:
+            if not active[a]:
                 continue
             power = float(rules.threat.power(self.strength[a], self.momentum[a], rebel_air))
             distance = self.leg_km(a, self.leg[a]) - self.position(a)

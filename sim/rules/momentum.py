@@ -18,12 +18,3 @@ def after_setback(m, setback):
 def daily_decay(m, decay_per_day):
     """One day of relaxation of M towards 1: 1 + (M - 1) exp(-decay)."""
     return 1.0 + (m - 1.0) * np.exp(-decay_per_day)
-
-
-def mean_active(m, active, axis=-1):
-    """Mean momentum over active axes (along ``axis``, the one that runs over axes); 1 when none is active."""
-    m = np.asarray(m, dtype=float)
-    active = np.asarray(active, dtype=bool)
-    count = active.sum(axis=axis)
-    total = np.where(active, m, 0.0).sum(axis=axis)
-    return np.where(count > 0, total / np.maximum(count, 1), 1.0)

@@ -155,8 +155,8 @@ def culmination_ignored(b, r, a):
 
 
 def slower_counterattack(b, r):
-    """Fault: counter-attacks fire on alternate days only."""
-    if int(b.regime.t[r][0]) % 2 if len(r) else 0:
+    """Fault: counter-attacks fire on odd days only."""
+    if len(r) and int(b.regime.t[r[0]]) % 2 == 1:  # every row ticks on the same day
         original["counterattack"](b, r)
 
 

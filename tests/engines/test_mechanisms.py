@@ -38,7 +38,6 @@ def test_one_parameter_set_gives_three_regimes(make_scenario):
     """A shock absorbed (belief high: the periphery holds), a total cascade (belief very low, no core:
     the capital's garrison dissolves), the periphery lost while the core holds (belief low, a large
     core)."""
-    periphery = [2, 3, 4]
     absorbed = outcomes(make_scenario, regimes_doc(0.8, 0.2))
     total = outcomes(make_scenario, regimes_doc(0.05, 0.0))
     core_holds = outcomes(make_scenario, regimes_doc(0.05, 0.9))

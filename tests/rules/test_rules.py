@@ -11,8 +11,6 @@ def test_momentum_decays_towards_one_and_jumps_are_capped():
     assert rules.momentum.daily_decay(0.5, np.log(2)) == pytest.approx(0.75)
     assert rules.momentum.after_capture(3.9, 0.3, 4.0) == 4.0
     assert rules.momentum.after_setback(2.0, 0.25) == 1.5
-    assert rules.momentum.mean_active(np.array([2.0, 4.0, 9.0]), np.array([True, True, False])) == 3.0
-    assert rules.momentum.mean_active(np.array([2.0]), np.array([False])) == 1.0
 
 
 def test_belief_anchor_relaxation_and_shocks():
