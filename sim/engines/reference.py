@@ -92,6 +92,7 @@ class Replication:
         self.withdrawn = np.zeros(m, dtype=bool)
         self.arrival_day = np.full(m, math.nan)
         self.withdrawal_day = np.full(m, math.nan)
+        self.supports: dict[tuple[str, bool], float] = {}  # support present, by (kind, side); see support()
 
         self.node_threat = np.zeros(n)
         self.capital_threat = 0.0
@@ -99,8 +100,14 @@ class Replication:
     # ------------------------------------------------------------------ derived quantities
 
     @property
-    def belief(self) -> float:
-        return float(rules.belief.probability(self.log_odds))
+    def log_odds(self) -> float:
+        """The belief's log-odds L; setting it sets ``belief``, pi = probability(L), too."""
+        return self._log_odds
+
+    @log_odds.setter
+    def log_odds(self, value: float) -> None:
+        self._log_odds = value
+        self.belief = float(rules.belief.probability(value))
 
     def garrison(self, i: int) -> float:
         return float(self.fighters[CONTINGENT, i] + self.fighters[CORE, i])
@@ -120,14 +127,19 @@ class Replication:
             return self.pos[a] + self.speed[a] * (self.env.now - self.pos_time[a])
         return self.pos[a]
 
-    def support(self, amount, government: bool) -> float:
-        """Support of one kind present for one side: sum over present allies of capacity x amount."""
-        on_side = self.th.ally_government if government else ~self.th.ally_government
-        present = self.arrived & ~self.withdrawn & on_side
-        return float(np.sum(np.where(present, rules.allies.support(self.p.allies.capacity, amount), 0.0)))
+    def support(self, kind: str, government: bool) -> float:
+        """Support of one kind (an ally field: air_support, materiel, ...) present for one side: the
+        sum over present allies of capacity x amount. Kept until an ally arrives or withdraws."""
+        key = (kind, government)
+        if key not in self.supports:
+            on_side = self.th.ally_government if government else ~self.th.ally_government
+            present = self.arrived & ~self.withdrawn & on_side
+            amount = getattr(self.p.allies, kind)
+            self.supports[key] = float(np.sum(np.where(present, rules.allies.support(self.p.allies.capacity, amount), 0.0)))
+        return self.supports[key]
 
     def air(self, government: bool) -> float:
-        return self.support(self.p.allies.air_support, government)
+        return self.support("air_support", government)
 
     def advance_speed(self, a: int) -> float:
         return float(rules.movement.advance_speed(
@@ -167,8 +179,8 @@ class Replication:
         risen = self.status != DORMANT  # an axis that culminated or finished its route is still a force
         reb = float(np.sum(np.where(risen, rules.threat.power(self.strength, self.momentum, self.air(False)), 0.0)))
         return float(rules.belief.anchor(p.belief.baseline, p.belief.force_weight, gov, reb,
-                                         self.support(p.allies.belief_support, True),
-                                         self.support(p.allies.belief_support, False)))
+                                         self.support("belief_support", True),
+                                         self.support("belief_support", False)))
 
     def shock(self, size: float) -> None:
         self.log_odds = float(rules.belief.shock(self.log_odds, size))
@@ -315,6 +327,7 @@ class Replication:
             if self.committed[j] and rules.allies.quits(odds, p.quit_below[j], now, p.withdraw_day[j]):
                 self.withdrawn[j] = True
                 self.withdrawal_day[j] = now
+                self.supports.clear()
                 if self.arrived[j]:
                     self.shock(-sign * float(rules.allies.support(p.capacity[j], p.belief_support[j])))
                 continue
@@ -333,6 +346,7 @@ class Replication:
         p = self.p.allies
         self.arrived[j] = True
         self.arrival_day[j] = self.env.now
+        self.supports.clear()
         forces = float(rules.allies.support(p.capacity[j], p.ground_forces[j]))
         if self.th.ally_government[j]:
             node = self.th.ally_deploy[j]
@@ -384,31 +398,22 @@ class Replication:
         the open capital ends the regime (collapsed);  3. an open node under assault is taken."""
         p, th = self.p, self.th
         c = p.cascade
-        belief = self.belief
-        aid = self.support(p.allies.materiel, True)
+        held = ~self.rebel
+        aid = self.support("materiel", True)
         peers = np.where(self.raised > 0.0, self.dispersed / np.where(self.raised > 0.0, self.raised, 1.0), 0.0)
-        thresholds = (c.contingent_threshold, c.core_threshold)
-        leaving = np.zeros((2, th.n_nodes))
-        for i in range(th.n_nodes):
-            if self.rebel[i]:
-                continue
-            for k in (CONTINGENT, CORE):
-                z = rules.cascade.propensity(belief, peers[k], self.node_threat[i], aid,
-                                             c.belief_weight, c.peer_weight, c.threat_weight)
-                now = float(rules.cascade.share_gone(z, thresholds[k], c.spread))
-                self.fighters[k, i], leaving[k, i] = rules.cascade.abandon(self.fighters[k, i], self.gone[k, i], now)
-                self.gone[k, i] = max(self.gone[k, i], now)
-        for i in range(th.n_nodes):
-            if leaving[:, i].any():
-                back = leaving[:, i] * c.retreat_share
-                self.dispersed += leaving[:, i] - back
-                self.fall_back(i, back)
-        for i in range(th.n_nodes):
-            if self.rebel[i]:
-                continue
-            if not rules.cascade.is_open(self.garrison(i)):
-                self.opened[i] = False
-                continue
+        thresholds = np.array([c.contingent_threshold, c.core_threshold])[:, None]
+        z = rules.cascade.propensity(self.belief, peers[:, None], self.node_threat[None, :], aid,
+                                     c.belief_weight, c.peer_weight, c.threat_weight)
+        now = np.where(held, rules.cascade.share_gone(z, thresholds, c.spread), self.gone)  # (class, node)
+        self.fighters, leaving = rules.cascade.abandon(self.fighters, self.gone, now)
+        self.gone = np.maximum(self.gone, now)
+        for i in np.flatnonzero(leaving.any(axis=0)):
+            back = leaving[:, i] * c.retreat_share
+            self.dispersed += leaving[:, i] - back
+            self.fall_back(i, back)
+        open_now = rules.cascade.is_open(self.fighters[CONTINGENT] + self.fighters[CORE])
+        self.opened[held & ~open_now] = False
+        for i in np.flatnonzero(held & open_now):
             self.fighters[:, i] = 0.0
             if not self.opened[i]:
                 self.opened[i] = True
