@@ -63,7 +63,8 @@ class Replication:
         self.gone = np.zeros((2, n))            # share of each class's units at each node whose threshold was crossed
         self.raised = self.fighters.sum(axis=1)  # fighters each class has had, regime-wide
         self.dispersed = np.zeros(2)             # fighters of each class who abandoned and dispersed
-        self.opened = np.zeros(n, dtype=bool)    # a government node whose garrison is gone (shock applied)
+        # a government node whose garrison is gone (shock applied); one unmanned at as_of is open without a shock
+        self.opened = ~self.rebel & rules.cascade.is_open(garrison)
         self.mobilised = np.zeros(n, dtype=bool)
         self.fall_day = np.full(n, math.nan)
         self.retaken_day = np.full(n, math.nan)
@@ -237,10 +238,12 @@ class Replication:
 
     def fall_back(self, i: int, fighters: np.ndarray) -> None:
         """``fighters`` (by class) leave node ``i`` for the next node towards the capital, if the
-        government holds it; else they disperse, uncounted (docs/MODEL.md section 4.2)."""
+        government holds it; else they disperse (docs/MODEL.md section 4.2)."""
         j = self.th.fallback[i]
         if j >= 0 and not self.rebel[j]:
             self.fighters[:, j] += fighters
+        else:
+            self.dispersed += fighters
 
     def capture(self, a: int, i: int) -> None:
         """Node ``i`` falls to axis ``a`` (docs/MODEL.md section 4.6).
@@ -524,25 +527,27 @@ class Replication:
                 self.notify()
 
     def exit_rate(self, threshold) -> float:
-        """The ruler's exit hazard at ``threshold`` (docs/MODEL.md section 4.3); 0 once he has gone."""
-        if not math.isnan(self.fled_day):
-            return 0.0
+        """The hazard of an exit decided at ``threshold`` on the ruler's reading (docs/MODEL.md section 4.3)."""
         p = self.p.leadership
         odds = rules.leadership.reading(self.belief, self.capital_threat, self.capital_standing())
         return float(rules.leadership.hazard(odds, threshold, p.spread, p.max_exit_per_day))
 
     def flight_rate(self) -> float:
+        """The ruler's flight hazard; 0 once he has fled."""
+        if not math.isnan(self.fled_day):
+            return 0.0
         p = self.p.leadership
         return self.exit_rate(float(rules.leadership.flight_threshold(p.exit_below, p.haven, p.haven_weight)))
 
     def handover_rate(self) -> float:
+        """The hazard of a negotiated hand-over, by the ruler or, once he has fled, his successor."""
         return self.exit_rate(float(self.p.leadership.handover_below))
 
     def flee(self) -> None:
         """The ruler flees (docs/MODEL.md section 4.3).
 
-        1. the day recorded; no exit follows (a successor, whose fate the cascade decides);
-        2. belief takes the flight shock."""
+        1. the day recorded; a successor takes over, who may still hand over (his regime's fate
+        is otherwise the cascade's);  2. belief takes the flight shock."""
         self.fled_day = self.env.now
         self.shock(-self.p.belief.flight_shock)
 

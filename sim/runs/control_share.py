@@ -1,9 +1,9 @@
 """Control share: the share of the theatre the government holds, day by day.
 
 A node is government-held on day d (time d from as_of, after that instant's events) if it was
-government-held at as_of, its fall day is NaN or later than d, and the capital has not fallen by d:
-once the capital falls (captured or collapsed) the government holds nothing. A node retaken later
-(docs/MODEL.md section 4.6) counts as lost from its first fall: the share counts first falls only.
+government-held at as_of, it has not fallen by d or was retaken by d (docs/MODEL.md section 4.6: a
+node is retaken at most once, after its first fall), and the capital has not fallen by d: once the
+capital falls (captured or collapsed) the government holds nothing.
 
 Each node weighs its population (the mean of its distribution, as a fixed weight per node) out of
 the whole theatre's population, rebel-held nodes included; if no node has a population, each node
@@ -42,31 +42,44 @@ def weights(scenario: Scenario) -> tuple[np.ndarray, str]:
     return np.where(held, w / w.sum(), 0.0), basis
 
 
-def shares(node_fall_day: np.ndarray, end_day: np.ndarray, w: np.ndarray, on_days: np.ndarray) -> np.ndarray:
+def _held(fall: np.ndarray, retaken: np.ndarray, d) -> np.ndarray:
+    """Whether a node with these fall and retake days (NaN: never) is government-held on day(s) d."""
+    return ~((fall <= d) & ~(retaken <= d))
+
+
+def shares(node_fall_day: np.ndarray, node_retaken_day: np.ndarray, end_day: np.ndarray, w: np.ndarray,
+           on_days: np.ndarray) -> np.ndarray:
     """(reps, days) government-held share on each day (see the module docstring)."""
-    fall = np.where(np.isnan(node_fall_day), np.inf, node_fall_day)
     end = np.where(np.isnan(end_day), np.inf, end_day)
     out = np.zeros((len(end), len(on_days)))
     for i in np.flatnonzero(w):
-        out += w[i] * (fall[:, i, None] > on_days[None, :])
+        out += w[i] * _held(node_fall_day[:, i, None], node_retaken_day[:, i, None], on_days[None, :])
     return out * (end[:, None] > on_days[None, :])
 
 
-def histogram(node_fall_day: np.ndarray, end_day: np.ndarray, w: np.ndarray, on_days: np.ndarray) -> np.ndarray:
+def histogram(node_fall_day: np.ndarray, node_retaken_day: np.ndarray, end_day: np.ndarray, w: np.ndarray,
+              on_days: np.ndarray) -> np.ndarray:
     """(days, SHARE_BINS) counts of replications by government-held share on each day.
 
     The same shares as :func:`shares`, counted without a (reps, days) array: a replication's share
-    is a step function that drops at each weighted node's loss (its fall or the capital's, whichever
-    is first), so each of its steps adds one to its share's bin over a run of days.
+    is a step function that drops by a node's weight at its fall, rises by it again at its retake,
+    and drops to 0 at the capital's fall, so each of its steps adds one to its share's bin over a
+    run of days.
     """
     n, held = len(end_day), np.flatnonzero(w)
-    drop = np.fmin(node_fall_day[:, held], end_day[:, None])    # fmin: NaN (never) loses to a day
-    drop = np.where(np.isnan(drop), np.inf, drop)
-    order = np.argsort(drop, axis=1, kind="stable")
+    never = np.inf
+    fall = np.where(np.isnan(node_fall_day[:, held]), never, node_fall_day[:, held])
+    retaken = np.where(np.isnan(node_retaken_day[:, held]), never, node_retaken_day[:, held])
+    end = np.where(np.isnan(end_day), never, end_day)[:, None]
+    times = np.concatenate([fall, retaken, end], axis=1)
+    change = np.concatenate([np.broadcast_to(-w[held], fall.shape), np.broadcast_to(w[held], fall.shape),
+                             np.zeros((n, 1))], axis=1)
+    order = np.argsort(times, axis=1, kind="stable")
+    times = np.take_along_axis(times, order, 1)
     total = w[held].sum()
-    step_share = np.concatenate([np.full((n, 1), total), total - np.cumsum(w[held][order], axis=1)], axis=1)
-    edges = np.concatenate([np.full((n, 1), -np.inf), np.take_along_axis(drop, order, 1), np.full((n, 1), np.inf)],
-                           axis=1)
+    step_share = total + np.cumsum(np.take_along_axis(change, order, 1), axis=1)
+    step_share = np.concatenate([np.full((n, 1), total), np.where(times >= end, 0.0, step_share)], axis=1)
+    edges = np.concatenate([np.full((n, 1), -np.inf), times, np.full((n, 1), np.inf)], axis=1)
     # Step k holds on the days d with edges[k] <= d < edges[k + 1] (a node is lost on its fall day).
     first = np.searchsorted(on_days, edges[:, :-1], side="left")
     past = np.searchsorted(on_days, edges[:, 1:], side="left")

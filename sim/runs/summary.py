@@ -113,8 +113,8 @@ class Aggregate:
         self.ally_arrived += np.count_nonzero(~np.isnan(out.ally_arrival_day), axis=0)
         self.ally_withdrew += np.count_nonzero(~np.isnan(out.ally_withdrawal_day), axis=0)
         if len(self.control_days):
-            self.control_hist += control_share.histogram(out.node_fall_day, out.end_day, self.control_weights,
-                                                   self.control_days)
+            self.control_hist += control_share.histogram(out.node_fall_day, out.node_retaken_day, out.end_day,
+                                                         self.control_weights, self.control_days)
 
     def merge(self, other: "Aggregate") -> None:
         self.n += other.n

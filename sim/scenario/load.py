@@ -565,5 +565,10 @@ def _allies(ck: _Checker, table: dict, names: list[str]) -> tuple[Ally, ...]:
             deploy_to = ck.string(body, "deploy_to", path)
             if deploy_to not in names:
                 ck.fail(path + ("deploy_to",), f"unknown node {deploy_to!r}")
-        out.append(Ally(name=key, side=side, deploy_to=deploy_to, **_params(ck, Ally, body, path)))
+        params = _params(ck, Ally, body, path)
+        if side == REBELS and params["materiel"].dist.support[1] > 0.0:
+            ck.fail(path + ("materiel",), "materiel steadies government garrisons (docs/MODEL.md section 4.8); "
+                                          "a rebel-side ally's must be 0 (its help is ground_forces, air_support "
+                                          "and belief_support)")
+        out.append(Ally(name=key, side=side, deploy_to=deploy_to, **params))
     return tuple(out)

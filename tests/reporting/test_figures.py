@@ -143,7 +143,8 @@ def test_control_counts_follow_the_definition(runs):
     out, h = run.outcomes, run.histograms
     names = [n.name for n in run.scenario.nodes]
     fall = np.column_stack([out[f"fall_day.{name}"] for name in names])
-    shares = control.shares(fall, out["end_day"], h["control_weights"], h["control_days"])
+    retaken = np.column_stack([out[f"retaken_day.{name}"] for name in names])
+    shares = control.shares(fall, retaken, out["end_day"], h["control_weights"], h["control_days"])
     k = np.rint(shares / control.SHARE_STEP).astype(int)
     direct = np.stack([np.bincount(k[:, j], minlength=control.SHARE_BINS) for j in range(k.shape[1])])
     assert np.array_equal(direct, h["control"])
@@ -159,13 +160,24 @@ def test_control_histogram_adds_up_and_matches_the_definition():
     fall = np.floor(rng.uniform(0, 80, (n, nodes)) * rng.choice([1, 8], (n, nodes))) / 8
     fall[rng.random((n, nodes)) < 0.4] = np.nan
     end = fall[:, 2].copy()
+    retaken = fall + np.floor(rng.uniform(1, 30, (n, nodes)))
+    retaken[(rng.random((n, nodes)) < 0.6) | ~(retaken < np.where(np.isnan(end), np.inf, end)[:, None])] = np.nan
+    retaken[:, 2] = np.nan  # the capital is never retaken
+    assert 0.1 < np.mean(~np.isnan(retaken[:, [0, 1, 3, 4, 5]])) < 0.3
     w = np.array([0.0, 0.1, 0.35, 0.05, 0.2, 0.3])
     days = control.days(60)
-    whole = control.histogram(fall, end, w, days)
-    halves = control.histogram(fall[:1500], end[:1500], w, days) + control.histogram(fall[1500:], end[1500:], w, days)
+    whole = control.histogram(fall, retaken, end, w, days)
+    halves = (control.histogram(fall[:1500], retaken[:1500], end[:1500], w, days)
+              + control.histogram(fall[1500:], retaken[1500:], end[1500:], w, days))
     assert np.array_equal(whole, halves)
-    k = np.rint(control.shares(fall, end, w, days) / control.SHARE_STEP).astype(int)
+    shares = control.shares(fall, retaken, end, w, days)
+    k = np.rint(shares / control.SHARE_STEP).astype(int)
     assert np.array_equal(whole, np.stack([np.bincount(k[:, j], minlength=control.SHARE_BINS) for j in range(61)]))
+    # A retaken node counts again: one replication, worked by hand.
+    one = control.shares(np.array([[np.nan, 5.0, np.nan, 2.0, np.nan, np.nan]]),
+                         np.array([[np.nan, 9.0, np.nan, np.nan, np.nan, np.nan]]), np.array([np.nan]), w,
+                         np.array([0.0, 4.0, 5.0, 8.0, 9.0]))
+    assert one[0] == pytest.approx([1.0, 0.95, 0.85, 0.85, 0.95])
 
 
 def test_control_weights_count_nodes_without_populations(make_scenario):

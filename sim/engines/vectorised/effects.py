@@ -170,7 +170,7 @@ def arrive(b, r, a: int) -> None:
 
 def fall_back(b, r, i, contingent, core) -> None:
     """Fighters (by class) leave nodes ``i`` (one per row) for the next node towards the capital,
-    if the government holds it; else they disperse, uncounted (docs/MODEL.md section 4.2)."""
+    if the government holds it; else they disperse (docs/MODEL.md section 4.2)."""
     nd, n = b.nodes, len(b.regime.t)
     j = b.th.fallback[i]
     ok = j >= 0
@@ -178,6 +178,8 @@ def fall_back(b, r, i, contingent, core) -> None:
     at = cell(j[ok], r[ok], n)
     np.add.at(flat(nd.contingent), at, contingent[ok])
     np.add.at(flat(nd.core), at, core[ok])
+    np.add.at(b.regime.dispersed[0], r[~ok], contingent[~ok])
+    np.add.at(b.regime.dispersed[1], r[~ok], core[~ok])
 
 
 def capture(b, r, a: int, i) -> None:
@@ -460,8 +462,8 @@ def relax(b, r) -> None:
 def flee(b, r) -> None:
     """The ruler flees in rows ``r`` (docs/MODEL.md section 4.3).
 
-    1. the day recorded; no exit follows (a successor, whose fate the cascade decides);
-    2. belief takes the flight shock."""
+    1. the day recorded; a successor takes over, who may still hand over (his regime's fate is
+    otherwise the cascade's);  2. belief takes the flight shock."""
     reg = b.regime
     reg.fled_day[r] = reg.t[r]
     shock(b, r, -take(b.p.belief.flight_shock, r))
