@@ -85,3 +85,19 @@ def test_the_first_day_of_the_offensive_is_further_from_the_end(fall_within):
     early, n = fall_within(SCENARIOS / "syria-2024-11-27.toml", 30)
     late, _ = fall_within(FLAGSHIP, 30)
     assert late - early > 0.3
+
+
+CASES = [p for p in FILES if re.fullmatch(r".*-\d{4}-\d{2}-\d{2}", p.stem)]
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_every_case_has_an_observed_timeline_that_fits_it(path):
+    """A case as of a date (name-YYYY-MM-DD) is scored against scenarios/observed/name-YYYY.toml: it
+    loads, starts no earlier than the case, and names only the case's nodes."""
+    from sim.forecast.observed import check_against, load_observed
+    observed = SCENARIOS / "observed" / f"{path.stem[:-6]}.toml"
+    assert observed.is_file(), f"{path.name} has no observed timeline {observed.name}"
+    o, s = load_observed(observed), load_scenario(path)
+    check_against(o, s)
+    names = {n.name for n in s.nodes}
+    assert set(o.nodes) <= names, f"{observed.name} names nodes {sorted(set(o.nodes) - names)} not in {path.name}"
