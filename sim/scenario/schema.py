@@ -187,7 +187,7 @@ class Leadership:
                         doc="quality of his exit option (a haven, a patron able to extract him)")
     haven_weight: Param = spec(0.2, low=0.0, high=1.0, unit="belief", doc="how far a full exit option raises his flight threshold")
     handover_below: Param = spec(0.05, low=0.0, high=1.0, unit="belief",
-                                 doc="the ruler's odds below which he negotiates a hand-over")
+                                 doc="the odds below which the ruler, or his successor once he has fled, negotiates a hand-over")
     spread: Param = spec(0.05, low=0.0, high=1.0, positive=True, unit="belief",
                          doc="how sharply the exit hazards switch on around their thresholds")
     max_exit_per_day: Param = spec(3.0, low=0.0, unit="1/day", doc="the exit hazards' ceiling, reached far below the threshold")
