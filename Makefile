@@ -1,14 +1,17 @@
 # make run: create .venv, install, run the flagship scenario (results/ and plots).
 # make test: the same environment, then the whole test suite, one test process per core.
 # make golden: record the golden hashes of seeded outputs (only when a change of numbers is meant).
+# make validation: calibrate on the reference class, ship its posterior, regenerate docs/VALIDATION.md.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLAGSHIP := scenarios/syria-2024-12-07.toml
 REPS ?= 100000
 SEED ?= 20241207
+WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+PARTICLES ?= 100000
 
-.PHONY: venv run test golden bench bench-memory bench-sensitivity clean
+.PHONY: venv run test golden validation bench bench-memory bench-sensitivity clean
 
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +29,12 @@ test: venv
 
 golden: venv
 	$(BIN)/python -m tests.golden.cases --write
+
+validation: venv
+	$(BIN)/sim calibrate scenarios/calibration/reference-class.toml --particles $(PARTICLES) --seed 1 \
+		--workers $(WORKERS) --out results/calibration
+	cp results/calibration/posterior.toml scenarios/calibration/posterior.toml
+	$(BIN)/python docs/splice.py docs/VALIDATION.md results/calibration
 
 bench: venv
 	$(BIN)/python benchmarks/engines.py

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--horizon", type=_horizon, default=None, help="horizon in days (overrides the scenario)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
+    r.add_argument("--posterior", default=None, metavar="FILE|none",
+                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
+                        "none: the scenario's values alone)")
     r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
     r.add_argument("--workers", type=_workers, default=1, help="processes (default 1)")
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
@@ -90,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reps", type=_positive_int, default=20_000, help="replications (default 20000)")
     b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    b.add_argument("--posterior", default=None, metavar="FILE|none",
+                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
+                        "none: the scenario's values alone)")
     b.add_argument("--workers", type=_workers, default=1)
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
@@ -97,11 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("calibrate", help="calibrate structural parameters on a reference class of cases")
     c.add_argument("spec", type=Path, help="calibration TOML file (cases and priors)")
-    c.add_argument("--proposals", type=_positive_int, default=400, help="prior draws (default 400)")
-    c.add_argument("--reps", type=_positive_int, default=400, help="replications per case and draw (default 400)")
+    c.add_argument("--particles", type=_positive_int, default=20_000,
+                   help="prior draws, each simulated once per case (default 20000)")
+    c.add_argument("--workers", type=_workers, default=1, help="processes (default 1; the numbers do not depend on it)")
     c.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     c.add_argument("--out", type=Path, default=Path("results") / "calibration",
-                   help="folder for posterior.json, posterior.toml, validation.json and validation.md")
+                   help="folder for the posterior (posterior.toml, .json, .md) and the validation (.json, .md)")
     c.add_argument("--quiet", action="store_true")
 
     s = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
@@ -134,6 +141,9 @@ def _sweep_options(p, command: str) -> None:
     p.add_argument("--horizon", type=_horizon, default=None, help="horizon in days (overrides the scenario)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter at every point (repeatable)")
+    p.add_argument("--posterior", default=None, metavar="FILE|none",
+                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
+                        "none: the scenario's values alone)")
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
     p.add_argument("--workers", type=_workers, default=1, help="local processes (default 1)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -154,7 +164,7 @@ def cmd_run(args) -> int:
     overrides = list(args.overrides)
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
-    scenario = load_scenario(args.scenario, overrides)
+    scenario = load_scenario(args.scenario, overrides, posterior=args.posterior)
     seed = new_seed() if args.seed is None else args.seed
     keep = args.save_outcomes if args.save_outcomes is not None else args.reps <= 1_000_000
     out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, args.reps)
@@ -239,7 +249,7 @@ def cmd_backtest(args) -> int:
     from .forecast.observed import load_observed
     from .scenario.load import load_scenario
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior)
     observed = load_observed(args.observed)
     scores, result = backtest(scenario, observed, args.reps, seed=args.seed, workers=args.workers)
     out = args.out if args.out is not None else Path("results") / scenario.name / f"backtest-{observed.name}"
@@ -253,12 +263,22 @@ def cmd_backtest(args) -> int:
 def cmd_calibrate(args) -> int:
     from .forecast.calibration import calibrate, load_spec, write_calibration
 
+    from .reporting.progress import ProgressBar
+
     spec = load_spec(args.spec)
-    result = calibrate(spec, args.proposals, args.reps, seed=args.seed)
+    bar = ProgressBar(enabled=None if not args.quiet else False)
+    bar.description = "calibrate"
+    try:
+        result = calibrate(spec, args.particles, seed=args.seed, workers=args.workers, on_progress=bar.update)
+    finally:
+        bar.close()
     write_calibration(result, args.out, spec_file=str(args.spec))
+    for warning in result["posterior"]["warnings"]:
+        print(f"sim: warning: posterior: {warning}", file=sys.stderr)
     if not args.quiet:
         print(result["validation_md"])
-        print(f"posterior ESS {result['posterior']['ess']:.1f} of {args.proposals}; wrote {args.out}")
+        print(result["posterior_md"])
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -274,7 +294,8 @@ def _sweep_setup(args, kind: str, *key):
     overrides = list(args.overrides)
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
-    base = Base.load(args.scenario, overrides, reps=args.reps, seed=0, engine=args.engine)
+    base = Base.load(args.scenario, overrides, reps=args.reps, seed=0, engine=args.engine,
+                     posterior=args.posterior)
     out = args.out if args.out is not None else Path("results") / base.scenario().name / \
         f"{kind}-{sweep_key(kind, *key, args.reps, args.engine, overrides, args.seed)}"
     seed = args.seed

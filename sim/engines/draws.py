@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..rules import belief
 from ..scenario.schema import SECTIONS, Ally, Axis, Node, Scenario, param_fields
 
 
@@ -48,14 +49,26 @@ class Draws:
         )
 
 
-def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator) -> Draws:
+def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator,
+                    columns: dict[str, np.ndarray] | None = None) -> Draws:
     """Draw every parameter of ``scenario`` for ``n`` replications, in the fixed order of
-    ``scenario.parameters()`` (fixed values draw nothing)."""
+    ``scenario.parameters()`` (fixed values draw nothing); then each replication takes a row of the
+    scenario's posterior, if it has one; then ``columns`` (path -> (n,) values, as a calibration
+    gives each replication its own proposal) replace what was drawn; last, the case effects."""
     by_path: dict[str, np.ndarray] = {}
     for path, p in scenario.parameters():
         # a fixed value is one number seen n times (a read-only view): no memory, nothing to copy
         by_path[path] = p.dist.sample(n, rng=rng) if p.dist.is_random \
             else np.broadcast_to(np.float64(p.dist.mean), (n,))
+    if scenario.posterior is not None:
+        pick = rng.integers(len(scenario.posterior.rows), size=n)
+        for j, path in enumerate(scenario.posterior.paths):
+            by_path[path] = scenario.posterior.rows[pick, j]
+    for path, values in (columns or {}).items():
+        if path not in by_path or np.shape(values) != (n,):
+            raise ValueError(f"column {path!r}: not a parameter of the scenario, or not {n} values")
+        by_path[path] = np.asarray(values, dtype=float)
+    case_effects(by_path, n, rng)
 
     def entity(prefix: str, cls, names) -> SimpleNamespace:
         cols = {}
@@ -84,3 +97,22 @@ def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator) -> 
         sections=sections,
         by_path=by_path,
     )
+
+
+def case_effects(by_path: dict[str, np.ndarray], n: int, rng: np.random.Generator) -> None:
+    """Random effects of a case, drawn per replication (so a forecast integrates over them):
+    logit(belief.initial) and logit(belief.baseline) shift together by ``belief.case_spread`` x z,
+    both classes' abandonment thresholds by ``cascade.case_spread`` x z' (z, z' standard normal).
+    A spread that is zero in every replication draws nothing, so scenarios without case effects
+    keep their numbers."""
+    spread = by_path["belief.case_spread"]
+    if np.any(spread > 0):
+        shift = spread * rng.standard_normal(n)
+        for path in ("belief.initial", "belief.baseline"):
+            with np.errstate(divide="ignore"):  # a belief of exactly 1 stays (within 1e-13 of) 1
+                by_path[path] = belief.probability(belief.clip(belief.logit(by_path[path])) + shift)
+    spread = by_path["cascade.case_spread"]
+    if np.any(spread > 0):
+        shift = spread * rng.standard_normal(n)
+        for path in ("cascade.contingent_threshold", "cascade.core_threshold"):
+            by_path[path] = by_path[path] + shift

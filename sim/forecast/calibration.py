@@ -1,81 +1,114 @@
-"""Calibration of the structural parameters on a reference class of offensives.
+"""Calibration of the structural parameters on a reference class of wars, by ABC rejection.
 
 Structural parameters (how a city's fall shocks belief, how units abandon as belief falls and
-others go, how momentum grows and decays, how the ruler reacts) should be the same in every war;
-each case keeps its own scenario's priors for everything else. The method is importance sampling
-from the prior with a likelihood estimated from the vectorised engine's empirical distributions:
+others go, how momentum grows and decays, how the ruler reacts) and the spreads of the case
+effects (``belief.case_spread``, ``cascade.case_spread``) are the same in every war; each case
+keeps its own scenario for everything else. The method is approximate Bayesian computation by
+rejection (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002):
 
-1. draw K proposals theta_k of the structural parameters from their priors;
-2. for every case c and proposal k, simulate R replications (the same seed for every proposal of a
-   case: common random numbers) and estimate L_c(theta_k), the probability of what was observed:
-   the observed end state, with the capital's fall day inside the observed window widened by
-   ``tolerance_days`` on each side (a capital that held: no fall before the record's end);
-   (hits + 1) / (R + 2), so no proposal has likelihood zero;
-3. the posterior given a set of cases S weights proposal k by prod over c in S of L_c(theta_k).
+1. draw N particles theta_i of the structural parameters from their priors;
+2. simulate every case once per particle: replication i of case c runs with theta_i (the engine
+   draws each replication's parameters, so N particles of a case are one vectorised run of N
+   replications, and the case effects are drawn inside it, integrated over as they should be);
+3. score each simulated case against every dated observable of its record with a distance
+   d_c(theta_i) (:func:`distances`): the capital's fall (window or censored hold) and end state,
+   each dated city fall or hold, the ruler's exit;
+4. the posterior given a set of cases S keeps the ``accept`` share of the particles with the
+   smallest sum over S of d_c: equal weights, so the kept rows are a joint sample.
 
-Leaving a case out is then free: its weights use the other cases' likelihoods, and its forecast is
-the mixture of the proposals' simulated outcomes under those weights.
+Leaving a war out is then free: its posterior keeps the particles closest on the other wars' cases,
+and the war's forecasts are those particles' own simulations of its cases (posterior predictive
+draws, one per particle). The shipped posterior uses the cases whose record ended before
+``shipped_before``: a forecast as of a date may use every case that had ended by then.
+
+Why not an ABC library: pyabc and ELFI call the simulator once per particle (or per small batch)
+through their own schedulers, where a vectorised run of a case costs the same for 1 or 10^4
+particles; ELFI also pins matplotlib below 3.9. Rejection on one vectorised run per case needs a
+few lines and gives a joint sample directly.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..engines import vectorised
+from ..engines.draws import draw_parameters
 from ..engines.outcomes import END_STATES
 from ..errors import ScenarioError
 from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_json, write_text
-from ..runs.runner import run
-from ..runs.summary import MILESTONES, fell_within
+from ..runs.summary import MILESTONES
 from ..scenario.distributions import Distribution
 from ..scenario.load import read_param, read_toml
-from ..scenario.schema import SECTIONS, Scenario, param_fields
+from ..scenario.schema import GOVERNMENT, SECTIONS, Scenario, param_fields
+from ..scenario.toml import dumps
 from ..scenario.vary import Variant
+from . import scoring
 from .observed import Observed, check_against, load_observed
+
+FLED_WEIGHT = 0.5        # the ruler's exit counts half a capital's fall in a case's distance
+STATE_MISMATCH = 0.5     # a capital fallen in its window but captured for collapsed (or the reverse)
+MIN_ACCEPTED = 200       # fewer kept particles: the posterior is too thin to trust (a warning)
 
 
 @dataclass(frozen=True)
 class Case:
     """A case of the reference class: its scenario (as a :class:`Variant`, so that proposals are
-    applied through the loader's checks) and what was observed."""
+    applied through the loader's checks), what was observed, and the war it belongs to."""
 
     name: str
+    war: str
     variant: Variant
     observed: Observed
-    calibrate: bool = True   # False: only scored, with the posterior from the calibration cases
+    calibrate: bool = True   # False: only scored (a forecast origin of a war not used to calibrate)
 
     @property
     def scenario(self) -> Scenario:
-        """The case's scenario as its file gives it."""
         return self.variant.base
 
 
 @dataclass(frozen=True)
 class Spec:
-    """What to calibrate: the cases and the priors of the structural parameters (by path)."""
+    """What to calibrate: the cases, the priors of the structural parameters (by path), the share
+    of particles kept, and the date before which a case's record must end to enter the shipped
+    posterior."""
 
     cases: tuple[Case, ...]
     priors: tuple[tuple[str, Distribution], ...]
     tolerance_days: float
+    accept: float
+    shipped_before: dt.date | None
     source_path: str
+
+    @property
+    def wars(self) -> list[str]:
+        return list(dict.fromkeys(c.war for c in self.cases))
+
+
+CASE_KEYS = {"scenario", "observed", "use", "war"}
+HEAD_KEYS = {"cases", "tolerance_days", "accept", "shipped_before"}
 
 
 def load_spec(path: str | Path) -> Spec:
     """Read a calibration file (through the one guarded reader)::
 
         [calibration]
-        tolerance_days = 3
-        cases = [ { scenario = "case-a.toml", observed = "observed/case-a.toml" }, ... ]
+        tolerance_days = 3            # a dated event this many days outside its window still matches
+        accept = 0.02                 # share of particles kept
+        shipped_before = 2024-11-27   # the shipped posterior: cases whose record ended before this
+        cases = [ { scenario = "a.toml", observed = "observed/a.toml", war = "a" }, ... ]
 
         [priors]
         "belief.loss_shock" = { dist = "uniform", low = 0.1, high = 0.6 }
 
-    Each case's scenario is checked with every prior at the bottom and at the top of its support,
-    so a prior that would give a case an invalid scenario is refused here, naming the spec file.
+    A case without ``war`` is a war of its own. Each case's scenario is checked with every prior at
+    the bottom and at the top of its support, so a prior that would give a case an invalid scenario
+    is refused here, naming the spec file.
     """
     file = str(path)
     doc = read_toml(path, what="calibration spec")
@@ -86,25 +119,30 @@ def load_spec(path: str | Path) -> Spec:
     if not isinstance(head, dict) or not isinstance(head.get("cases"), list) or not head["cases"]:
         raise ScenarioError(file, "calibration.cases", "needs a non-empty array of {scenario, observed} tables")
     for k in head:
-        if k not in ("cases", "tolerance_days"):
-            raise ScenarioError(file, f"calibration.{k}", "unknown key (expected cases, tolerance_days)")
+        if k not in HEAD_KEYS:
+            raise ScenarioError(file, f"calibration.{k}", f"unknown key (expected {', '.join(sorted(HEAD_KEYS))})")
     base = Path(path).parent
     cases = []
     for k, entry in enumerate(head["cases"]):
-        if not isinstance(entry, dict) or not {"scenario", "observed"} <= set(entry) <= {"scenario", "observed", "use"} \
+        if not isinstance(entry, dict) or not {"scenario", "observed"} <= set(entry) <= CASE_KEYS \
                 or not all(isinstance(entry[x], str) for x in ("scenario", "observed")) \
+                or not isinstance(entry.get("war", ""), str) \
                 or entry.get("use", "calibrate") not in ("calibrate", "score"):
             raise ScenarioError(file, f"calibration.cases[{k}]",
-                                'each case is { scenario = "FILE", observed = "FILE", use = "calibrate" | "score" }')
-        variant = Variant.load(base / entry["scenario"])
+                                'each case is { scenario = "FILE", observed = "FILE", war = "NAME", '
+                                'use = "calibrate" | "score" }')
+        variant = Variant.load(base / entry["scenario"], posterior="none")
         observed = load_observed(base / entry["observed"])
         check_against(observed, variant.base)
-        cases.append(Case(variant.base.name, variant, observed, entry.get("use", "calibrate") == "calibrate"))
+        name = variant.base.name
+        cases.append(Case(name, entry.get("war") or name, variant, observed, entry.get("use", "calibrate") == "calibrate"))
     if not any(c.calibrate for c in cases):
         raise ScenarioError(file, "calibration.cases", 'at least one case must have use = "calibrate"')
-    tolerance = head.get("tolerance_days", 3)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1e4:
-        raise ScenarioError(file, "calibration.tolerance_days", "must be a number of days >= 0")
+    tolerance = _number(head, "tolerance_days", 3, file, lambda v: 0 <= v < 1e4, "must be a number of days >= 0")
+    accept = _number(head, "accept", 0.02, file, lambda v: 0 < v <= 1, "must be a share of the particles in (0, 1]")
+    shipped = head.get("shipped_before")
+    if shipped is not None and (not isinstance(shipped, dt.date) or isinstance(shipped, dt.datetime)):
+        raise ScenarioError(file, "calibration.shipped_before", "must be a TOML date such as 2024-11-27")
     table = doc.get("priors")
     if table is not None and not isinstance(table, dict):
         raise ScenarioError(file, "priors", "must be a table of parameter paths and distributions")
@@ -123,7 +161,14 @@ def load_spec(path: str | Path) -> Spec:
     for case in cases:
         for end in (0, 1):
             case.variant.scenario({p: _support_end(d, end) for p, d in priors}, origin=f"{file}: priors")
-    return Spec(tuple(cases), tuple(priors), float(tolerance), file)
+    return Spec(tuple(cases), tuple(priors), float(tolerance), float(accept), shipped, file)
+
+
+def _number(head: dict, key: str, default: float, file: str, ok, why: str) -> float:
+    v = head.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not ok(v):
+        raise ScenarioError(file, f"calibration.{key}", why)
+    return float(v)
 
 
 def _support_end(dist: Distribution, end: int) -> float:
@@ -133,205 +178,498 @@ def _support_end(dist: Distribution, end: int) -> float:
     return v if math.isfinite(v) else float(dist.ppf(1e-9 if end == 0 else 1.0 - 1e-9))
 
 
-def observed_hits(case: Case, end_state: np.ndarray, end_day: np.ndarray, tolerance: float) -> np.ndarray:
-    """Which replications reproduce what was observed (end state and, if it fell, the window)."""
-    obs, as_of = case.observed, case.scenario.as_of
-    if obs.capital_state == "holds":
-        record = (obs.until - as_of).days + 1
-        return ~(end_day < record)
-    low, high = obs.capital.days(as_of)
-    state = END_STATES.index(obs.capital_state)
-    return (end_state == state) & (end_day >= low - tolerance) & (end_day < high + tolerance)
+# --------------------------------------------------------------------------- observables and distance
+
+@dataclass(frozen=True)
+class Observable:
+    """A dated fact of a record, in days after the case's as_of: it happened in [low, high), or
+    (high = inf) it had not happened before ``low``."""
+
+    what: str            # "capital", "node", "fled"
+    node: int            # the node's index (capital and node), -1 for the ruler
+    low: float
+    high: float
+
+
+def observables(case: Case) -> list[Observable]:
+    """Every dated observable of a case's record that its scenario can reproduce: the capital, each
+    government-held node the record dates or says held, the ruler's exit when it is dated."""
+    sc, obs = case.scenario, case.observed
+    as_of, until = sc.as_of, float((case.observed.until - sc.as_of).days + 1)
+    cap = sc.node_index(sc.capital)
+    out = [Observable("capital", cap, *(obs.capital.days(as_of) if obs.capital else (until, math.inf)))]
+    for name, window in obs.nodes.items():
+        k = sc.node_index(name)
+        if k == cap or sc.nodes[k].controller != GOVERNMENT:
+            continue
+        low, high = window.days(as_of) if window is not None else (until, math.inf)
+        if high > 0:
+            out.append(Observable("node", k, max(low, 0.0), high))
+    if obs.fled is not None and obs.fled.days(as_of)[1] > 0:
+        low, high = obs.fled.days(as_of)
+        out.append(Observable("fled", -1, max(low, 0.0), high))
+    return out
+
+
+def gap(day: np.ndarray, low: float, high: float, tolerance: float, horizon: float) -> np.ndarray:
+    """How far simulated event days (NaN: not within the horizon) are from an observation, on a log
+    scale: |log(1 + day) - log(1 + nearest day the observation allows)|. A window widens by
+    ``tolerance`` each side; an event that never came counts as on twice the horizon (or the
+    window's end, if later); a censored observation (high = inf) only charges events before low."""
+    day = np.asarray(day, dtype=float)
+    if math.isinf(high):
+        return np.where(day < low, np.log1p(low) - np.log1p(np.nan_to_num(day, nan=low)), 0.0)
+    a, b = max(low - tolerance, 0.0), high + tolerance
+    never = max(2.0 * horizon, b)
+    d = np.where(np.isnan(day), never, day)
+    return np.abs(np.log1p(d) - np.log1p(np.clip(d, a, b)))
+
+
+def distances(case: Case, outcomes, tolerance: float) -> np.ndarray:
+    """d_c per replication: the capital's gap, plus STATE_MISMATCH when it fell as observed but by
+    the other end state, plus the mean gap over the dated cities, plus FLED_WEIGHT x the ruler's."""
+    horizon = float(case.scenario.horizon_days)
+    obs = observables(case)
+    cap = obs[0]
+    d = gap(outcomes.end_day, cap.low, cap.high, tolerance, horizon)
+    if not math.isinf(cap.high):
+        wanted = END_STATES.index(case.observed.capital_state)
+        fell = ~np.isnan(outcomes.end_day)
+        d = d + STATE_MISMATCH * (fell & (outcomes.end_state != wanted))
+    nodes = [o for o in obs if o.what == "node"]
+    if nodes:
+        d = d + np.mean([gap(outcomes.node_fall_day[:, o.node], o.low, o.high, tolerance, horizon) for o in nodes],
+                        axis=0)
+    for o in obs:
+        if o.what == "fled":
+            d = d + FLED_WEIGHT * gap(outcomes.leader_fled_day, o.low, o.high, tolerance, horizon)
+    return d
+
+
+# --------------------------------------------------------------------------- simulation
+
+@dataclass
+class Progress:
+    """Particle-cases simulated (``done`` of ``total``), for a progress bar."""
+
+    total: int
+    done: int = 0
+    unit: str = "particle-cases"
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        r = self.rate
+        return (self.total - self.done) / r if r > 0 else None
 
 
 @dataclass
 class Simulations:
-    """Every case simulated under every proposal."""
+    """Every case simulated once per particle."""
 
     spec: Spec
-    proposals: np.ndarray          # (K, P) structural values
-    loglik: np.ndarray             # (C, K)
-    end_day: np.ndarray            # (C, K, R) capital fall day (NaN: held)
-    end_state: np.ndarray          # (C, K, R)
+    particles: np.ndarray      # (N, P) structural values
+    distance: np.ndarray       # (C, N)
+    end_day: np.ndarray        # (C, N) capital fall day (NaN: held)
+    end_state: np.ndarray      # (C, N)
+    seed: int
 
-    def weights(self, cases: list[int]) -> np.ndarray:
-        """Normalised importance weights of the proposals given the listed cases."""
-        total = self.loglik[cases].sum(axis=0)
-        w = np.exp(total - total.max())
-        return w / w.sum()
+    def kept(self, cases: list[int]) -> np.ndarray:
+        """Indices of the particles the posterior given ``cases`` keeps: the ``accept`` share with
+        the smallest summed distance (ties by index, so the choice is reproducible)."""
+        n = len(self.particles)
+        k = max(1, int(math.ceil(self.spec.accept * n)))
+        if not cases:
+            return np.arange(n)
+        total = self.distance[cases].sum(axis=0)
+        return np.sort(np.argsort(total, kind="stable")[:k])
 
 
-def simulate_proposals(spec: Spec, proposals: int, reps: int, *, seed: int, progress=None) -> Simulations:
-    """Draw ``proposals`` structural parameter sets and simulate every case under each."""
-    prior_rng, *case_seeds = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + len(spec.cases))]
-    theta = np.column_stack([dist.sample(proposals, rng=prior_rng) for _, dist in spec.priors])
+CHUNK = 25_000   # particles simulated together; each chunk of a case has its own seed (the seeding contract)
+
+
+def simulate_chunk(case: Case, paths: list[str], theta: np.ndarray, seed_seq: np.random.SeedSequence,
+                   tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One case under a chunk of particles, one replication each (a picklable task for any executor):
+    the distances, capital fall days and end states."""
+    rng = np.random.Generator(np.random.PCG64(seed_seq))
+    n = len(theta)
+    draws = draw_parameters(case.scenario, n, rng=rng, columns={p: theta[:, j] for j, p in enumerate(paths)})
+    out, _ = vectorised.simulate(case.scenario, n, rng=rng, draws=draws)
+    return distances(case, out, tolerance), out.end_day, out.end_state
+
+
+def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_progress=None) -> Simulations:
+    """Draw ``particles`` structural parameter sets and simulate every case once under each; the
+    numbers depend on the seed alone, not on ``workers``."""
+    from ..runs.executors import executor_for
+
+    prior_seq, *case_seqs = np.random.SeedSequence(seed).spawn(1 + len(spec.cases))
+    prior_rng = np.random.default_rng(prior_seq)
+    theta = np.column_stack([dist.sample(particles, rng=prior_rng) for _, dist in spec.priors])
     paths = [p for p, _ in spec.priors]
     C = len(spec.cases)
-    loglik = np.zeros((C, proposals))
-    end_day = np.full((C, proposals, reps), np.nan)
-    end_state = np.zeros((C, proposals, reps), dtype=np.int8)
-    case_seed = [int(rng.integers(2**63)) for rng in case_seeds]
-    for c, case in enumerate(spec.cases):
-        for k in range(proposals):
-            scenario = case.variant.scenario(dict(zip(paths, theta[k])), origin="calibration proposal")
-            out = run(scenario, reps, seed=case_seed[c], keep_outcomes=True).outcomes
-            hits = observed_hits(case, out.end_state, out.end_day, spec.tolerance_days)
-            loglik[c, k] = math.log((hits.sum() + 1) / (reps + 2))
-            end_day[c, k], end_state[c, k] = out.end_day, out.end_state
-            if progress:
-                progress(c * proposals + k + 1, C * proposals)
-    return Simulations(spec, theta, loglik, end_day, end_state)
+    distance = np.zeros((C, particles))
+    end_day = np.full((C, particles), np.nan)
+    end_state = np.zeros((C, particles), dtype=np.int8)
+    starts = list(range(0, particles, CHUNK))
+    tasks = [(c, k, start) for c in range(C) for k, start in enumerate(starts)]
+    progress = Progress(C * particles)
+    with executor_for(workers, tasks=len(tasks)) as (executor, in_flight, _):
+        pending, queue = [], list(tasks)
+        while queue or pending:
+            while queue and len(pending) < in_flight:
+                c, k, start = queue.pop(0)
+                rows = slice(start, min(start + CHUNK, particles))
+                seq = case_seqs[c].spawn(len(starts))[k]
+                pending.append(((c, rows), executor.submit(simulate_chunk, spec.cases[c], paths, theta[rows], seq,
+                                                           spec.tolerance_days)))
+            (c, rows), future = pending.pop(0)
+            distance[c, rows], end_day[c, rows], end_state[c, rows] = future.result()
+            progress.done += rows.stop - rows.start
+            if on_progress:
+                on_progress(progress)
+    return Simulations(spec, theta, distance, end_day, end_state, seed)
 
 
-def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
-    order = np.argsort(x)
-    cum = np.cumsum(w[order])
-    return float(x[order][min(np.searchsorted(cum, q * cum[-1]), len(x) - 1)])
+# --------------------------------------------------------------------------- posterior
+
+def shipped_cases(spec: Spec) -> list[int]:
+    """The calibration cases whose record ended before ``shipped_before`` (all, without it)."""
+    return [c for c, case in enumerate(spec.cases) if case.calibrate
+            and (spec.shipped_before is None or case.observed.until < spec.shipped_before)]
 
 
 def posterior_summary(sims: Simulations, cases: list[int]) -> dict:
-    """Posterior mean, sd and quantiles of each structural parameter, and the effective sample size."""
-    w = sims.weights(cases)
-    out = {"cases": [sims.spec.cases[c].name for c in cases], "ess": float(1.0 / np.sum(w**2)),
-           "proposals": int(len(w)), "parameters": {}}
+    """The kept particles' mean, sd and quantiles of each parameter beside its prior's, the
+    distance threshold, and warnings when the posterior is degenerate."""
+    idx = sims.kept(cases)
+    out = {"cases": [sims.spec.cases[c].name for c in cases], "kept": int(len(idx)), "particles": int(len(sims.particles)),
+           "epsilon": float(sims.distance[cases].sum(axis=0)[idx].max()) if cases else None,
+           "parameters": {}, "warnings": []}
+    if len(idx) < MIN_ACCEPTED:
+        out["warnings"].append(f"only {len(idx)} particles kept (fewer than {MIN_ACCEPTED}): "
+                               "draw more particles or keep a larger share")
     for j, (path, prior) in enumerate(sims.spec.priors):
-        x = sims.proposals[:, j]
-        mean = float(np.sum(w * x))
-        out["parameters"][path] = {
-            "prior": prior.describe(), "mean": mean, "sd": float(math.sqrt(max(np.sum(w * (x - mean) ** 2), 0.0))),
-            "q05": weighted_quantile(x, w, 0.05), "q50": weighted_quantile(x, w, 0.5), "q95": weighted_quantile(x, w, 0.95),
-        }
+        x, prior_x = sims.particles[idx, j], sims.particles[:, j]
+        lo, hi = _support_end(prior, 0), _support_end(prior, 1)
+        q = np.quantile(x, [0.05, 0.5, 0.95])
+        sd, prior_sd = float(np.std(x)), float(np.std(prior_x))
+        out["parameters"][path] = {"prior": prior.describe(), "mean": float(np.mean(x)), "sd": sd,
+                                   "prior_sd": prior_sd, "q05": float(q[0]), "q50": float(q[1]), "q95": float(q[2])}
+        edge = 0.05 * (hi - lo)
+        if np.mean(x < lo + edge) > 0.5 or np.mean(x > hi - edge) > 0.5:
+            out["warnings"].append(f"{path}: most of the posterior sits at an edge of the prior {prior.describe()}; "
+                                   "widen the prior")
     return out
 
 
-def posterior_toml(summary: dict, source: str) -> str:
-    """The posterior as model-wide sections a scenario can take as priors (triangular on the 5%,
-    50% and 95% weighted quantiles: independent marginals, correlations dropped)."""
-    sections: dict[str, list[str]] = {}
-    for path, p in summary["parameters"].items():
-        section, _, name = path.partition(".")
-        low, mode, high = p["q05"], p["q50"], p["q95"]
-        quoted = json.dumps(source)
-        if high - low < 1e-12:
-            value = f"{{ value = {mode!r}, source = {quoted} }}"
-        else:
-            value = f"{{ dist = \"triangular\", low = {low!r}, mode = {mode!r}, high = {high!r}, source = {quoted} }}"
-        sections.setdefault(section, []).append(f"{name} = {value}")
-    return "\n".join(f"[{sec}]\n" + "\n".join(lines) + "\n" for sec, lines in sections.items())
+def posterior_document(sims: Simulations, cases: list[int], source: str) -> str:
+    """The kept particles as a posterior file (``[posterior]`` with paths and rows) that a scenario
+    names with ``[posterior] file = ...`` or ``sim run --posterior``."""
+    idx = sims.kept(cases)
+    rows = [[float(f"{v:.6g}") for v in sims.particles[i]] for i in idx]
+    doc = {"posterior": {"source": source, "cases": [sims.spec.cases[c].name for c in cases],
+                         "paths": [p for p, _ in sims.spec.priors], "rows": rows}}
+    head = (f"# A joint sample of the structural parameters: {len(rows)} rows, each replication draws one.\n"
+            f"# {source}\n")
+    return head + dumps(doc)
 
 
-def mixture_forecast(sims: Simulations, c: int, w: np.ndarray) -> dict:
-    """Case ``c``'s forecast under proposal weights ``w``: end-state probabilities, the chance of a
-    fall within 7 / 30 / 90 days, the median fall day among falls, and the fall-day CDF."""
+# --------------------------------------------------------------------------- validation
+
+def leave_war_out(spec: Spec, c: int) -> list[int]:
+    """The calibration cases a forecast of case ``c`` may use: none of its own war."""
+    war = spec.cases[c].war
+    return [d for d, case in enumerate(spec.cases) if case.calibrate and case.war != war]
+
+
+def _uniform_rate(horizon: float) -> float:
+    return math.log(2.0) / max(horizon, 1.0)
+
+
+def observed_window(case: Case) -> tuple[float, float]:
+    """The capital's observation in days: [low, high), or [censoring day, inf) when it held."""
+    cap = observables(case)[0]
+    return cap.low, cap.high
+
+
+def forecast(days: np.ndarray, states: np.ndarray, horizon: int) -> dict:
+    """A forecast from a sample of capital fall days and end states (the kept particles' own runs)."""
     from .backtest import empirical_cdf
 
-    horizon = sims.spec.cases[c].scenario.horizon_days
-    states = sims.end_state[c]
-    days = sims.end_day[c]
-    reps = days.shape[1]
-    probs = {s: float(np.sum(w * np.mean(states == k, axis=1))) for k, s in enumerate(END_STATES)}
-    within = {str(d): float(np.sum(w * np.mean(fell_within(days, d), axis=1))) for d in MILESTONES}
-    flat, fw = days.ravel(), np.repeat(w / reps, reps)
-    fell = ~np.isnan(flat)
-    median = weighted_quantile(flat[fell], fw[fell], 0.5) if fell.any() else None
-    grid, _ = empirical_cdf(days[0], horizon)
-    cdf = sum(wk * empirical_cdf(days[k], horizon)[1] for k, wk in enumerate(w) if wk > 0)
-    return {"end_states": probs, "within": within, "median_fall_day": median, "grid": grid, "cdf": cdf}
+    n = len(days)
+    fell = ~np.isnan(days)
+    return {
+        "n": int(n),
+        "end_states": {s: float(np.mean(states == k)) for k, s in enumerate(END_STATES)},
+        "within": {str(d): float(np.mean(fell & (days < d))) for d in MILESTONES},
+        "median_fall_day": float(np.median(days[fell])) if fell.mean() > 0.5 else None,
+        "cdf": empirical_cdf(days, horizon),
+        "days": days, "states": states,
+    }
+
+
+def p_observed(f: dict, case: Case) -> float:
+    """The forecast's probability of what happened: the observed end state with the capital's fall
+    inside its window, or (it held) no fall before the record's end or the horizon, whichever is first."""
+    low, high = observed_window(case)
+    days, states = f["days"], f["states"]
+    if math.isinf(high):
+        return float(np.mean(~(days < min(low, case.scenario.horizon_days))))
+    wanted = END_STATES.index(case.observed.capital_state)
+    return float(np.mean((states == wanted) & (days >= low) & (days < high)))
+
+
+def baseline_p_observed(name: str, case: Case) -> float:
+    """P(what happened) under a baseline: ``always_holds``, or ``uniform_hazard`` (a constant hazard
+    with an even chance of a fall by the horizon, split evenly between capture and collapse)."""
+    low, high = observed_window(case)
+    horizon = case.scenario.horizon_days
+    if name == "always_holds":
+        return 1.0 if math.isinf(high) else 0.0
+    r = _uniform_rate(horizon)
+    if math.isinf(high):
+        return math.exp(-r * min(low, horizon))
+    return 0.5 * (math.exp(-r * low) - math.exp(-r * min(high, horizon))) if low < horizon else 0.0
+
+
+def milestone_outcomes(case: Case) -> dict[str, bool | None]:
+    """Whether the capital fell within each milestone: True, False, or None when its window straddles it."""
+    low, high = observed_window(case)
+    out = {}
+    for d in MILESTONES:
+        out[str(d)] = False if (math.isinf(high) or low >= d) else True if high <= d else None
+    return out
+
+
+def _log(p: float) -> float:
+    return math.log(p) if p > 0 else -math.inf
+
+
+BASELINES = ("survival", "always_holds", "uniform_hazard")
+
+
+def survival_observation(case: Case):
+    """A case as the survival model sees it: its covariates and the capital's observation."""
+    from .survival import Observation, covariates
+
+    low, high = observed_window(case)
+    return Observation(covariates(case.scenario), low, high, case.observed.capital_state == "captured")
+
+
+def survival_forecast(spec: Spec, c: int, used: list[int], grid: np.ndarray) -> dict:
+    """Case ``c`` forecast by the survival model fitted on the cases ``used``: P(what happened),
+    the fall-day CDF on ``grid`` and P(falls within each milestone)."""
+    from .survival import fit
+
+    case = spec.cases[c]
+    model = fit([survival_observation(spec.cases[d]) for d in used])
+    x = survival_observation(case).x
+    low, high = observed_window(case)
+    horizon = case.scenario.horizon_days
+    if math.isinf(high):
+        p = float(model.survival(x, min(low, horizon)))
+    else:
+        share = model.p_captured if case.observed.capital_state == "captured" else 1.0 - model.p_captured
+        p = share * float(model.survival(x, low) - model.survival(x, min(high, horizon))) if low < horizon else 0.0
+    # cdf[k]: a fall before the end of step k, as empirical_cdf has it
+    ends = np.append(grid[1:], grid[-1] + (grid[1] - grid[0] if len(grid) > 1 else 1.0))
+    cdf = 1.0 - model.survival(x, np.minimum(ends, horizon))
+    within = {str(d): float(1.0 - model.survival(x, min(d, horizon))) for d in MILESTONES}
+    return {"p": p, "cdf": cdf, "within": within}
 
 
 def validation(sims: Simulations) -> list[dict]:
-    """Every case forecast and scored without its own data: calibration cases leave-one-out, the
-    others with the posterior of all calibration cases."""
-    from . import scoring
-    from .backtest import BASELINES, baseline_cdf, baseline_end_states
+    """Every case forecast without any case of its war, scored against what happened and beside
+    the baselines: the log score of the observed window, CRPS over the horizon, the milestones' Brier."""
+    from .backtest import baseline_cdf, baseline_within
 
-    spec = sims.spec
-    calib = [c for c, case in enumerate(spec.cases) if case.calibrate]
-    rows = []
+    spec, rows = sims.spec, []
     for c, case in enumerate(spec.cases):
-        used = [d for d in calib if d != c]
-        w = sims.weights(used) if used else np.full(len(sims.proposals), 1.0 / len(sims.proposals))
-        f = mixture_forecast(sims, c, w)
-        obs, as_of, horizon = case.observed, case.scenario.as_of, case.scenario.horizon_days
-        if obs.capital is not None:
-            low, high = obs.capital.days(as_of)
-        else:
-            low, high = float((obs.until - as_of).days + 1), math.inf
-        crps = {"model": scoring.crps_interval(f["grid"], f["cdf"], low, high)}
-        log = {"model": scoring.log_score(f["end_states"][obs.capital_state])}
-        for b in BASELINES:
-            crps[b] = scoring.crps_interval(f["grid"], baseline_cdf(b, f["grid"], horizon), low, high)
-            log[b] = scoring.log_score(baseline_end_states(b)[obs.capital_state])
+        used = leave_war_out(spec, c)
+        idx = sims.kept(used)
+        horizon = case.scenario.horizon_days
+        f = forecast(sims.end_day[c, idx], sims.end_state[c, idx], horizon)
+        low, high = observed_window(case)
+        grid, cdf = f["cdf"]
+        surv = survival_forecast(spec, c, used, grid)
+        cdfs = {"model": cdf, "survival": surv["cdf"],
+                **{b: baseline_cdf(b, grid, horizon) for b in ("always_holds", "uniform_hazard")}}
+        within = {"model": f["within"], "survival": surv["within"],
+                  **{b: {d: baseline_within(b, float(d), horizon) for d in f["within"]}
+                     for b in ("always_holds", "uniform_hazard")}}
+        p = {"model": p_observed(f, case), "survival": surv["p"],
+             **{b: baseline_p_observed(b, case) for b in ("always_holds", "uniform_hazard")}}
+        crps = {name: scoring.crps_interval(grid, cdfs[name], low, high) for name in cdfs}
+        happened = milestone_outcomes(case)
+        brier = {}
+        for name in cdfs:
+            terms = [(within[name][d] - float(y)) ** 2 for d, y in happened.items()
+                     if y is not None and int(d) <= horizon]
+            brier[name] = float(np.mean(terms)) if terms else None
         rows.append({
-            "case": case.name, "as_of": as_of.isoformat(), "calibrated_on": [spec.cases[d].name for d in used],
-            "ess": float(1.0 / np.sum(w**2)), "within": f["within"], "end_states": f["end_states"],
-            "median_fall_day": f["median_fall_day"], "observed": obs.capital_state,
-            "observed_days": [low, None if math.isinf(high) else high],
-            "crps": crps, "log_end_state": log,
+            "case": case.name, "war": case.war, "as_of": case.scenario.as_of.isoformat(),
+            "calibrated_on": [spec.cases[d].name for d in used], "kept": int(len(idx)),
+            "within": f["within"], "end_states": f["end_states"], "median_fall_day": f["median_fall_day"],
+            "observed": case.observed.capital_state, "observed_days": [low, None if math.isinf(high) else high],
+            "p_observed": p, "log_score": {k: _log(v) for k, v in p.items()},
+            "crps": crps, "brier": brier, "pit": {name: list(scoring.pit(grid, cdfs[name], low, high))
+                                                  for name in ("model", "survival")},
+            "survival_within": surv["within"],
         })
     return rows
 
 
-def validation_markdown(rows: list[dict]) -> str:
-    """The validation table: forecasts made without each case's own data, against what happened."""
-    import datetime as dt
+def aggregate(rows: list[dict], *, resamples: int = 2000, seed: int = 0) -> dict:
+    """Mean scores over the case forecasts, and the model's mean log-score and CRPS advantage over
+    each baseline with a 90% interval from a bootstrap that resamples wars (cases of one war move together)."""
+    wars = sorted({r["war"] for r in rows})
+    by_war = {w: [r for r in rows if r["war"] == w] for w in wars}
+    out = {"forecasts": len(rows), "wars": len(wars), "mean": {}, "advantage": {}}
+    for name in ("model", *BASELINES):
+        briers = [r["brier"][name] for r in rows if r["brier"][name] is not None]
+        out["mean"][name] = {"log_score": float(np.mean([r["log_score"][name] for r in rows])),
+                             "crps": float(np.mean([r["crps"][name] for r in rows])),
+                             "brier": float(np.mean(briers)) if briers else None}
+    rng = np.random.default_rng(seed)
+    for b in BASELINES:
+        entry = {}
+        for metric, sign in (("log_score", 1.0), ("crps", -1.0)):
+            def diff(rs):
+                # equal scores (both -inf: both put nothing on what happened) are a tie; +inf and
+                # -inf together have no mean (NaN)
+                d = [0.0 if r[metric]["model"] == r[metric][b] else sign * (r[metric]["model"] - r[metric][b])
+                     for r in rs]
+                with np.errstate(invalid="ignore"):
+                    return float(np.mean(d))
+            point = diff(rows)
+            boot = np.array([diff([r for k in rng.integers(len(wars), size=len(wars)) for r in by_war[wars[k]]])
+                             for _ in range(resamples)])
+            lo, hi = np.quantile(boot, [0.05, 0.95]) if np.isfinite(boot).all() else (math.nan, math.nan)
+            entry[metric] = {"mean": point, "q05": float(lo), "q95": float(hi)}
+        wins = sum(np.mean([r["log_score"]["model"] for r in by_war[w]]) > np.mean([r["log_score"][b] for r in by_war[w]])
+                   for w in wars)
+        entry["wars_won"] = int(wins)
+        out["advantage"][b] = entry
+    out["below_1pct"] = [r["case"] for r in rows if r["p_observed"]["model"] < 0.01]
+    return out
 
+
+def _fmt_log(v: float) -> str:
+    return "−∞" if v == -math.inf else "+∞" if v == math.inf else "—" if math.isnan(v) else f"{v:.2f}"
+
+
+def validation_markdown(rows: list[dict], agg: dict) -> str:
+    """The leave-war-out table and its aggregate, as Markdown."""
     def date(row, day):
         if day is None:
             return "—"
         return (dt.date.fromisoformat(row["as_of"]) + dt.timedelta(days=float(day))).isoformat()
 
-    lines = ["| case | as of | P(falls ≤7 d) | ≤30 d | ≤90 d | median fall | what happened | "
-             "CRPS model / holds / uniform | log score model / holds / uniform | ESS |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| case | war | as of | P(falls ≤7 d) | ≤30 d | ≤90 d | median fall | what happened | "
+             "P(what happened) model / survival | log score model / survival / holds / uniform | CRPS model / survival / holds / uniform (days) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["observed_days"]
-        happened = r["observed"] if hi is None else f"{r['observed']} {date(r, lo)}"
-        c, g = r["crps"], r["log_end_state"]
+        happened = f"held to {date(r, lo - 1)}" if hi is None else f"{r['observed']} {date(r, lo)}"
+        g, c = r["log_score"], r["crps"]
         lines.append(
-            f"| {r['case']} | {r['as_of']} | {r['within']['7']:.2f} | {r['within']['30']:.2f} | "
+            f"| {r['case']} | {r['war']} | {r['as_of']} | {r['within']['7']:.2f} | {r['within']['30']:.2f} | "
             f"{r['within']['90']:.2f} | {date(r, r['median_fall_day'])} | {happened} | "
-            f"{c['model']:.1f} / {c['always_holds']:.1f} / {c['uniform_hazard']:.1f} | "
-            f"{g['model']:.2f} / {g['always_holds']:.2f} / {g['uniform_hazard']:.2f} | {r['ess']:.0f} |")
+            f"{r['p_observed']['model']:.3f} / {r['p_observed']['survival']:.3f} | "
+            + " / ".join(_fmt_log(g[k]) for k in ("model", *BASELINES)) + " | "
+            + " / ".join(f"{c[k]:.1f}" for k in ("model", *BASELINES)) + " |")
+    lines += ["", f"{agg['forecasts']} forecasts of {agg['wars']} wars, each made without any case of its war.", "",
+              "| | mean log score | mean CRPS (days) | mean Brier score of the 7 / 30 / 90-day milestones |",
+              "|---|---|---|---|"]
+    for name, m in agg["mean"].items():
+        brier = "—" if m["brier"] is None else f"{m['brier']:.3f}"
+        lines.append(f"| {name} | {_fmt_log(m['log_score'])} | {m['crps']:.1f} | {brier} |")
+    lines += ["", "| model against | log-score advantage (90% interval, wars resampled) | CRPS advantage (days) | "
+              "wars where the model's log score is higher |", "|---|---|---|---|"]
+    for b, e in agg["advantage"].items():
+        ls, cr = e["log_score"], e["crps"]
+        lines.append(f"| {b} | {_fmt_log(ls['mean'])} ({_fmt_log(ls['q05'])} to {_fmt_log(ls['q95'])}) | "
+                     f"{cr['mean']:.1f} ({_fmt_log(cr['q05'])} to {_fmt_log(cr['q95'])}) | "
+                     f"{e['wars_won']} of {agg['wars']} |")
+    below = agg["below_1pct"]
+    lines += ["", f"Forecasts that put less than 1% on what happened: {len(below)}"
+              + (f" ({', '.join(below)})." if below else ".")]
     return "\n".join(lines) + "\n"
 
 
-def calibrate(spec: Spec, proposals: int, reps: int, *, seed: int, progress=None) -> dict:
-    """Simulate, then summarise: the posterior on all calibration cases, its TOML form, and the
-    validation rows (leave-one-out for calibration cases)."""
-    sims = simulate_proposals(spec, proposals, reps, seed=seed, progress=progress)
-    calib = [c for c, case in enumerate(spec.cases) if case.calibrate]
-    summary = posterior_summary(sims, calib)
-    source = (f"calibrated on {', '.join(summary['cases'])} (sim calibrate {Path(spec.source_path).name}, "
-              f"{proposals} proposals x {reps} replications, seed {seed})")
+def posterior_markdown(summary: dict) -> str:
+    lines = [f"Kept {summary['kept']} of {summary['particles']:,} particles (distance ≤ {summary['epsilon']:.2f}); "
+             f"calibrated on {len(summary['cases'])} cases.", "",
+             "| parameter | prior | posterior mean | sd / prior sd | 5% | 50% | 95% |", "|---|---|---|---|---|---|---|"]
+    for path, p in summary["parameters"].items():
+        ratio = p["sd"] / p["prior_sd"] if p["prior_sd"] > 0 else float("nan")
+        lines.append(f"| {path} | {p['prior']} | {p['mean']:.3g} | {ratio:.2f} | {p['q05']:.3g} | {p['q50']:.3g} | "
+                     f"{p['q95']:.3g} |")
+    for w in summary["warnings"]:
+        lines.append(f"\nwarning: {w}")
+    return "\n".join(lines) + "\n"
+
+
+def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_progress=None) -> dict:
+    """Simulate, then summarise: the shipped posterior (its diagnostics and its rows as a posterior
+    file) and the leave-war-out validation."""
+    sims = simulate_particles(spec, particles, seed=seed, workers=workers, on_progress=on_progress)
+    shipped = shipped_cases(spec)
+    summary = posterior_summary(sims, shipped)
+    before = f", records ending before {spec.shipped_before}" if spec.shipped_before else ""
+    source = (f"sim calibrate {Path(spec.source_path).name} --particles {particles} --seed {seed}: ABC rejection, "
+              f"{summary['kept']} of {particles} particles kept{before}")
     rows = validation(sims)
-    return {"posterior": summary, "posterior_toml": posterior_toml(summary, source),
-            "validation": rows, "validation_md": validation_markdown(rows),
-            "seed": seed, "proposals": proposals, "reps": reps}
+    agg = aggregate(rows)
+    return {"posterior": summary, "posterior_toml": posterior_document(sims, shipped, source),
+            "validation": {"rows": rows, "aggregate": agg}, "validation_md": validation_markdown(rows, agg),
+            "posterior_md": posterior_markdown(summary), "seed": seed, "particles": particles}
 
 
 KIND = "calibration"
 OUTPUTS = {"posterior.json": "posterior", "validation.json": "validation", "posterior.toml": "posterior_toml",
-           "validation.md": "validation_md"}
+           "validation.md": "validation_md", "posterior.md": "posterior_md"}
 
 
 def is_earlier_calibration(folder: Path) -> bool:
     """A calibration folder written before manifests named their kind: its posterior.json has the
     fields a posterior summary has."""
     p = peek_json(Path(folder) / "posterior.json", limit=10_000_000)
-    return isinstance(p, dict) and {"cases", "ess", "proposals", "parameters"} <= set(p)
+    return isinstance(p, dict) and {"cases", "parameters"} <= set(p)
 
 
 def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", command=None) -> Path:
-    """The posterior (JSON and model-wide TOML sections), the validation table (JSON and Markdown)
-    and manifest.json, written whole or not at all; it replaces only an earlier calibration."""
+    """The posterior (summary JSON, Markdown, and the posterior file), the validation (JSON and
+    Markdown) and manifest.json, written whole or not at all; it replaces only an earlier calibration."""
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_calibration, error="cannot write the calibration") as tmp:
         for name, key in OUTPUTS.items():
             if name.endswith(".json"):
-                write_json(tmp / name, result[key])
+                write_json(tmp / name, _finite(result[key]))
             else:
                 write_text(tmp / name, result[key])
         write_json(tmp / MANIFEST, {**manifest_base(KIND, command), "spec": spec_file, "seed": result["seed"],
-                                    "proposals": result["proposals"], "reps": result["reps"]})
+                                    "particles": result["particles"]})
     return out_dir
+
+
+def _finite(v):
+    """JSON has no infinities: a log score of -inf (zero probability on what happened) is written as null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+__all__ = ["Case", "Spec", "load_spec", "observables", "distances", "simulate_particles", "calibrate",
+           "write_calibration", "validation", "aggregate"]

@@ -390,6 +390,14 @@ def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
     return {"within_days": t, "p_fall": float(fell.mean()), "params": params, "ranked": ranked, "n": len(end_day)}
 
 
+def _drawn_how(summary: dict) -> str:
+    post = summary.get("posterior")
+    if not post:
+        return "Parameters are drawn independently"
+    return (f"The posterior's {len(post['paths'])} parameters are drawn together (a row of {post['rows']:,}), "
+            "the others independently")
+
+
 def drivers(run: RunFolder) -> Chart:
     """What the run was sensitive to: the capital's fall and end state against each uncertain
     parameter's draws (needs outcomes.npz)."""
@@ -402,7 +410,7 @@ def drivers(run: RunFolder) -> Chart:
                "few-valued parameter: its lowest value to its highest); whiskers: 95% intervals, so bars within "
                "them are sampling noise.",
                f"Right: the {min(DRIVER_PANELS, len(ranked))} largest, by fifths of the draws (points at each fifth's "
-               f"mean draw). Parameters are drawn independently; overall {what} = {d['p_fall']:.1%}"
+               f"mean draw). {_drawn_how(s)}; overall {what} = {d['p_fall']:.1%}"
                + (f" (in the first {d['n']:,} of the {s['reps']:,} replications)." if d["n"] < s["reps"] else ".")]
     panels = min(DRIVER_PANELS, len(ranked))
     cols, rows = min(3, panels), -(-panels // 3)

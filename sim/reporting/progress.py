@@ -44,7 +44,8 @@ class ProgressBar:
         bar = "#" * filled + "-" * (self.WIDTH - filled)
         rate = progress.rate
         left = 0.0 if progress.done >= progress.total else progress.seconds_left
-        line = (f"[{bar}] {progress.done:,}/{progress.total:,} points · {rate:,.0f} reps/s · "
+        unit = getattr(progress, "unit", "points")
+        line = (f"[{bar}] {progress.done:,}/{progress.total:,} {unit} · {rate:,.0f} reps/s · "
                 f"{_duration(left)} left · {self.description}")
         self.stream.write("\r" + line + "\x1b[K")
         self.stream.flush()

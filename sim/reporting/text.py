@@ -12,8 +12,11 @@ def format_summary(summary: dict) -> str:
     as_of = summary["as_of"]
     lines = [f"{summary['title']}  [{summary['scenario']}]",
              f"as of {as_of} · horizon {summary['horizon_days']} days · "
-             f"{summary['reps']:,} replications · seed {summary['seed']}", "",
-             f"{'end state':<12}{'probability':>12}   95% interval"]
+             f"{summary['reps']:,} replications · seed {summary['seed']}"]
+    post = summary.get("posterior")
+    lines.append(f"structural parameters: {post['rows']:,} rows of the posterior ({post['source']})" if post else
+                 "structural parameters: the scenario's own values (no posterior)")
+    lines += ["", f"{'end state':<12}{'probability':>12}   95% interval"]
     for state, v in summary["end_states"].items():
         lines.append(f"{state:<12}{pct(v['p']):>12}   {pct(v['ci_low'])} – {pct(v['ci_high'])}")
     f = summary["capital_fall_day"]

@@ -103,7 +103,11 @@ def empty_aggregate(scenario: Scenario, th: Theatre) -> Aggregate:
 
 
 def _uncertain_columns(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray]:
-    return {path: draws.by_path[path] for path, _ in scenario.uncertain_parameters()}
+    """Each replication's value of every parameter that varies: the scenario's distributions, then
+    the posterior's columns."""
+    paths = [path for path, _ in scenario.uncertain_parameters()]
+    paths += [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
+    return {path: draws.by_path[path] for path in paths}
 
 
 def new_seed() -> int:

@@ -197,6 +197,8 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
         "horizon_days": scenario.horizon_days,
         "reps": n,
         "seed": seed,
+        "posterior": None if scenario.posterior is None else
+        {"rows": len(scenario.posterior.rows), "paths": list(scenario.posterior.paths), "source": scenario.posterior.source},
         "end_states": {state: proportion(int(agg.end_counts[k]), n) for k, state in enumerate(END_STATES)},
         "capital_fall_day": {**q, "n": fell, "bin_days": agg.width},
         "capital_falls_within": {str(d): proportion(count_within(agg.capital_daily, d), n)

@@ -27,7 +27,7 @@ from .distributions import DISTRIBUTIONS, Distribution, Fixed, LogNormal
 from ..errors import ScenarioError
 from ..files import read_bytes
 from .schema import (
-    SECTIONS, SIDES, GOVERNMENT, REBELS, Ally, Axis, Node, Param, Road, Scenario, param_fields,
+    SECTIONS, SIDES, GOVERNMENT, REBELS, Ally, Axis, JointSample, Node, Param, Road, Scenario, param_fields,
 )
 from .toml import dumps
 
@@ -35,7 +35,9 @@ __all__ = ["load_scenario", "load_document", "apply_overrides", "scenario_from_d
            "read_param"]
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "$" would accept "a\n"
-TOP_LEVEL = {"extends", "scenario", "nodes", "roads", "rebels", "allies", *SECTIONS}
+TOP_LEVEL = {"extends", "scenario", "nodes", "roads", "rebels", "allies", "posterior", *SECTIONS}
+POSTERIOR_KEYS = {"source", "cases", "paths", "rows"}
+MAX_POSTERIOR_ROWS = 100_000
 SCENARIO_KEYS = {"name", "title", "description", "as_of", "horizon_days", "capital"}
 PROVENANCE_KEYS = {"source", "date", "note"}
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names the results folder
@@ -75,11 +77,51 @@ V1_FIELDS = {
 }
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, merge (``extends``), override (``PATH=VALUE`` strings) and validate a scenario file."""
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *,
+                  posterior: str | Path | None = None) -> Scenario:
+    """Read, merge (``extends``), override (``PATH=VALUE`` strings) and validate a scenario file.
+    ``posterior`` (a posterior file, or ``"none"``) replaces the scenario's own ``[posterior]``."""
     doc, origins = load_document(path)
+    choose_posterior(doc, origins, posterior)
     apply_overrides(doc, origins, overrides)
+    inline_posterior(doc, origins, str(path))
     return scenario_from_document(doc, origins, str(path))
+
+
+def choose_posterior(doc: dict, origins: dict, posterior: str | Path | None) -> None:
+    """``--posterior FILE`` (or ``none``) in place of the scenario's own ``[posterior]``."""
+    if posterior is None:
+        return
+    doc.pop("posterior", None)
+    for p in [q for q in origins if q[:1] == ("posterior",)]:
+        del origins[p]
+    if str(posterior) != "none":
+        doc["posterior"] = {"file": str(posterior)}
+        origins[("posterior",)] = "--posterior"
+
+
+def inline_posterior(doc: dict, origins: dict, file: str) -> None:
+    """Replace ``[posterior] file = "F"`` (relative to the file that names it) by F's ``[posterior]``
+    table, so the resolved scenario holds its rows and reruns without F."""
+    table = doc.get("posterior")
+    if not isinstance(table, dict) or "file" not in table:
+        return
+    named_by = origins.get(("posterior", "file")) or origins.get(("posterior",)) or file
+    ck = _Checker(origins, file)
+    ck.unknown(table, {"file"}, ("posterior",))
+    name = table["file"]
+    if not isinstance(name, str) or not name:
+        ck.fail(("posterior", "file"), "must be the path of a posterior file")
+    target = Path(name) if named_by == "--posterior" else Path(named_by).parent / name
+    if not target.is_file():
+        ck.fail(("posterior", "file"), f"{'not a file' if target.exists() else 'file not found'}: {name!r}")
+    body = read_toml(target, "posterior.file", what="posterior")
+    if set(body) != {"posterior"} or not isinstance(body["posterior"], dict):
+        raise ScenarioError(str(target), "", "a posterior file holds one [posterior] table")
+    doc["posterior"] = body["posterior"]
+    for p in [q for q in origins if q[:1] == ("posterior",)]:
+        del origins[p]
+    origins[("posterior",)] = str(target)
 
 
 # --------------------------------------------------------------------------- documents and extends
@@ -444,11 +486,56 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
         ck.unknown(table, {f.name for f in param_fields(cls)}, (section,))
         sections[section] = cls(**{f.name: ck.param(table, f, (section,)) for f in param_fields(cls)})
 
+    posterior = _posterior(ck, doc)
+
     return Scenario(
         name=name, title=title, description=description, as_of=as_of, horizon_days=horizon,
         capital=capital, nodes=nodes, roads=roads, axes=axes, allies=allies, **sections,
-        source_path=file, resolved_toml=dumps(doc),
+        posterior=posterior, source_path=file, resolved_toml=dumps(doc),
     )
+
+
+def _posterior(ck: _Checker, doc: dict) -> JointSample | None:
+    """The ``[posterior]`` table: rows of model-wide parameter values. A parameter the scenario sets
+    itself (in its file or with --set) keeps that value; the posterior supplies the others."""
+    table = ck.table(doc, ("posterior",))
+    if not table:
+        return None
+    ck.unknown(table, POSTERIOR_KEYS, ("posterior",))
+    source = ck.string(table, "source", ("posterior",), default="")
+    paths = table.get("paths")
+    if not isinstance(paths, list) or not paths or not all(isinstance(x, str) for x in paths) \
+            or len(set(paths)) != len(paths):
+        ck.fail(("posterior", "paths"), "must be a non-empty array of distinct parameter paths")
+    specs = []
+    for path in paths:
+        section, _, name = path.partition(".")
+        fields = {f.name: f.metadata for f in param_fields(SECTIONS[section])} if section in SECTIONS else {}
+        if name not in fields:
+            ck.fail(("posterior", "paths"), f"{path!r} is not a model-wide parameter (e.g. belief.loss_shock)")
+        specs.append(fields[name])
+    rows = table.get("rows")
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_POSTERIOR_ROWS:
+        ck.fail(("posterior", "rows"), f"must be an array of 1 to {MAX_POSTERIOR_ROWS} rows")
+    for k, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(paths) \
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row):
+            ck.fail(("posterior", "rows", str(k)), f"each row is an array of {len(paths)} numbers, one per path")
+    values = np.array(rows, dtype=float)
+    if not np.isfinite(values).all():
+        ck.fail(("posterior", "rows"), "every value must be a finite number")
+    for j, (path, meta) in enumerate(zip(paths, specs)):
+        col = values[:, j]
+        low, high = meta["low"], meta["high"]
+        if (low is not None and (col.min() < low or (meta["positive"] and col.min() <= low))) \
+                or (high is not None and col.max() > high):
+            ck.fail(("posterior", "rows"), f"{path} runs over [{col.min():g}, {col.max():g}], outside its range")
+    keep = [j for j, path in enumerate(paths) if path.partition(".")[2] not in doc.get(path.partition(".")[0], {})]
+    if not keep:
+        return None
+    rows_kept = values[:, keep].copy()
+    rows_kept.flags.writeable = False
+    return JointSample(tuple(paths[j] for j in keep), rows_kept, source)
 
 
 def _check_v1(ck: _Checker, doc: dict) -> None:

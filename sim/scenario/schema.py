@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
+import numpy as np
+
 from .distributions import Distribution, Fixed
 
 GOVERNMENT = "government"
@@ -138,6 +140,9 @@ class Belief:
     flight_shock: Param = spec(2.0, low=0.0, high=100.0, unit="log-odds", doc="drop of logit pi when the ruler flees")
     rally_shock: Param = spec(0.3, low=0.0, high=100.0, unit="log-odds",
                               doc="rise when a loyalist reserve mobilises; drop when a latent group rises")
+    case_spread: Param = spec(0.0, low=0.0, high=10.0, unit="log-odds",
+                              doc="sd of a case's random shift of logit initial and logit baseline: how far a "
+                                  "record's belief may be off, learned across the reference class")
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,8 @@ class Cascade:
                          doc="standard deviation of the units' thresholds within a class")
     retreat_share: Param = spec(0.5, low=0.0, high=1.0, unit="fraction",
                                 doc="share of abandoning units that fall back to the next node towards the capital (the rest disperse)")
+    case_spread: Param = spec(0.0, low=0.0, high=10.0, unit="propensity",
+                              doc="sd of a case's random shift of both classes' thresholds, learned across the reference class")
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,19 @@ SECTIONS: dict[str, type] = {
 
 
 @dataclass(frozen=True)
+class JointSample:
+    """Rows of model-wide parameter values drawn together (a calibration's posterior): each
+    replication takes one row, chosen uniformly, so the parameters' correlations are kept."""
+
+    paths: tuple[str, ...]
+    rows: np.ndarray = field(compare=False)   # (rows, len(paths)), read-only
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return f"JointSample({len(self.rows)} rows of {', '.join(self.paths)}; {self.source})"
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario. Build one with :func:`sim.scenario.load.load_scenario`."""
 
@@ -232,6 +252,7 @@ class Scenario:
     combat: Combat
     leadership: Leadership
     threat: Threat
+    posterior: JointSample | None = None
     source_path: str = ""
     resolved_toml: str = field(default="", repr=False, compare=False)
 

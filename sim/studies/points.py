@@ -82,7 +82,7 @@ class Base:
 
     @classmethod
     def load(cls, path: str | Path, overrides=(), *, reps: int, seed: int, engine: str = "vectorised",
-             within_days=WITHIN_DAYS) -> "Base":
+             within_days=WITHIN_DAYS, posterior=None) -> "Base":
         """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings).
 
         Raises :class:`ScenarioError` as :func:`sim.scenario.load.load_scenario` does, and ``ValueError``
@@ -90,7 +90,7 @@ class Base:
         """
         if reps < 1:
             raise ValueError(f"reps must be at least 1, got {reps}")
-        return cls(Variant.load(path, overrides), reps, seed, engine, tuple(within_days))
+        return cls(Variant.load(path, overrides, posterior=posterior), reps, seed, engine, tuple(within_days))
 
     @property
     def resolved_toml(self) -> str:

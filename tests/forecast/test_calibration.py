@@ -1,18 +1,21 @@
-"""Calibration: the spec boundary, the likelihood of what was observed, importance weights and
-leave-one-out, and `sim calibrate` end to end on a tiny reference class."""
+"""Calibration: the spec boundary, the distance to what was observed, which particles a posterior
+keeps and leaving a war out, recovery of a known rate, and `sim calibrate` end to end on a tiny
+reference class."""
 
 import json
 import math
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from sim.forecast.calibration import (Simulations, load_spec, observed_hits, simulate_proposals, validation,
-                             weighted_quantile)
-from sim.errors import ScenarioError
 from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
+from sim.errors import ScenarioError
+from sim.forecast.calibration import (Simulations, distances, gap, leave_war_out, load_spec, observables,
+                                      simulate_particles, validation)
+from sim.scenario.load import load_scenario
 
 from tests.conftest import QUIET, base_doc, merge
 
@@ -28,7 +31,8 @@ source = "synthetic"
 
 @pytest.fixture
 def reference_class(tmp_path, write_scenario):
-    """Two synthetic cases where only a hand-over can end the regime, observed on day 3 and day 9."""
+    """Two synthetic wars where only a hand-over can end the regime, observed on day 3 and day 9,
+    and a second origin of the second war that is only scored."""
     doc = merge(base_doc(), {**QUIET, "rebels": None, "allies": None,
                              "belief": {"initial": 0.5, "baseline": 0.5, "force_weight": 0},
                              "leadership": {"exit_below": 0, "haven": 0, "spread": 0.1, "max_exit_per_day": 0.5}})
@@ -38,8 +42,10 @@ def reference_class(tmp_path, write_scenario):
     spec = tmp_path / "calibration.toml"
     spec.write_text("""[calibration]
 tolerance_days = 1
-cases = [ { scenario = "case.toml", observed = "a.toml" }, { scenario = "case.toml", observed = "b.toml" },
-          { scenario = "case.toml", observed = "b.toml", use = "score" } ]
+accept = 0.05
+cases = [ { scenario = "case.toml", observed = "a.toml", war = "one" },
+          { scenario = "case.toml", observed = "b.toml", war = "two" },
+          { scenario = "case.toml", observed = "b.toml", war = "two", use = "score" } ]
 [priors]
 "leadership.handover_below" = { dist = "uniform", low = 0.001, high = 0.5 }
 """)
@@ -49,7 +55,13 @@ cases = [ { scenario = "case.toml", observed = "a.toml" }, { scenario = "case.to
 def test_spec_loads(reference_class):
     spec = load_spec(reference_class)
     assert [c.calibrate for c in spec.cases] == [True, True, False]
-    assert spec.priors[0][0] == "leadership.handover_below" and spec.tolerance_days == 1
+    assert [c.war for c in spec.cases] == ["one", "two", "two"] and spec.wars == ["one", "two"]
+    assert spec.priors[0][0] == "leadership.handover_below" and spec.tolerance_days == 1 and spec.accept == 0.05
+
+
+def test_a_case_without_a_war_is_its_own_war(reference_class):
+    reference_class.write_text(reference_class.read_text().replace(', war = "one"', ""))
+    assert load_spec(reference_class).cases[0].war == "synthetic"
 
 
 @pytest.mark.parametrize("priors,key", [
@@ -65,65 +77,89 @@ def test_bad_priors(reference_class, priors, key):
     assert f": {key}:" in str(info.value)
 
 
+@pytest.mark.parametrize("line,key", [
+    ("accept = 0", "calibration.accept"),
+    ("accept = 1.5", "calibration.accept"),
+    ('shipped_before = "2024"', "calibration.shipped_before"),
+    ("particles = 3", "calibration.particles"),
+])
+def test_bad_heads(reference_class, line, key):
+    reference_class.write_text(reference_class.read_text().replace("accept = 0.05", line))
+    with pytest.raises(ScenarioError) as info:
+        load_spec(reference_class)
+    assert f": {key}:" in str(info.value)
+
+
 def test_a_proposal_fixes_only_the_named_parameters_through_the_loader(reference_class):
     case = load_spec(reference_class).cases[0]
     s = case.scenario
     t = case.variant.scenario({"cascade.retreat_share": 0.2, "momentum.jump": 0.1}, origin="test")
     assert t.cascade.retreat_share.dist.mean == 0.2 and t.momentum.jump.dist.mean == 0.1
     assert t.belief.initial == s.belief.initial and t.nodes == s.nodes
-    assert "retreat_share = 0.2" in t.resolved_toml  # the resolved scenario is true to the proposal
     with pytest.raises(ScenarioError, match=r"test: cascade\.retreat_share: value must be <= 1"):
         case.variant.scenario({"cascade.retreat_share": 1.5}, origin="test")
 
 
-def test_observed_hits(reference_class):
-    case = load_spec(reference_class).cases[0]  # collapsed on 2024-12-10 = day [3, 4); tolerance 1
-    state = np.array([COLLAPSED, COLLAPSED, COLLAPSED, CAPTURED, HOLDS])
-    day = np.array([2.0, 4.9, 5.0, 3.5, np.nan])
-    assert observed_hits(case, state, day, 1.0).tolist() == [True, True, False, False, False]
+def test_gap():
+    # a window [3, 4) widened by 1 day each side; the horizon is 60 days
+    day = np.array([2.0, 4.9, 7.0, np.nan, 0.0])
+    assert gap(day, 3.0, 4.0, 1.0, 60.0) == pytest.approx(
+        [0.0, 0.0, math.log(8 / 6), math.log(121 / 6), math.log(3)])
+    # held to day 30: only falls before it count
+    assert gap(np.array([9.0, 30.0, np.nan]), 30.0, math.inf, 1.0, 60.0) == pytest.approx([math.log(31 / 10), 0, 0])
 
 
-def test_weights_multiply_likelihoods_and_leave_one_out(reference_class):
+def test_distance_adds_the_end_state_the_cities_and_the_ruler(reference_class, tmp_path):
+    case = load_spec(reference_class).cases[0]     # collapsed on 2024-12-10 = day [3, 4); tolerance 1
+    out = SimpleNamespace(end_day=np.array([3.5, 3.5, np.nan]), end_state=np.array([COLLAPSED, CAPTURED, HOLDS]),
+                          node_fall_day=np.zeros((3, 3)), leader_fled_day=np.full(3, np.nan))
+    assert [o.what for o in observables(case)] == ["capital"]
+    assert distances(case, out, 1.0) == pytest.approx([0.0, 0.5, math.log(121 / 6)])
+
+
+def test_kept_particles_and_leave_war_out(reference_class):
     spec = load_spec(reference_class)
-    loglik = np.log(np.array([[0.5, 0.25], [0.1, 0.4], [0.9, 0.9]]))
-    days = np.full((3, 2, 4), 3.5)
-    sims = Simulations(spec, np.array([[0.1], [0.3]]), loglik, days, np.full((3, 2, 4), COLLAPSED, np.int8))
-    w = sims.weights([0, 1])
-    assert w == pytest.approx(np.array([0.05, 0.1]) / 0.15)
+    # 40 particles, accept 5%: two kept, those with the smallest summed distance over the chosen cases
+    dist = np.array([np.arange(40.0), np.arange(40.0)[::-1], np.zeros(40)])
+    sims = Simulations(spec, np.linspace(0, 1, 40)[:, None], dist, np.full((3, 40), 3.5),
+                       np.full((3, 40), COLLAPSED, np.int8), seed=0)
+    assert sims.kept([0]).tolist() == [0, 1] and sims.kept([1]).tolist() == [38, 39]
+    assert [leave_war_out(spec, c) for c in range(3)] == [[1], [0], [0]]  # the score-only case is war two
     rows = validation(sims)
-    names = [c.name for c in spec.cases]
-    assert [r["calibrated_on"] for r in rows] == [[names[1]], [names[0]], names[:2]]
-    assert rows[0]["ess"] == pytest.approx(1 / ((0.1 / 0.5) ** 2 + (0.4 / 0.5) ** 2))
-
-
-def test_weighted_quantile():
-    x = np.array([1.0, 2.0, 3.0, 4.0])
-    assert weighted_quantile(x, np.array([0.1, 0.1, 0.1, 0.7]), 0.5) == 4.0
-    assert weighted_quantile(x, np.full(4, 0.25), 0.5) == 2.0
+    assert [r["calibrated_on"] for r in rows] == [[spec.cases[1].name]] + [[spec.cases[0].name]] * 2
+    assert rows[0]["p_observed"]["model"] == 1.0 and rows[0]["log_score"]["model"] == 0.0
 
 
 def test_posterior_moves_towards_rates_that_reproduce_the_observations(reference_class):
     """Falls on days 3 and 9 favour a hand-over rate near the maximum of
     (e^{-2l} - e^{-5l}) (e^{-8l} - e^{-11l}), about 0.13 per day: with the rate 0.5 Phi((x - 0.5) / 0.1)
-    at belief 0.5, a threshold x near 0.44, against the prior mean of 0.25."""
+    at belief 0.5, a threshold x near 0.44, against the prior mean of 0.25. With 4,000 particles and
+    200 kept, the posterior mean's sampling error is about 0.01."""
     from scipy.special import ndtri
     best = 0.5 + 0.1 * float(ndtri(0.13 / 0.5))
-    sims = simulate_proposals(load_spec(reference_class), 60, 300, seed=2)
-    w = sims.weights([0, 1])
-    post = float(np.sum(w * sims.proposals[:, 0]))
-    assert abs(post - best) < abs(np.mean(sims.proposals[:, 0]) - best)
-    assert 0.35 < post < 0.5
+    sims = simulate_particles(load_spec(reference_class), 4000, seed=2)
+    post = float(np.mean(sims.particles[sims.kept([0, 1]), 0]))
+    assert abs(post - best) < abs(np.mean(sims.particles[:, 0]) - best)
+    assert 0.36 < post < 0.5
 
 
-def test_calibrate_command(reference_class, tmp_path):
+def test_numbers_do_not_depend_on_the_workers(reference_class):
+    spec = load_spec(reference_class)
+    one = simulate_particles(spec, 300, seed=5)
+    two = simulate_particles(spec, 300, seed=5, workers=2)
+    assert np.array_equal(one.distance, two.distance) and np.array_equal(one.particles, two.particles)
+
+
+def test_calibrate_command_ships_a_posterior_a_scenario_can_draw(reference_class, tmp_path):
     out = tmp_path / "cal"
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "calibrate", str(reference_class), "--proposals", "8",
-                           "--reps", "100", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "calibrate", str(reference_class), "--particles", "400",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     posterior = json.loads((out / "posterior.json").read_text())
-    assert posterior["proposals"] == 8 and "leadership.handover_below" in posterior["parameters"]
-    assert "handover_below = { dist = \"triangular\"" in (out / "posterior.toml").read_text()
-    assert (out / "validation.md").read_text().count("\n") == 5
-    assert math.isfinite(json.loads((out / "validation.json").read_text())[0]["crps"]["model"])
-
-
+    assert posterior["particles"] == 400 and posterior["kept"] == 20
+    assert "only 20 particles kept" in proc.stderr            # the degenerate-posterior warning
+    rows = json.loads((out / "validation.json").read_text())["rows"]
+    assert [r["war"] for r in rows] == ["one", "two", "two"]
+    s = load_scenario(tmp_path / "case.toml", posterior=out / "posterior.toml")
+    assert s.posterior.paths == ("leadership.handover_below",) and s.posterior.rows.shape == (20, 1)
+    assert "| model against |" in (out / "validation.md").read_text()

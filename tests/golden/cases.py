@@ -169,10 +169,9 @@ COMMANDS = {
     "backtest": (["backtest", FLAGSHIP, "--observed", OBSERVED, "--reps", "2000", "--seed", "1", "--out", "backtest",
                   "--quiet"],
                  ["backtest/backtest.json", "backtest/cdfs.npz"]),
-    "calibrate": (["calibrate", CALIBRATION, "--proposals", "3", "--reps", "40", "--seed", "1", "--out", "calibration",
-                   "--quiet"],
+    "calibrate": (["calibrate", CALIBRATION, "--particles", "200", "--seed", "1", "--out", "calibration", "--quiet"],
                   ["calibration/posterior.json", "calibration/posterior.toml", "calibration/validation.json",
-                   "calibration/validation.md"]),
+                   "calibration/validation.md", "calibration/posterior.md"]),
     "compare": (["compare", "run", "variant", "--out", "compare"], ["compare/compare.json", "compare/compare.txt"]),
 }
 

@@ -191,8 +191,8 @@ def test_drivers_come_from_the_outcomes(runs):
     run = RunFolder(runs[0])
     s, h = run.summary, run.histograms
     d = plots.drivers(run).data
-    uncertain = [path for path, _ in run.scenario.uncertain_parameters()]
-    assert sorted(d["ranked"]) == sorted(d["params"]) == sorted(uncertain)
+    uncertain = [path for path, _ in run.scenario.uncertain_parameters()] + list(run.scenario.posterior.paths)
+    assert sorted(d["ranked"]) == sorted(d["params"]) == sorted(uncertain)   # the posterior's columns too
     t = d["within_days"]
     assert d["p_fall"] == count_within(h["capital_daily"], t) / s["reps"]  # the same definition, counted two ways
     for q in d["params"].values():

@@ -113,7 +113,7 @@ def test_a_five_thousand_digit_integer_is_bad_input(tmp_path, where):
 def test_a_malformed_calibration_spec_is_bad_input(tmp_path, spec, words):
     path = tmp_path / "spec.toml"
     path.write_text(spec.replace('"S"', json.dumps(str(FLAGSHIP))).replace('"O"', json.dumps(str(OBSERVED))))
-    status, _, stderr = call_main(["calibrate", path, "--proposals", "1", "--reps", "5", "--out", "out"], tmp_path)
+    status, _, stderr = call_main(["calibrate", path, "--particles", "5", "--out", "out"], tmp_path)
     assert_one_line(status, stderr, words)
 
 

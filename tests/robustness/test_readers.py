@@ -88,7 +88,7 @@ def test_every_input_file_refuses_a_hostile_file(tmp_path, reader, kind):
     elif reader == "observed timeline":
         argv, names = ["backtest", FLAGSHIP, "--observed", bad, "--reps", "5", "--out", "out"], "bad.toml"
     else:
-        argv, names = ["calibrate", bad, "--proposals", "1", "--reps", "5", "--out", "out"], "bad.toml"
+        argv, names = ["calibrate", bad, "--particles", "5", "--out", "out"], "bad.toml"
     status, _, stderr = call_main(argv, tmp_path, SECONDS)
     assert_refused(status, stderr, names)
     assert not (tmp_path / "out").exists()

@@ -46,7 +46,7 @@ def commands(runs) -> dict[str, list]:
                         "--params", "allies.russia.capacity,rebels.north.momentum", "--no-plots", "--out", "OUT",
                         "--quiet"],
         "backtest": ["backtest", FLAGSHIP, "--observed", OBSERVED, "--reps", "50", "--out", "OUT", "--quiet"],
-        "calibration": ["calibrate", SPEC, "--proposals", "1", "--reps", "5", "--out", "OUT", "--quiet"],
+        "calibration": ["calibrate", SPEC, "--particles", "5", "--out", "OUT", "--quiet"],
         "compare": ["compare", a, b, "--out", "OUT"],
     }
 
