@@ -34,6 +34,7 @@ validation: venv
 	$(BIN)/sim calibrate scenarios/calibration/reference-class.toml --particles $(PARTICLES) --seed 1 \
 		--workers $(WORKERS) --out results/calibration
 	cp results/calibration/posterior.toml scenarios/calibration/posterior.toml
+	cp results/calibration/validation.png docs/figures/validation.png
 	$(BIN)/python docs/splice.py docs/VALIDATION.md results/calibration
 
 bench: venv

@@ -272,7 +272,9 @@ def cmd_calibrate(args) -> int:
         result = calibrate(spec, args.particles, seed=args.seed, workers=args.workers, on_progress=bar.update)
     finally:
         bar.close()
-    write_calibration(result, args.out, spec_file=str(args.spec))
+    from .reporting.validation_figures import plot_validation
+
+    write_calibration(result, args.out, spec_file=str(args.spec), extras=(plot_validation,))
     for warning in result["posterior"]["warnings"]:
         print(f"sim: warning: posterior: {warning}", file=sys.stderr)
     if not args.quiet:

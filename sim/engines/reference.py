@@ -529,7 +529,7 @@ class Replication:
     def exit_rate(self, threshold) -> float:
         """The hazard of an exit decided at ``threshold`` on the ruler's reading (docs/MODEL.md section 4.3)."""
         p = self.p.leadership
-        odds = rules.leadership.reading(self.belief, self.capital_threat, self.capital_standing())
+        odds = rules.leadership.reading(self.belief, self.capital_threat, self.capital_standing(), p.threat_gate)
         return float(rules.leadership.hazard(odds, threshold, p.spread, p.max_exit_per_day))
 
     def flight_rate(self) -> float:

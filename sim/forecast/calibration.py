@@ -441,11 +441,12 @@ def baseline_p_observed(name: str, case: Case) -> float:
 
 def milestone_outcomes(case: Case) -> dict[str, bool | None]:
     """Whether the capital fell within each milestone: True, False, or None when its window straddles it."""
-    low, high = observed_window(case)
-    out = {}
-    for d in MILESTONES:
-        out[str(d)] = False if (math.isinf(high) or low >= d) else True if high <= d else None
-    return out
+    return settled(*observed_window(case))
+
+
+def settled(low: float, high: float) -> dict[str, bool | None]:
+    """:func:`milestone_outcomes` of an observation [low, high) (high = inf: held to low)."""
+    return {str(d): False if (math.isinf(high) or low >= d) else True if high <= d else None for d in MILESTONES}
 
 
 def _log(p: float) -> float:
@@ -515,7 +516,7 @@ def validation(sims: Simulations) -> list[dict]:
             brier[name] = float(np.mean(terms)) if terms else None
         rows.append({
             "case": case.name, "war": case.war, "as_of": case.scenario.as_of.isoformat(),
-            "calibrated_on": [spec.cases[d].name for d in used], "kept": int(len(idx)),
+            "horizon_days": horizon, "calibrated_on": [spec.cases[d].name for d in used], "kept": int(len(idx)),
             "within": f["within"], "end_states": f["end_states"], "median_fall_day": f["median_fall_day"],
             "observed": case.observed.capital_state, "observed_days": [low, None if math.isinf(high) else high],
             "p_observed": p, "log_score": {k: _log(v) for k, v in p.items()},
@@ -558,7 +559,50 @@ def aggregate(rows: list[dict], *, resamples: int = 2000, seed: int = 0) -> dict
         entry["wars_won"] = int(wins)
         out["advantage"][b] = entry
     out["below_1pct"] = [r["case"] for r in rows if r["p_observed"]["model"] < 0.01]
+    out["coverage"] = {name: {"50": coverage(rows, name, 0.5), "90": coverage(rows, name, 0.9)}
+                       for name in ("model", "survival")}
+    out["reliability"] = {name: reliability(rows, name) for name in ("model", "survival")}
     return out
+
+
+def reliability(rows: list[dict], name: str, *, bins: int = 5, draws: int = 4000, seed: int = 0) -> list[dict]:
+    """Reliability of the 7 / 30 / 90-day milestone forecasts pooled over the cases where the record
+    settles them: per bin of forecast probability, the mean forecast, the observed frequency, and the
+    5-95% range the frequency would have if the forecasts were reliable (consistency bars: Broecker &
+    Smith 2007, by resampling outcomes from the forecasts themselves)."""
+    pairs = [(r["within"][d] if name == "model" else r["survival_within"][d], float(y))
+             for r in rows for d, y in settled(r["observed_days"][0], r["observed_days"][1] or math.inf).items()
+             if y is not None and int(d) <= r["horizon_days"]]
+    if not pairs:
+        return []
+    p = np.array([a for a, _ in pairs])
+    y = np.array([b for _, b in pairs])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.minimum(np.searchsorted(edges, p, side="right") - 1, bins - 1)
+    rng = np.random.default_rng(seed)
+    out = []
+    for b in range(bins):
+        inside = which == b
+        if not inside.any():
+            continue
+        sim = (rng.random((draws, int(inside.sum()))) < p[inside]).mean(axis=1)
+        lo, hi = np.quantile(sim, [0.05, 0.95])
+        out.append({"bin": [float(edges[b]), float(edges[b + 1])], "n": int(inside.sum()),
+                    "forecast": float(p[inside].mean()), "observed": float(y[inside].mean()),
+                    "consistent_low": float(lo), "consistent_high": float(hi)})
+    return out
+
+
+def pit_midpoints(rows: list[dict], name: str) -> np.ndarray:
+    """Each forecast's PIT of the capital's observation: the middle of its [F(a-), F(b)] range."""
+    return np.array([0.5 * (r["pit"][name][0] + r["pit"][name][1]) for r in rows])
+
+
+def coverage(rows: list[dict], name: str, level: float) -> float:
+    """Share of the forecasts whose central ``level`` interval of the fall day holds the observation
+    (PIT midpoint within [(1 - level) / 2, (1 + level) / 2])."""
+    u = pit_midpoints(rows, name)
+    return float(np.mean((u >= (1 - level) / 2) & (u <= (1 + level) / 2)))
 
 
 def _fmt_log(v: float) -> str:
@@ -601,6 +645,22 @@ def validation_markdown(rows: list[dict], agg: dict) -> str:
     below = agg["below_1pct"]
     lines += ["", f"Forecasts that put less than 1% on what happened: {len(below)}"
               + (f" ({', '.join(below)})." if below else ".")]
+    cov = agg["coverage"]
+    lines += ["", "Interval coverage of the capital's fall day (the share of forecasts whose central interval holds "
+              "what happened; a calibrated forecast covers 50% and 90%): "
+              f"model {cov['model']['50']:.0%} and {cov['model']['90']:.0%}, "
+              f"survival model {cov['survival']['50']:.0%} and {cov['survival']['90']:.0%}.", "",
+              "Reliability of the 7 / 30 / 90-day milestones (pooled over cases; consistency bar: the 5-95% range "
+              "of the observed frequency if the forecasts were reliable):", "",
+              "| forecaster | forecast bin | n | mean forecast | observed frequency | consistency bar | within it |",
+              "|---|---|---|---|---|---|---|"]
+    for name, bins in agg["reliability"].items():
+        for b in bins:
+            ok = b["consistent_low"] <= b["observed"] <= b["consistent_high"]
+            lines.append(f"| {name} | {b['bin'][0]:.1f}–{b['bin'][1]:.1f} | {b['n']} | {b['forecast']:.2f} | "
+                         f"{b['observed']:.2f} | {b['consistent_low']:.2f}–{b['consistent_high']:.2f} | "
+                         f"{'yes' if ok else 'no'} |")
+
     return "\n".join(lines) + "\n"
 
 
@@ -645,9 +705,9 @@ def is_earlier_calibration(folder: Path) -> bool:
     return isinstance(p, dict) and {"cases", "parameters"} <= set(p)
 
 
-def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", command=None) -> Path:
+def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", extras=(), command=None) -> Path:
     """The posterior (summary JSON, Markdown, and the posterior file), the validation (JSON and
-    Markdown) and manifest.json, written whole or not at all; it replaces only an earlier calibration."""
+    Markdown), ``extras`` (the figure: callables on the staged folder) and manifest.json, written whole or not at all; it replaces only an earlier calibration."""
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_calibration, error="cannot write the calibration") as tmp:
         for name, key in OUTPUTS.items():
@@ -655,6 +715,8 @@ def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", comma
                 write_json(tmp / name, _finite(result[key]))
             else:
                 write_text(tmp / name, result[key])
+        for extra in extras:
+            extra(tmp)
         write_json(tmp / MANIFEST, {**manifest_base(KIND, command), "spec": spec_file, "seed": result["seed"],
                                     "particles": result["particles"]})
     return out_dir

@@ -2,7 +2,8 @@
 Escribà-Folch & Krcmaric 2017; Krcmaric 2020).
 
 He reads pi_R = pi (1 - theta_cap) s_cap: the public belief, times the odds that the capital holds
-locally, times the share of its garrison still standing. He flees at a hazard that switches on as
+locally, times the share of its garrison still standing; with a threat gate g > 0 his doubt,
+1 - pi_R, is further weighted by theta_cap^g, so that it counts only as the enemy reaches the capital. He flees at a hazard that switches on as
 pi_R falls below his threshold, raised by his exit option; he negotiates a hand-over likewise.
 """
 
@@ -10,9 +11,13 @@ import numpy as np
 from scipy.special import ndtr
 
 
-def reading(belief, capital_threat, capital_standing):
-    """pi_R = pi (1 - theta_cap) s_cap."""
-    return belief * (1.0 - capital_threat) * capital_standing
+def reading(belief, capital_threat, capital_standing, threat_gate=0.0):
+    """pi_R = 1 - (1 - pi (1 - theta_cap) s_cap) theta_cap^g: with g = 0, pi (1 - theta_cap) s_cap;
+    with g > 0 his doubt counts only as far as the enemy is at the capital."""
+    odds = belief * (1.0 - capital_threat) * capital_standing
+    if np.all(np.asarray(threat_gate) == 0):   # exactly pi (1 - theta_cap) s_cap, not 1 - (1 - it)
+        return odds
+    return np.where(np.asarray(threat_gate) > 0, 1.0 - (1.0 - odds) * np.power(capital_threat, threat_gate), odds)
 
 
 def flight_threshold(exit_below, haven, haven_weight):

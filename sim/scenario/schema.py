@@ -198,6 +198,9 @@ class Leadership:
     spread: Param = spec(0.05, low=0.0, high=1.0, positive=True, unit="belief",
                          doc="how sharply the exit hazards switch on around their thresholds")
     max_exit_per_day: Param = spec(3.0, low=0.0, unit="1/day", doc="the exit hazards' ceiling, reached far below the threshold")
+    threat_gate: Param = spec(0.0, low=0.0, high=10.0, unit="exponent",
+                              doc="g: his doubt 1 - pi_R is weighted by theta_cap^g, so with g > 0 it counts only as the "
+                                  "enemy reaches the capital (0: not gated)")
 
 
 @dataclass(frozen=True)

@@ -421,6 +421,15 @@ class EngineContract:
         first = np.fmin(out.leader_fled_day, out.handover_day)
         assert abs(fell_within(first, 1.0).mean() - p) < 4.5 * np.sqrt(p * (1 - p) / len(out))
 
+    def test_a_gated_ruler_stays_while_no_enemy_threatens_the_capital(self, make_scenario):
+        """The same collapsed odds with a threat gate and no axis (theta_cap = 0): his reading is 1,
+        so neither he nor a successor ever exits."""
+        doc = steady(merge(base_doc(), {**QUIET, "rebels": None, "allies": None,
+                                        "leadership": {"max_exit_per_day": 3.0, "handover_below": 0.01,
+                                                       "threat_gate": 0.5}}), 0.02)
+        out = self.outcomes(make_scenario(doc))
+        assert np.isnan(out.leader_fled_day).all() and np.isnan(out.handover_day).all()
+
     def test_undefended_town_falls_on_arrival(self, make_scenario):
         """An axis 50 km from an empty town at 25 km/day, momentum 1.5, no opposition: arrival at
         50 / 37.5 days, and the town is taken without a fight."""

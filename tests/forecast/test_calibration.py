@@ -163,3 +163,31 @@ def test_calibrate_command_ships_a_posterior_a_scenario_can_draw(reference_class
     s = load_scenario(tmp_path / "case.toml", posterior=out / "posterior.toml")
     assert s.posterior.paths == ("leadership.handover_below",) and s.posterior.rows.shape == (20, 1)
     assert "| model against |" in (out / "validation.md").read_text()
+    assert (out / "validation.png").stat().st_size > 10_000 and (out / "validation.svg").is_file()
+
+
+def _row(within: float, low: float, high, pit=(0.5, 0.5)):
+    return {"within": {"7": within, "30": within, "90": within}, "survival_within": {"7": 0.5, "30": 0.5, "90": 0.5},
+            "observed_days": [low, high], "horizon_days": 180, "pit": {"model": list(pit), "survival": [0.0, 1.0]}}
+
+
+def test_reliability_pools_the_settled_milestones():
+    from sim.forecast.calibration import reliability
+    # 10 holds forecast at 0.1 (30 settled "no"s); 10 falls on day 3 forecast at 0.9 (30 settled "yes"es);
+    # a window straddling day 7 settles only 30 and 90
+    rows = [_row(0.1, 200.0, None) for _ in range(10)] + [_row(0.9, 3.0, 4.0) for _ in range(10)] + [_row(0.5, 5, 9)]
+    bins = {b["bin"][0]: b for b in reliability(rows, "model")}
+    assert bins[0.0]["n"] == 30 and bins[0.0]["observed"] == 0.0 and bins[0.0]["forecast"] == pytest.approx(0.1)
+    assert bins[0.8]["n"] == 30 and bins[0.8]["observed"] == 1.0
+    assert bins[0.4]["n"] == 2 and bins[0.4]["observed"] == 1.0
+    # if reliable, 30 forecasts of 0.1 give Binomial(30, 0.1) / 30: its 5% and 95% quantiles are 1 and 6
+    # (P(X = 0) = 0.042 and P(X <= 6) = 0.974, far from the edges of 4,000 draws' error), so no event in
+    # 30 lies outside the bar
+    assert bins[0.0]["consistent_low"] == pytest.approx(1 / 30) and bins[0.0]["consistent_high"] == pytest.approx(0.2)
+
+
+def test_coverage_counts_pit_midpoints_inside_the_central_interval():
+    from sim.forecast.calibration import coverage
+    rows = [_row(0.5, 1, 2, pit=(p, p)) for p in (0.01, 0.3, 0.5, 0.7, 0.97)] + [_row(0.5, 1, 2, pit=(0.9, 1.0))]
+    assert coverage(rows, "model", 0.5) == pytest.approx(3 / 6)     # 0.3, 0.5, 0.7
+    assert coverage(rows, "model", 0.9) == pytest.approx(4 / 6)     # and the range [0.9, 1] (midpoint 0.95)

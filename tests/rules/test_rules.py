@@ -49,6 +49,11 @@ def test_threat_is_the_balance_of_force():
 def test_the_rulers_exit_switches_on_below_his_threshold():
     lead = rules.leadership
     assert lead.reading(0.5, 0.2, 0.5) == pytest.approx(0.2)
+    # the threat gate: doubt 1 - 0.2 weighted by theta_cap^g; no enemy at the capital, no doubt
+    assert lead.reading(0.5, 0.2, 0.5, 1.0) == pytest.approx(1 - 0.8 * 0.2)
+    assert lead.reading(0.5, 0.2, 0.5, 2.0) == pytest.approx(1 - 0.8 * 0.04)
+    assert lead.reading(0.01, 0.0, 1.0, 0.5) == 1.0 and lead.reading(0.01, 0.0, 1.0, 0.0) == 0.01
+    assert lead.reading(np.array([0.5, 0.5]), 0.2, 0.5, np.array([0.0, 1.0])) == pytest.approx([0.2, 0.84])
     assert lead.flight_threshold(0.15, 0.5, 0.2) == pytest.approx(0.25)
     assert lead.hazard(0.25, 0.25, 0.05, 3.0) == pytest.approx(1.5)
     assert lead.hazard(0.0, 0.25, 0.05, 3.0) > 2.99  # can reach its ceiling, at least 1 a day

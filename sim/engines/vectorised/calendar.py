@@ -28,7 +28,7 @@ def refresh(b, r) -> None:
     reg, p = b.regime, b.p
     lead = p.leadership
     odds = rules.leadership.reading(rules.belief.probability(reg.log_odds[r]), reg.capital_threat[r],
-                                    effects.capital_standing(b, r))
+                                    effects.capital_standing(b, r), take(lead.threat_gate, r))
     here = np.isnan(reg.fled_day[r])
     spread, most = take(lead.spread, r), take(lead.max_exit_per_day, r)
     flight = rules.leadership.flight_threshold(take(lead.exit_below, r), take(lead.haven, r), take(lead.haven_weight, r))
