@@ -424,7 +424,7 @@ class EngineContract:
     def test_a_gated_ruler_stays_while_no_enemy_threatens_the_capital(self, make_scenario):
         """The same collapsed odds with a threat gate and no axis (theta_cap = 0): his reading is 1,
         so neither he nor a successor ever exits."""
-        doc = steady(merge(base_doc(), {**QUIET, "rebels": None, "allies": None,
+        doc = steady(merge(base_doc(), {**QUIET, "rebels": None, "allies": None, "scenario": {"horizon_days": 10},
                                         "leadership": {"max_exit_per_day": 3.0, "handover_below": 0.01,
                                                        "threat_gate": 0.5}}), 0.02)
         out = self.outcomes(make_scenario(doc))

@@ -89,7 +89,9 @@ SHIPPED = sorted(SCENARIOS.glob("syria-2024-12-07*.toml"))
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_engines_agree_on_shipped_scenarios(path):
-    assert_agree(compare(load_scenario(path)))
+    # Drawing the posterior, about half the runs hold: the reference engine would run all 180 days
+    # of them. 45 days covers the falls (the flagship's median is day 7, its 90% quantile day 23).
+    assert_agree(compare(load_scenario(path, ["scenario.horizon_days=45"])))
 
 
 def test_engines_agree_on_the_first_day_of_the_offensive():

@@ -22,7 +22,8 @@ def test_block_sizes_are_fixed():
 
 @pytest.fixture(scope="module")
 def flagship():
-    return load_scenario(FLAGSHIP)
+    # 60 days: the runs that hold (about half, drawing the posterior) need not run all 180
+    return load_scenario(FLAGSHIP, ["scenario.horizon_days=60"])
 
 
 SMALL_BLOCK = 4_000  # blocks made small here so that a quick run has several for the workers to share
