@@ -102,7 +102,9 @@ def draw_parameters(scenario: Scenario, n: int, *, rng: np.random.Generator,
 def case_effects(by_path: dict[str, np.ndarray], n: int, rng: np.random.Generator) -> None:
     """Random effects of a case, drawn per replication (so a forecast integrates over them):
     logit(belief.initial) and logit(belief.baseline) shift together by ``belief.case_spread`` x z,
-    both classes' abandonment thresholds by ``cascade.case_spread`` x z' (z, z' standard normal).
+    both classes' abandonment thresholds by ``cascade.case_spread`` x z', and the war's tempo by
+    exp(``momentum.case_spread`` x z''): every axis's advance speed times it, the pause after a
+    repulse divided by it (z, z', z'' standard normal, in that order).
     A spread that is zero in every replication draws nothing, so scenarios without case effects
     keep their numbers."""
     spread = by_path["belief.case_spread"]
@@ -116,3 +118,9 @@ def case_effects(by_path: dict[str, np.ndarray], n: int, rng: np.random.Generato
         shift = spread * rng.standard_normal(n)
         for path in ("cascade.contingent_threshold", "cascade.core_threshold"):
             by_path[path] = by_path[path] + shift
+    spread = by_path["momentum.case_spread"]
+    if np.any(spread > 0):
+        tempo = np.exp(spread * rng.standard_normal(n))
+        for path in [p for p in by_path if p.startswith("rebels.") and p.endswith(".speed_km_day")]:
+            by_path[path] = by_path[path] * tempo
+        by_path["combat.regroup_days"] = by_path["combat.regroup_days"] / tempo

@@ -1,10 +1,13 @@
-"""Calibration of the structural parameters on a reference class of wars, by ABC rejection.
+"""Calibration of the structural parameters on a reference class of wars, by ABC with emulated
+per-case likelihoods.
 
 Structural parameters (how a city's fall shocks belief, how units abandon as belief falls and
 others go, how momentum grows and decays, how the ruler reacts) and the spreads of the case
-effects (``belief.case_spread``, ``cascade.case_spread``) are the same in every war; each case
-keeps its own scenario for everything else. The method is approximate Bayesian computation by
-rejection (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002):
+effects (``belief.case_spread``, ``cascade.case_spread``, ``momentum.case_spread``) are the same in
+every war; each case keeps its own scenario for everything else. The method is approximate Bayesian
+computation (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002) whose per-case ABC likelihoods
+are emulated by probabilistic classification (Wilkinson 2014, "Accelerating ABC methods using
+Gaussian processes"; Gutmann et al. 2018, "Likelihood-free inference via classification"):
 
 1. draw N particles theta_i of the structural parameters from their priors;
 2. simulate every case once per particle: replication i of case c runs with theta_i (the engine
@@ -13,18 +16,25 @@ rejection (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002):
 3. score each simulated case against every dated observable of its record with a distance
    d_c(theta_i) (:func:`distances`): the capital's fall (window or censored hold) and end state,
    each dated city fall or hold, the ruler's exit;
-4. the posterior given a set of cases S keeps the ``accept`` share of the particles with the
-   smallest sum over S of d_c: equal weights, so the kept rows are a joint sample.
+4. a run of case c is *close* when d_c is within the smallest ``close_share`` of that case's runs
+   (its epsilon_c). The ABC likelihood of case c, L_c(theta) = P(d_c <= epsilon_c | theta), is
+   emulated by a logistic regression of "close" on theta (quadratic in the standardised
+   parameters, scikit-learn), fitted on all N runs of the case;
+5. the posterior given a set of cases S weighs particle i by prod over S of L_c(theta_i) (the cases
+   are independent wars given theta), with its effective sample size; it is written as a joint
+   sample by systematic resampling.
 
-Leaving a war out is then free: its posterior keeps the particles closest on the other wars' cases,
-and the war's forecasts are those particles' own simulations of its cases (posterior predictive
-draws, one per particle). The shipped posterior uses the cases whose record ended before
-``shipped_before``: a forecast as of a date may use every case that had ended by then.
+Rejection on the summed distance needs every case close in one run and keeps a posterior that is
+hardly narrower than the prior with 21 cases; emulating each case's likelihood uses all N runs of
+it. Leaving a war out is then free: its posterior multiplies the other wars' emulated likelihoods,
+and the war's cases are forecast by simulating them afresh with that posterior as a scenario's
+``[posterior]`` (each replication draws a row), as a user forecasts a new case. The shipped
+posterior uses the cases whose record ended before ``shipped_before``: a forecast as of a date may
+use every case that had ended by then.
 
 Why not an ABC library: pyabc and ELFI call the simulator once per particle (or per small batch)
 through their own schedulers, where a vectorised run of a case costs the same for 1 or 10^4
-particles; ELFI also pins matplotlib below 3.9. Rejection on one vectorised run per case needs a
-few lines and gives a joint sample directly.
+particles; ELFI also pins matplotlib below 3.9. The classifier is scikit-learn's.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +55,7 @@ from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_jso
 from ..runs.summary import MILESTONES
 from ..scenario.distributions import Distribution
 from ..scenario.load import read_param, read_toml
-from ..scenario.schema import GOVERNMENT, SECTIONS, Scenario, param_fields
+from ..scenario.schema import GOVERNMENT, SECTIONS, JointSample, Scenario, param_fields
 from ..scenario.toml import dumps
 from ..scenario.vary import Variant
 from . import scoring
@@ -53,7 +63,9 @@ from .observed import Observed, check_against, load_observed
 
 FLED_WEIGHT = 0.5        # the ruler's exit counts half a capital's fall in a case's distance
 STATE_MISMATCH = 0.5     # a capital fallen in its window but captured for collapsed (or the reverse)
-MIN_ACCEPTED = 200       # fewer kept particles: the posterior is too thin to trust (a warning)
+MIN_ESS = 200            # a smaller effective sample: the posterior is too thin to trust (a warning)
+ROWS = 2000              # rows of a posterior written as a joint sample
+FORECAST_REPS = 10_000   # replications of a case's leave-war-out forecast
 
 
 @dataclass(frozen=True)
@@ -75,13 +87,13 @@ class Case:
 @dataclass(frozen=True)
 class Spec:
     """What to calibrate: the cases, the priors of the structural parameters (by path), the share
-    of particles kept, and the date before which a case's record must end to enter the shipped
-    posterior."""
+    of a case's runs that count as close to its record, and the date before which a case's record
+    must end to enter the shipped posterior."""
 
     cases: tuple[Case, ...]
     priors: tuple[tuple[str, Distribution], ...]
     tolerance_days: float
-    accept: float
+    close_share: float
     shipped_before: dt.date | None
     source_path: str
 
@@ -91,7 +103,7 @@ class Spec:
 
 
 CASE_KEYS = {"scenario", "observed", "use", "war"}
-HEAD_KEYS = {"cases", "tolerance_days", "accept", "shipped_before"}
+HEAD_KEYS = {"cases", "tolerance_days", "close_share", "shipped_before"}
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -99,7 +111,7 @@ def load_spec(path: str | Path) -> Spec:
 
         [calibration]
         tolerance_days = 3            # a dated event this many days outside its window still matches
-        accept = 0.02                 # share of particles kept
+        close_share = 0.1             # a case's runs within its closest 10% count as close
         shipped_before = 2024-11-27   # the shipped posterior: cases whose record ended before this
         cases = [ { scenario = "a.toml", observed = "observed/a.toml", war = "a" }, ... ]
 
@@ -139,7 +151,7 @@ def load_spec(path: str | Path) -> Spec:
     if not any(c.calibrate for c in cases):
         raise ScenarioError(file, "calibration.cases", 'at least one case must have use = "calibrate"')
     tolerance = _number(head, "tolerance_days", 3, file, lambda v: 0 <= v < 1e4, "must be a number of days >= 0")
-    accept = _number(head, "accept", 0.02, file, lambda v: 0 < v <= 1, "must be a share of the particles in (0, 1]")
+    close = _number(head, "close_share", 0.1, file, lambda v: 0 < v < 1, "must be a share of a case's runs in (0, 1)")
     shipped = head.get("shipped_before")
     if shipped is not None and (not isinstance(shipped, dt.date) or isinstance(shipped, dt.datetime)):
         raise ScenarioError(file, "calibration.shipped_before", "must be a TOML date such as 2024-11-27")
@@ -161,7 +173,7 @@ def load_spec(path: str | Path) -> Spec:
     for case in cases:
         for end in (0, 1):
             case.variant.scenario({p: _support_end(d, end) for p, d in priors}, origin=f"{file}: priors")
-    return Spec(tuple(cases), tuple(priors), float(tolerance), float(accept), shipped, file)
+    return Spec(tuple(cases), tuple(priors), float(tolerance), float(close), shipped, file)
 
 
 def _number(head: dict, key: str, default: float, file: str, ok, why: str) -> float:
@@ -270,24 +282,57 @@ class Progress:
 
 @dataclass
 class Simulations:
-    """Every case simulated once per particle."""
+    """Every case simulated once per particle, and each calibrating case's emulated log ABC
+    likelihood at every particle (0 for a case that only scores, or one whose runs are all close)."""
 
     spec: Spec
-    particles: np.ndarray      # (N, P) structural values
-    distance: np.ndarray       # (C, N)
-    end_day: np.ndarray        # (C, N) capital fall day (NaN: held)
-    end_state: np.ndarray      # (C, N)
+    particles: np.ndarray        # (N, P) structural values
+    distance: np.ndarray         # (C, N)
+    end_day: np.ndarray          # (C, N) capital fall day (NaN: held)
+    end_state: np.ndarray        # (C, N)
     seed: int
+    log_likelihood: np.ndarray   # (C, N) log L_c(theta_i)
+    epsilon: np.ndarray          # (C,) a case's closeness threshold (NaN for a case that only scores)
 
-    def kept(self, cases: list[int]) -> np.ndarray:
-        """Indices of the particles the posterior given ``cases`` keeps: the ``accept`` share with
-        the smallest summed distance (ties by index, so the choice is reproducible)."""
-        n = len(self.particles)
-        k = max(1, int(math.ceil(self.spec.accept * n)))
-        if not cases:
-            return np.arange(n)
-        total = self.distance[cases].sum(axis=0)
-        return np.sort(np.argsort(total, kind="stable")[:k])
+    def weights(self, cases: list[int]) -> np.ndarray:
+        """The particles' normalised posterior weights given ``cases`` (the prior's, given none)."""
+        log_w = self.log_likelihood[cases].sum(axis=0) if cases else np.zeros(len(self.particles))
+        w = np.exp(log_w - log_w.max())
+        return w / w.sum()
+
+    def ess(self, cases: list[int]) -> float:
+        """Kish's effective sample size of the posterior given ``cases``."""
+        w = self.weights(cases)
+        return float(1.0 / np.sum(w * w))
+
+    def kept(self, cases: list[int], rows: int = ROWS) -> np.ndarray:
+        """The posterior given ``cases`` as ``rows`` particle indices (repeats allowed), by systematic
+        resampling at fixed offsets, so the choice is reproducible."""
+        cum = np.cumsum(self.weights(cases))
+        return np.searchsorted(cum, (np.arange(rows) + 0.5) / rows).clip(0, len(cum) - 1)
+
+
+def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each calibrating case's log ABC likelihood at every particle, log P(d_c <= epsilon_c | theta),
+    emulated by a logistic regression of "the run is close" on the parameters and their products
+    (standardised), and the epsilon_c (the ``close_share`` quantile of the case's distances)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    C, n = distance.shape
+    log_l, eps = np.zeros((C, n)), np.full(C, np.nan)
+    for c, case in enumerate(spec.cases):
+        if not case.calibrate:
+            continue
+        eps[c] = np.quantile(distance[c], spec.close_share)
+        close = distance[c] <= eps[c]
+        if close.all() or not close.any():    # no run tells one particle from another
+            continue
+        model = make_pipeline(StandardScaler(), PolynomialFeatures(2), LogisticRegression(max_iter=1000))
+        model.fit(particles, close)
+        log_l[c] = model.predict_log_proba(particles)[:, 1]
+    return log_l, eps
 
 
 CHUNK = 25_000   # particles simulated together; each chunk of a case has its own seed (the seeding contract)
@@ -334,7 +379,8 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
             progress.done += rows.stop - rows.start
             if on_progress:
                 on_progress(progress)
-    return Simulations(spec, theta, distance, end_day, end_state, seed)
+    log_l, eps = emulate(spec, theta, distance)
+    return Simulations(spec, theta, distance, end_day, end_state, seed, log_l, eps)
 
 
 # --------------------------------------------------------------------------- posterior
@@ -346,32 +392,39 @@ def shipped_cases(spec: Spec) -> list[int]:
 
 
 def posterior_summary(sims: Simulations, cases: list[int]) -> dict:
-    """The kept particles' mean, sd and quantiles of each parameter beside its prior's, the
-    distance threshold, and warnings when the posterior is degenerate."""
+    """The posterior's mean, sd and quantiles of each parameter beside its prior's, its effective
+    sample size, how often each case's runs come close under it (against the prior's
+    ``close_share``), and warnings when it is degenerate."""
+    w = sims.weights(cases)
+    ess = sims.ess(cases)
+    out = {"cases": [sims.spec.cases[c].name for c in cases], "particles": int(len(sims.particles)),
+           "ess": ess, "rows": ROWS, "close_share": sims.spec.close_share, "parameters": {}, "close": {},
+           "warnings": []}
+    if ess < MIN_ESS:
+        out["warnings"].append(f"effective sample size {ess:.0f} (fewer than {MIN_ESS}): the posterior rests on "
+                               "too few particles; draw more")
     idx = sims.kept(cases)
-    out = {"cases": [sims.spec.cases[c].name for c in cases], "kept": int(len(idx)), "particles": int(len(sims.particles)),
-           "epsilon": float(sims.distance[cases].sum(axis=0)[idx].max()) if cases else None,
-           "parameters": {}, "warnings": []}
-    if len(idx) < MIN_ACCEPTED:
-        out["warnings"].append(f"only {len(idx)} particles kept (fewer than {MIN_ACCEPTED}): "
-                               "draw more particles or keep a larger share")
     for j, (path, prior) in enumerate(sims.spec.priors):
-        x, prior_x = sims.particles[idx, j], sims.particles[:, j]
+        x = sims.particles[:, j]
         lo, hi = _support_end(prior, 0), _support_end(prior, 1)
-        q = np.quantile(x, [0.05, 0.5, 0.95])
-        sd, prior_sd = float(np.std(x)), float(np.std(prior_x))
-        out["parameters"][path] = {"prior": prior.describe(), "mean": float(np.mean(x)), "sd": sd,
+        mean = float(np.sum(w * x))
+        q = np.quantile(x[idx], [0.05, 0.5, 0.95])
+        sd, prior_sd = float(np.sqrt(np.sum(w * (x - mean) ** 2))), float(np.std(x))
+        out["parameters"][path] = {"prior": prior.describe(), "mean": mean, "sd": sd,
                                    "prior_sd": prior_sd, "q05": float(q[0]), "q50": float(q[1]), "q95": float(q[2])}
         edge = 0.05 * (hi - lo)
-        if np.mean(x < lo + edge) > 0.5 or np.mean(x > hi - edge) > 0.5:
+        if np.sum(w * (x < lo + edge)) > 0.5 or np.sum(w * (x > hi - edge)) > 0.5:
             out["warnings"].append(f"{path}: most of the posterior sits at an edge of the prior {prior.describe()}; "
                                    "widen the prior")
+    for c in cases:
+        close = sims.distance[c] <= sims.epsilon[c]
+        out["close"][sims.spec.cases[c].name] = {"prior": float(np.mean(close)), "posterior": float(np.sum(w * close))}
     return out
 
 
 def posterior_document(sims: Simulations, cases: list[int], source: str) -> str:
-    """The kept particles as a posterior file (``[posterior]`` with paths and rows) that a scenario
-    names with ``[posterior] file = ...`` or ``sim run --posterior``."""
+    """The posterior given ``cases``, resampled to ``ROWS`` rows, as a posterior file (``[posterior]``
+    with paths and rows) that a scenario names with ``[posterior] file = ...`` or ``sim run --posterior``."""
     idx = sims.kept(cases)
     rows = [[float(f"{v:.6g}") for v in sims.particles[i]] for i in idx]
     doc = {"posterior": {"source": source, "cases": [sims.spec.cases[c].name for c in cases],
@@ -400,7 +453,7 @@ def observed_window(case: Case) -> tuple[float, float]:
 
 
 def forecast(days: np.ndarray, states: np.ndarray, horizon: int) -> dict:
-    """A forecast from a sample of capital fall days and end states (the kept particles' own runs)."""
+    """A forecast from a sample of capital fall days and end states (a case's predictive runs)."""
     from .backtest import empirical_cdf
 
     n = len(days)
@@ -486,6 +539,23 @@ def survival_forecast(spec: Spec, c: int, used: list[int], grid: np.ndarray) -> 
     return {"p": p, "cdf": cdf, "within": within}
 
 
+FORECAST_KEY = 1_000   # spawn key of the forecasts' seeds, apart from the particles' (keys 0 .. cases)
+
+
+def predictive(sims: Simulations, c: int, used: list[int], reps: int = FORECAST_REPS) -> dict:
+    """Case ``c`` forecast with the posterior given the cases ``used``: the case's scenario with that
+    posterior as its ``[posterior]`` (each replication draws a row, as a user's run does), simulated
+    afresh, ``reps`` replications seeded by the calibration's seed and the case."""
+    case = sims.spec.cases[c]
+    rows = sims.particles[sims.kept(used)]
+    rows.setflags(write=False)
+    paths = tuple(p for p, _ in sims.spec.priors)
+    scenario = replace(case.scenario, posterior=JointSample(paths, rows, "leave-war-out posterior"))
+    rng = np.random.default_rng(np.random.SeedSequence(sims.seed, spawn_key=(FORECAST_KEY, c)))
+    out, _ = vectorised.simulate(scenario, reps, rng=rng)
+    return forecast(out.end_day, out.end_state, case.scenario.horizon_days)
+
+
 def validation(sims: Simulations) -> list[dict]:
     """Every case forecast without any case of its war, scored against what happened and beside
     the baselines: the log score of the observed window, CRPS over the horizon, the milestones' Brier."""
@@ -494,9 +564,8 @@ def validation(sims: Simulations) -> list[dict]:
     spec, rows = sims.spec, []
     for c, case in enumerate(spec.cases):
         used = leave_war_out(spec, c)
-        idx = sims.kept(used)
         horizon = case.scenario.horizon_days
-        f = forecast(sims.end_day[c, idx], sims.end_state[c, idx], horizon)
+        f = predictive(sims, c, used)
         low, high = observed_window(case)
         grid, cdf = f["cdf"]
         surv = survival_forecast(spec, c, used, grid)
@@ -516,7 +585,7 @@ def validation(sims: Simulations) -> list[dict]:
             brier[name] = float(np.mean(terms)) if terms else None
         rows.append({
             "case": case.name, "war": case.war, "as_of": case.scenario.as_of.isoformat(),
-            "horizon_days": horizon, "calibrated_on": [spec.cases[d].name for d in used], "kept": int(len(idx)),
+            "horizon_days": horizon, "calibrated_on": [spec.cases[d].name for d in used], "ess": sims.ess(used),
             "within": f["within"], "end_states": f["end_states"], "median_fall_day": f["median_fall_day"],
             "observed": case.observed.capital_state, "observed_days": [low, None if math.isinf(high) else high],
             "p_observed": p, "log_score": {k: _log(v) for k, v in p.items()},
@@ -665,13 +734,18 @@ def validation_markdown(rows: list[dict], agg: dict) -> str:
 
 
 def posterior_markdown(summary: dict) -> str:
-    lines = [f"Kept {summary['kept']} of {summary['particles']:,} particles (distance ≤ {summary['epsilon']:.2f}); "
-             f"calibrated on {len(summary['cases'])} cases.", "",
+    lines = [f"Effective sample size {summary['ess']:.0f} of {summary['particles']:,} particles, written as "
+             f"{summary['rows']:,} rows; calibrated on {len(summary['cases'])} cases.", "",
              "| parameter | prior | posterior mean | sd / prior sd | 5% | 50% | 95% |", "|---|---|---|---|---|---|---|"]
     for path, p in summary["parameters"].items():
         ratio = p["sd"] / p["prior_sd"] if p["prior_sd"] > 0 else float("nan")
         lines.append(f"| {path} | {p['prior']} | {p['mean']:.3g} | {ratio:.2f} | {p['q05']:.3g} | {p['q50']:.3g} | "
                      f"{p['q95']:.3g} |")
+    lines += ["", f"How often a case's runs come close to its record (its closest {summary['close_share']:.0%} "
+                  "of runs under the prior), under the prior and under the posterior:", "",
+              "| case | prior | posterior |", "|---|---|---|"]
+    for name, c in summary["close"].items():
+        lines.append(f"| {name} | {c['prior']:.2f} | {c['posterior']:.2f} |")
     for w in summary["warnings"]:
         lines.append(f"\nwarning: {w}")
     return "\n".join(lines) + "\n"
@@ -684,8 +758,8 @@ def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_pro
     shipped = shipped_cases(spec)
     summary = posterior_summary(sims, shipped)
     before = f", records ending before {spec.shipped_before}" if spec.shipped_before else ""
-    source = (f"sim calibrate {Path(spec.source_path).name} --particles {particles} --seed {seed}: ABC rejection, "
-              f"{summary['kept']} of {particles} particles kept{before}")
+    source = (f"sim calibrate {Path(spec.source_path).name} --particles {particles} --seed {seed}: ABC with emulated "
+              f"likelihoods, effective sample {summary['ess']:.0f} of {particles} particles{before}")
     rows = validation(sims)
     agg = aggregate(rows)
     return {"posterior": summary, "posterior_toml": posterior_document(sims, shipped, source),

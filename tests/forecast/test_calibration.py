@@ -13,8 +13,8 @@ import pytest
 
 from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
 from sim.errors import ScenarioError
-from sim.forecast.calibration import (Simulations, distances, gap, leave_war_out, load_spec, observables,
-                                      simulate_particles, validation)
+from sim.forecast.calibration import (Simulations, distances, emulate, gap, leave_war_out, load_spec,
+                                      observables, simulate_particles, validation)
 from sim.scenario.load import load_scenario
 
 from tests.conftest import QUIET, base_doc, merge
@@ -42,7 +42,7 @@ def reference_class(tmp_path, write_scenario):
     spec = tmp_path / "calibration.toml"
     spec.write_text("""[calibration]
 tolerance_days = 1
-accept = 0.05
+close_share = 0.2
 cases = [ { scenario = "case.toml", observed = "a.toml", war = "one" },
           { scenario = "case.toml", observed = "b.toml", war = "two" },
           { scenario = "case.toml", observed = "b.toml", war = "two", use = "score" } ]
@@ -56,7 +56,7 @@ def test_spec_loads(reference_class):
     spec = load_spec(reference_class)
     assert [c.calibrate for c in spec.cases] == [True, True, False]
     assert [c.war for c in spec.cases] == ["one", "two", "two"] and spec.wars == ["one", "two"]
-    assert spec.priors[0][0] == "leadership.handover_below" and spec.tolerance_days == 1 and spec.accept == 0.05
+    assert spec.priors[0][0] == "leadership.handover_below" and spec.tolerance_days == 1 and spec.close_share == 0.2
 
 
 def test_a_case_without_a_war_is_its_own_war(reference_class):
@@ -78,13 +78,14 @@ def test_bad_priors(reference_class, priors, key):
 
 
 @pytest.mark.parametrize("line,key", [
-    ("accept = 0", "calibration.accept"),
-    ("accept = 1.5", "calibration.accept"),
+    ("close_share = 0", "calibration.close_share"),
+    ("close_share = 1", "calibration.close_share"),
+    ("accept = 0.02", "calibration.accept"),
     ('shipped_before = "2024"', "calibration.shipped_before"),
     ("particles = 3", "calibration.particles"),
 ])
 def test_bad_heads(reference_class, line, key):
-    reference_class.write_text(reference_class.read_text().replace("accept = 0.05", line))
+    reference_class.write_text(reference_class.read_text().replace("close_share = 0.2", line))
     with pytest.raises(ScenarioError) as info:
         load_spec(reference_class)
     assert f": {key}:" in str(info.value)
@@ -117,28 +118,50 @@ def test_distance_adds_the_end_state_the_cities_and_the_ruler(reference_class, t
     assert distances(case, out, 1.0) == pytest.approx([0.0, 0.5, math.log(121 / 6)])
 
 
-def test_kept_particles_and_leave_war_out(reference_class):
+def test_weights_resampling_and_leave_war_out(reference_class):
     spec = load_spec(reference_class)
-    # 40 particles, accept 5%: two kept, those with the smallest summed distance over the chosen cases
-    dist = np.array([np.arange(40.0), np.arange(40.0)[::-1], np.zeros(40)])
-    sims = Simulations(spec, np.linspace(0, 1, 40)[:, None], dist, np.full((3, 40), 3.5),
-                       np.full((3, 40), COLLAPSED, np.int8), seed=0)
-    assert sims.kept([0]).tolist() == [0, 1] and sims.kept([1]).tolist() == [38, 39]
+    # 40 particles; case 0 likes particles 0 and 1 (weights 2:1), case 1 only particle 39
+    log_l = np.full((3, 40), -np.inf)
+    log_l[0, :2] = [math.log(2), 0.0]
+    log_l[1, 39] = 0.0
+    log_l[2] = 0.0
+    sims = Simulations(spec, np.linspace(0.01, 0.4, 40)[:, None], np.zeros((3, 40)), np.full((3, 40), 3.5),
+                       np.full((3, 40), COLLAPSED, np.int8), seed=0, log_likelihood=log_l, epsilon=np.zeros(3))
+    assert sims.kept([0], rows=6).tolist() == [0, 0, 0, 0, 1, 1] and set(sims.kept([1]).tolist()) == {39}
+    assert sims.ess([0]) == pytest.approx(1.8) and sims.ess([]) == pytest.approx(40)
     assert [leave_war_out(spec, c) for c in range(3)] == [[1], [0], [0]]  # the score-only case is war two
     rows = validation(sims)
     assert [r["calibrated_on"] for r in rows] == [[spec.cases[1].name]] + [[spec.cases[0].name]] * 2
-    assert rows[0]["p_observed"]["model"] == 1.0 and rows[0]["log_score"]["model"] == 0.0
+    assert [r["ess"] for r in rows] == pytest.approx([1.0, 1.8, 1.8])
+
+
+def test_emulated_likelihood_follows_the_close_frequency(reference_class):
+    """A case whose runs come close (distance within its closest 20%) more often the nearer theta is to
+    0.3: the emulated likelihood tracks the close frequency in bins of theta (20,000 particles, 2,000
+    a bin: sampling error about 0.01) within 0.04, and peaks near 0.3."""
+    spec = load_spec(reference_class)
+    rng = np.random.default_rng(8)
+    theta = rng.uniform(0, 1, (20000, 1))
+    d = np.abs(theta[:, 0] - 0.3) + 0.2 * np.abs(rng.standard_normal(20000))
+    log_l, eps = emulate(spec, theta, np.stack([d, d, d]))
+    assert np.isnan(eps[2]) and not log_l[2].any()           # a case that only scores is not emulated
+    close = d <= eps[0]
+    assert close.mean() == pytest.approx(0.2, abs=1e-3)
+    bins = np.minimum((theta[:, 0] * 10).astype(int), 9)
+    for b in range(10):
+        assert np.mean(np.exp(log_l[0][bins == b])) == pytest.approx(np.mean(close[bins == b]), abs=0.04)
+    assert abs(theta[np.argmax(log_l[0]), 0] - 0.3) < 0.1
 
 
 def test_posterior_moves_towards_rates_that_reproduce_the_observations(reference_class):
     """Falls on days 3 and 9 favour a hand-over rate near the maximum of
     (e^{-2l} - e^{-5l}) (e^{-8l} - e^{-11l}), about 0.13 per day: with the rate 0.5 Phi((x - 0.5) / 0.1)
-    at belief 0.5, a threshold x near 0.44, against the prior mean of 0.25. With 4,000 particles and
-    200 kept, the posterior mean's sampling error is about 0.01."""
+    at belief 0.5, a threshold x near 0.44, against the prior mean of 0.25. With 4,000 particles
+    (an effective sample of several hundred), the posterior mean's sampling error is about 0.01."""
     from scipy.special import ndtri
     best = 0.5 + 0.1 * float(ndtri(0.13 / 0.5))
     sims = simulate_particles(load_spec(reference_class), 4000, seed=2)
-    post = float(np.mean(sims.particles[sims.kept([0, 1]), 0]))
+    post = float(np.sum(sims.weights([0, 1]) * sims.particles[:, 0]))
     assert abs(post - best) < abs(np.mean(sims.particles[:, 0]) - best)
     assert 0.36 < post < 0.5
 
@@ -156,12 +179,12 @@ def test_calibrate_command_ships_a_posterior_a_scenario_can_draw(reference_class
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     posterior = json.loads((out / "posterior.json").read_text())
-    assert posterior["particles"] == 400 and posterior["kept"] == 20
-    assert "only 20 particles kept" in proc.stderr            # the degenerate-posterior warning
+    assert posterior["particles"] == 400 and posterior["rows"] == 2000 and posterior["ess"] < 200
+    assert "sim: warning: posterior: effective sample size" in proc.stderr   # the degenerate-posterior warning
     rows = json.loads((out / "validation.json").read_text())["rows"]
     assert [r["war"] for r in rows] == ["one", "two", "two"]
     s = load_scenario(tmp_path / "case.toml", posterior=out / "posterior.toml")
-    assert s.posterior.paths == ("leadership.handover_below",) and s.posterior.rows.shape == (20, 1)
+    assert s.posterior.paths == ("leadership.handover_below",) and s.posterior.rows.shape == (2000, 1)
     assert "| model against |" in (out / "validation.md").read_text()
     assert (out / "validation.png").stat().st_size > 10_000 and (out / "validation.svg").is_file()
 

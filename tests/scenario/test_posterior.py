@@ -8,7 +8,7 @@ from sim.engines.draws import draw_parameters
 from sim.errors import ScenarioError
 from sim.scenario.load import load_scenario
 
-from tests.conftest import base_doc, merge
+from tests.conftest import SCENARIOS, base_doc, merge
 
 POSTERIOR = """[posterior]
 source = "test"
@@ -95,6 +95,19 @@ def test_case_effects(make_scenario):
     shift = d.cascade.contingent_threshold - s.cascade.contingent_threshold.mean
     assert np.std(shift) == pytest.approx(0.3, rel=0.02)
     assert np.allclose(d.cascade.core_threshold - s.cascade.core_threshold.mean, shift)
+
+
+def test_tempo_case_effect():
+    """momentum.case_spread multiplies every axis's speed, and divides the pause after a repulse, by
+    one lognormal draw per replication: the axes' log speeds move together, with that sd."""
+    path = SCENARIOS / "syria-2024-12-07.toml"
+    without = draw_parameters(load_scenario(path, posterior="none"), 20000, rng=np.random.default_rng(5))
+    s = load_scenario(path, ["momentum.case_spread=0.5"], posterior="none")
+    d = draw_parameters(s, 20000, rng=np.random.default_rng(5))     # the same draws, then the tempo's
+    assert len(s.axes) >= 2
+    log_tempo = np.log(d.axes.speed_km_day / without.axes.speed_km_day)
+    assert np.std(log_tempo[0]) == pytest.approx(0.5, rel=0.02) and np.allclose(log_tempo, log_tempo[0])
+    assert np.allclose(np.log(without.combat.regroup_days / d.combat.regroup_days), log_tempo[0])
 
 
 def test_no_case_effect_draws_nothing(make_scenario):
