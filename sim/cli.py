@@ -49,6 +49,12 @@ _positive_int, _seed, _horizon = (_whole(1, maximum=MAX_REPS), _whole(0, maximum
 _workers = _whole(1, maximum=MAX_WORKERS)
 
 
+def _posterior_option(p) -> None:
+    p.add_argument("--posterior", default=None, metavar="FILE|none",
+                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
+                        "none: the scenario's values alone)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sim", description="Monte Carlo forecasts of offensives on capitals.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -61,9 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--horizon", type=_horizon, default=None, help="horizon in days (overrides the scenario)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
-    r.add_argument("--posterior", default=None, metavar="FILE|none",
-                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
-                        "none: the scenario's values alone)")
+    _posterior_option(r)
     r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
     r.add_argument("--workers", type=_workers, default=1, help="processes (default 1)")
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
@@ -93,9 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reps", type=_positive_int, default=20_000, help="replications (default 20000)")
     b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
-    b.add_argument("--posterior", default=None, metavar="FILE|none",
-                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
-                        "none: the scenario's values alone)")
+    _posterior_option(b)
     b.add_argument("--workers", type=_workers, default=1)
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
@@ -141,9 +143,7 @@ def _sweep_options(p, command: str) -> None:
     p.add_argument("--horizon", type=_horizon, default=None, help="horizon in days (overrides the scenario)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter at every point (repeatable)")
-    p.add_argument("--posterior", default=None, metavar="FILE|none",
-                   help="posterior file whose rows the replications draw (default: the scenario's own [posterior]; "
-                        "none: the scenario's values alone)")
+    _posterior_option(p)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
     p.add_argument("--workers", type=_workers, default=1, help="local processes (default 1)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",

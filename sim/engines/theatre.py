@@ -73,12 +73,15 @@ class Theatre:
             capital_step=capital_step,
             ally_government=np.array([a.side == GOVERNMENT for a in s.allies], dtype=bool),
             ally_deploy=np.array([index[a.deploy_to or s.capital] for a in s.allies], dtype=np.int64),
-            fallback=_fallback(s, index),
+            fallback=roads_to_capital(s)[1],
         )
 
 
-def _fallback(s: Scenario, index: dict) -> np.ndarray:
-    """Next hop of every node on its shortest road path to the capital (Dijkstra from the capital)."""
+def roads_to_capital(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's shortest road distance to the capital at the roads' mean km (inf: not
+    connected), and its next hop on that path (-1 at the capital and where not connected), by
+    Dijkstra from the capital; nodes in the scenario's order."""
+    index = {n.name: i for i, n in enumerate(s.nodes)}
     n = len(index)
     adjacent: list[list[tuple[int, float]]] = [[] for _ in range(n)]
     for r in s.roads:
@@ -99,4 +102,4 @@ def _fallback(s: Scenario, index: dict) -> np.ndarray:
             if d + km < distance[v] or (d + km == distance[v] and u < hop[v]):
                 distance[v], hop[v] = d + km, u
                 heapq.heappush(heap, (d + km, v))
-    return hop
+    return distance, hop

@@ -59,13 +59,14 @@ from ..scenario.schema import GOVERNMENT, SECTIONS, JointSample, Scenario, param
 from ..scenario.toml import dumps
 from ..scenario.vary import Variant
 from . import scoring
+from .backtest import BASELINES as SIMPLE_BASELINES, baseline_cdf, baseline_within, empirical_cdf
 from .observed import Observed, check_against, load_observed
 
 FLED_WEIGHT = 0.5        # the ruler's exit counts half a capital's fall in a case's distance
 STATE_MISMATCH = 0.5     # a capital fallen in its window but captured for collapsed (or the reverse)
 MIN_ESS = 200            # a smaller effective sample: the posterior is too thin to trust (a warning)
 ROWS = 2000              # rows of a posterior written as a joint sample
-FORECAST_REPS = 10_000   # replications of a case's leave-war-out forecast
+FORECAST_REPS = 10_000   # replications of a case's leave-war-out forecast (at most one per particle)
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def observables(case: Case) -> list[Observable]:
     sc, obs = case.scenario, case.observed
     as_of, until = sc.as_of, float((case.observed.until - sc.as_of).days + 1)
     cap = sc.node_index(sc.capital)
-    out = [Observable("capital", cap, *(obs.capital.days(as_of) if obs.capital else (until, math.inf)))]
+    out = [capital_observable(case)]
     for name, window in obs.nodes.items():
         k = sc.node_index(name)
         if k == cap or sc.nodes[k].controller != GOVERNMENT:
@@ -221,6 +222,14 @@ def observables(case: Case) -> list[Observable]:
         low, high = obs.fled.days(as_of)
         out.append(Observable("fled", -1, max(low, 0.0), high))
     return out
+
+
+def capital_observable(case: Case) -> Observable:
+    """The capital's observation: its fall's window, or held to the day after the record ends."""
+    sc, obs = case.scenario, case.observed
+    until = float((obs.until - sc.as_of).days + 1)
+    return Observable("capital", sc.node_index(sc.capital),
+                      *(obs.capital.days(sc.as_of) if obs.capital else (until, math.inf)))
 
 
 def gap(day: np.ndarray, low: float, high: float, tolerance: float, horizon: float) -> np.ndarray:
@@ -267,6 +276,7 @@ class Progress:
     total: int
     done: int = 0
     unit: str = "particle-cases"
+    rate_unit: str = "reps/s"
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -312,7 +322,7 @@ class Simulations:
         return np.searchsorted(cum, (np.arange(rows) + 0.5) / rows).clip(0, len(cum) - 1)
 
 
-def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray, on_progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Each calibrating case's log ABC likelihood at every particle, log P(d_c <= epsilon_c | theta),
     emulated by a logistic regression of "the run is close" on the parameters and their products
     (standardised), and the epsilon_c (the ``close_share`` quantile of the case's distances)."""
@@ -322,9 +332,11 @@ def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray) -> tuple[np
 
     C, n = distance.shape
     log_l, eps = np.zeros((C, n)), np.full(C, np.nan)
+    progress = Progress(sum(case.calibrate for case in spec.cases), unit="case likelihoods emulated", rate_unit="cases/s")
     for c, case in enumerate(spec.cases):
         if not case.calibrate:
             continue
+        progress.done += 1
         eps[c] = np.quantile(distance[c], spec.close_share)
         close = distance[c] <= eps[c]
         if close.all() or not close.any():    # no run tells one particle from another
@@ -332,6 +344,8 @@ def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray) -> tuple[np
         model = make_pipeline(StandardScaler(), PolynomialFeatures(2), LogisticRegression(max_iter=1000))
         model.fit(particles, close)
         log_l[c] = model.predict_log_proba(particles)[:, 1]
+        if on_progress:
+            on_progress(progress)
     return log_l, eps
 
 
@@ -379,7 +393,7 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
             progress.done += rows.stop - rows.start
             if on_progress:
                 on_progress(progress)
-    log_l, eps = emulate(spec, theta, distance)
+    log_l, eps = emulate(spec, theta, distance, on_progress)
     return Simulations(spec, theta, distance, end_day, end_state, seed, log_l, eps)
 
 
@@ -448,14 +462,12 @@ def _uniform_rate(horizon: float) -> float:
 
 def observed_window(case: Case) -> tuple[float, float]:
     """The capital's observation in days: [low, high), or [censoring day, inf) when it held."""
-    cap = observables(case)[0]
+    cap = capital_observable(case)
     return cap.low, cap.high
 
 
 def forecast(days: np.ndarray, states: np.ndarray, horizon: int) -> dict:
     """A forecast from a sample of capital fall days and end states (a case's predictive runs)."""
-    from .backtest import empirical_cdf
-
     n = len(days)
     fell = ~np.isnan(days)
     return {
@@ -506,7 +518,7 @@ def _log(p: float) -> float:
     return math.log(p) if p > 0 else -math.inf
 
 
-BASELINES = ("survival", "always_holds", "uniform_hazard")
+BASELINES = ("survival", *SIMPLE_BASELINES)   # the survival model, then the backtest's simple baselines
 
 
 def survival_observation(case: Case):
@@ -542,7 +554,13 @@ def survival_forecast(spec: Spec, c: int, used: list[int], grid: np.ndarray) -> 
 FORECAST_KEY = 1_000   # spawn key of the forecasts' seeds, apart from the particles' (keys 0 .. cases)
 
 
-def predictive(sims: Simulations, c: int, used: list[int], reps: int = FORECAST_REPS) -> dict:
+def forecast_reps(sims: Simulations) -> int:
+    """Replications of each leave-war-out forecast: ``FORECAST_REPS``, or one per particle if fewer
+    (a small calibration is a quick look, and its posterior is no finer)."""
+    return min(FORECAST_REPS, len(sims.particles))
+
+
+def predictive(sims: Simulations, c: int, used: list[int], reps: int) -> dict:
     """Case ``c`` forecast with the posterior given the cases ``used``: the case's scenario with that
     posterior as its ``[posterior]`` (each replication draws a row, as a user's run does), simulated
     afresh, ``reps`` replications seeded by the calibration's seed and the case."""
@@ -556,26 +574,29 @@ def predictive(sims: Simulations, c: int, used: list[int], reps: int = FORECAST_
     return forecast(out.end_day, out.end_state, case.scenario.horizon_days)
 
 
-def validation(sims: Simulations) -> list[dict]:
+def validation(sims: Simulations, on_progress=None) -> list[dict]:
     """Every case forecast without any case of its war, scored against what happened and beside
     the baselines: the log score of the observed window, CRPS over the horizon, the milestones' Brier."""
-    from .backtest import baseline_cdf, baseline_within
-
     spec, rows = sims.spec, []
+    reps = forecast_reps(sims)
+    progress = Progress(len(spec.cases) * reps, unit="forecast replications")
     for c, case in enumerate(spec.cases):
+        if on_progress:
+            on_progress(progress)
         used = leave_war_out(spec, c)
         horizon = case.scenario.horizon_days
-        f = predictive(sims, c, used)
+        f = predictive(sims, c, used, reps)
+        progress.done += reps
         low, high = observed_window(case)
         grid, cdf = f["cdf"]
         surv = survival_forecast(spec, c, used, grid)
         cdfs = {"model": cdf, "survival": surv["cdf"],
-                **{b: baseline_cdf(b, grid, horizon) for b in ("always_holds", "uniform_hazard")}}
+                **{b: baseline_cdf(b, grid, horizon) for b in SIMPLE_BASELINES}}
         within = {"model": f["within"], "survival": surv["within"],
                   **{b: {d: baseline_within(b, float(d), horizon) for d in f["within"]}
-                     for b in ("always_holds", "uniform_hazard")}}
+                     for b in SIMPLE_BASELINES}}
         p = {"model": p_observed(f, case), "survival": surv["p"],
-             **{b: baseline_p_observed(b, case) for b in ("always_holds", "uniform_hazard")}}
+             **{b: baseline_p_observed(b, case) for b in SIMPLE_BASELINES}}
         crps = {name: scoring.crps_interval(grid, cdfs[name], low, high) for name in cdfs}
         happened = milestone_outcomes(case)
         brier = {}
@@ -760,7 +781,10 @@ def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_pro
     before = f", records ending before {spec.shipped_before}" if spec.shipped_before else ""
     source = (f"sim calibrate {Path(spec.source_path).name} --particles {particles} --seed {seed}: ABC with emulated "
               f"likelihoods, effective sample {summary['ess']:.0f} of {particles} particles{before}")
-    rows = validation(sims)
+    rows = validation(sims, on_progress)
+    if on_progress:
+        done = len(rows) * forecast_reps(sims)
+        on_progress(Progress(done, done, unit="forecast replications"))
     agg = aggregate(rows)
     return {"posterior": summary, "posterior_toml": posterior_document(sims, shipped, source),
             "validation": {"rows": rows, "aggregate": agg}, "validation_md": validation_markdown(rows, agg),

@@ -20,43 +20,24 @@ is a capture with the training cases' share of captures among falls (+1 / +2), e
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
 
+from ..engines.theatre import roads_to_capital
 from ..scenario.schema import GOVERNMENT, Scenario
 
 COVARIATES = ("log_km", "log_force", "patron")
 PRIOR_SD = 2.0     # sd of the normal penalty on each standardised coefficient
 
 
-def road_km(scenario: Scenario, start: str, goal: str) -> float:
-    """Shortest road distance between two nodes at the roads' mean km (inf when not connected)."""
-    graph: dict[str, list[tuple[str, float]]] = {}
-    for r in scenario.roads:
-        graph.setdefault(r.a, []).append((r.b, r.km.mean))
-        graph.setdefault(r.b, []).append((r.a, r.km.mean))
-    best, queue = {start: 0.0}, [(0.0, start)]
-    while queue:
-        d, node = heapq.heappop(queue)
-        if node == goal:
-            return d
-        if d > best.get(node, math.inf):
-            continue
-        for nxt, km in graph.get(node, ()):
-            if d + km < best.get(nxt, math.inf):
-                best[nxt] = d + km
-                heapq.heappush(queue, (d + km, nxt))
-    return math.inf
-
-
 def covariates(scenario: Scenario) -> np.ndarray:
     """The three covariates of a scenario as of its date (see the module's docstring)."""
     active = [a for a in scenario.axes if a.rises_below.mean >= 1.0]
-    km = [max(road_km(scenario, a.route[0], scenario.capital) - a.position_km.mean, 0.0) for a in active]
+    to_capital, _ = roads_to_capital(scenario)
+    km = [max(to_capital[scenario.node_index(a.route[0])] - a.position_km.mean, 0.0) for a in active]
     finite = [k for k in km if math.isfinite(k)]
     nearest = min(finite) if finite else max((r.km.mean for r in scenario.roads), default=1000.0) * 10
     rebels = sum(a.strength.mean for a in active)

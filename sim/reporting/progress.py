@@ -45,7 +45,8 @@ class ProgressBar:
         rate = progress.rate
         left = 0.0 if progress.done >= progress.total else progress.seconds_left
         unit = getattr(progress, "unit", "points")
-        line = (f"[{bar}] {progress.done:,}/{progress.total:,} {unit} · {rate:,.0f} reps/s · "
+        rate_unit = getattr(progress, "rate_unit", "reps/s")
+        line = (f"[{bar}] {progress.done:,}/{progress.total:,} {unit} · {rate:,.{0 if rate >= 10 else 1}f} {rate_unit} · "
                 f"{_duration(left)} left · {self.description}")
         self.stream.write("\r" + line + "\x1b[K")
         self.stream.flush()

@@ -81,11 +81,18 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                   posterior: str | Path | None = None) -> Scenario:
     """Read, merge (``extends``), override (``PATH=VALUE`` strings) and validate a scenario file.
     ``posterior`` (a posterior file, or ``"none"``) replaces the scenario's own ``[posterior]``."""
+    doc, origins = resolved_document(path, overrides, posterior=posterior)
+    return scenario_from_document(doc, origins, str(path))
+
+
+def resolved_document(path: str | Path, overrides=(), *, posterior: str | Path | None = None) -> tuple[dict, dict]:
+    """A scenario file's document as it will be validated, and where each value came from: merged
+    (``extends``), its posterior chosen (``posterior``) and inlined, ``overrides`` applied."""
     doc, origins = load_document(path)
     choose_posterior(doc, origins, posterior)
     apply_overrides(doc, origins, overrides)
     inline_posterior(doc, origins, str(path))
-    return scenario_from_document(doc, origins, str(path))
+    return doc, origins
 
 
 def choose_posterior(doc: dict, origins: dict, posterior: str | Path | None) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ScenarioError
-from .load import apply_overrides, choose_posterior, inline_posterior, load_document, scenario_from_document
+from .load import apply_overrides, resolved_document, scenario_from_document
 from .schema import Scenario
 
 __all__ = ["Variant", "override"]
@@ -39,10 +39,7 @@ class Variant:
     def load(cls, path: str | Path, overrides=(), *, posterior: str | Path | None = None) -> "Variant":
         """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings) and
         ``posterior`` as :func:`~sim.scenario.load.load_scenario` does, raising its errors."""
-        doc, origins = load_document(path)
-        choose_posterior(doc, origins, posterior)
-        apply_overrides(doc, origins, overrides)
-        inline_posterior(doc, origins, str(path))
+        doc, origins = resolved_document(path, overrides, posterior=posterior)
         return cls(doc, origins, str(path), scenario_from_document(copy.deepcopy(doc), dict(origins), str(path)))
 
     @property

@@ -6,14 +6,17 @@ import math
 import numpy as np
 import pytest
 
-from sim.forecast.survival import Observation, covariates, fit, road_km
+from sim.engines.theatre import roads_to_capital
+from sim.forecast.survival import Observation, covariates, fit
 
 from tests.conftest import base_doc, merge
 
 
 def test_covariates(make_scenario):
     s = make_scenario(merge(base_doc(), {"rebels": {"north": {"position_km": 20}}}))
-    assert road_km(s, "base", "cap") == 150.0 and road_km(s, "cap", "base") == 150.0
+    distance, hop = roads_to_capital(s)
+    assert distance[s.node_index("base")] == 150.0 and distance[s.node_index("cap")] == 0.0
+    assert hop[s.node_index("cap")] == -1
     # 130 km to go; 6,000 rebels against 2,000 + 8,000 (the triangular's mean is 9,333); the ally is not there yet
     x = covariates(s)
     assert x == pytest.approx([math.log(131), math.log(6001 / (2000 + 28000 / 3 + 1)), 0.0])
