@@ -292,14 +292,13 @@ class Progress:
 
 @dataclass
 class Simulations:
-    """Every case simulated once per particle, and each calibrating case's emulated log ABC
-    likelihood at every particle (0 for a case that only scores, or one whose runs are all close)."""
+    """Every case simulated once per particle, as its distance to the case's record, and each
+    calibrating case's emulated log ABC likelihood at every particle (0 for a case that only
+    scores, or one whose runs are all close)."""
 
     spec: Spec
     particles: np.ndarray        # (N, P) structural values
     distance: np.ndarray         # (C, N)
-    end_day: np.ndarray          # (C, N) capital fall day (NaN: held)
-    end_state: np.ndarray        # (C, N)
     seed: int
     log_likelihood: np.ndarray   # (C, N) log L_c(theta_i)
     epsilon: np.ndarray          # (C,) a case's closeness threshold (NaN for a case that only scores)
@@ -353,14 +352,14 @@ CHUNK = 25_000   # particles simulated together; each chunk of a case has its ow
 
 
 def simulate_chunk(case: Case, paths: list[str], theta: np.ndarray, seed_seq: np.random.SeedSequence,
-                   tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   tolerance: float) -> np.ndarray:
     """One case under a chunk of particles, one replication each (a picklable task for any executor):
-    the distances, capital fall days and end states."""
+    the runs' distances to the case's record."""
     rng = np.random.Generator(np.random.PCG64(seed_seq))
     n = len(theta)
     draws = draw_parameters(case.scenario, n, rng=rng, columns={p: theta[:, j] for j, p in enumerate(paths)})
     out, _ = vectorised.simulate(case.scenario, n, rng=rng, draws=draws)
-    return distances(case, out, tolerance), out.end_day, out.end_state
+    return distances(case, out, tolerance)
 
 
 def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_progress=None) -> Simulations:
@@ -374,8 +373,6 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
     paths = [p for p, _ in spec.priors]
     C = len(spec.cases)
     distance = np.zeros((C, particles))
-    end_day = np.full((C, particles), np.nan)
-    end_state = np.zeros((C, particles), dtype=np.int8)
     starts = list(range(0, particles, CHUNK))
     tasks = [(c, k, start) for c in range(C) for k, start in enumerate(starts)]
     progress = Progress(C * particles)
@@ -389,12 +386,12 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
                 pending.append(((c, rows), executor.submit(simulate_chunk, spec.cases[c], paths, theta[rows], seq,
                                                            spec.tolerance_days)))
             (c, rows), future = pending.pop(0)
-            distance[c, rows], end_day[c, rows], end_state[c, rows] = future.result()
+            distance[c, rows] = future.result()
             progress.done += rows.stop - rows.start
             if on_progress:
                 on_progress(progress)
     log_l, eps = emulate(spec, theta, distance, on_progress)
-    return Simulations(spec, theta, distance, end_day, end_state, seed, log_l, eps)
+    return Simulations(spec, theta, distance, seed, log_l, eps)
 
 
 # --------------------------------------------------------------------------- posterior
@@ -581,12 +578,12 @@ def validation(sims: Simulations, on_progress=None) -> list[dict]:
     reps = forecast_reps(sims)
     progress = Progress(len(spec.cases) * reps, unit="forecast replications")
     for c, case in enumerate(spec.cases):
-        if on_progress:
-            on_progress(progress)
         used = leave_war_out(spec, c)
         horizon = case.scenario.horizon_days
         f = predictive(sims, c, used, reps)
         progress.done += reps
+        if on_progress:
+            on_progress(progress)
         low, high = observed_window(case)
         grid, cdf = f["cdf"]
         surv = survival_forecast(spec, c, used, grid)
@@ -782,9 +779,6 @@ def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_pro
     source = (f"sim calibrate {Path(spec.source_path).name} --particles {particles} --seed {seed}: ABC with emulated "
               f"likelihoods, effective sample {summary['ess']:.0f} of {particles} particles{before}")
     rows = validation(sims, on_progress)
-    if on_progress:
-        done = len(rows) * forecast_reps(sims)
-        on_progress(Progress(done, done, unit="forecast replications"))
     agg = aggregate(rows)
     return {"posterior": summary, "posterior_toml": posterior_document(sims, shipped, source),
             "validation": {"rows": rows, "aggregate": agg}, "validation_md": validation_markdown(rows, agg),

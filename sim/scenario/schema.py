@@ -169,7 +169,7 @@ class Momentum:
     decay_per_day: Param = spec(0.07, low=0.0, unit="1/day", doc="exponential decay rate of M - 1 towards 0")
     setback: Param = spec(0.3, low=0.0, high=1.0, unit="fraction", doc="fractional loss of M when an assault is repulsed")
     cap: Param = spec(4.0, low=0.0, positive=True, unit="momentum", doc="upper bound of M")
-    # at most 2: beyond, a tempo of exp(spread x z) makes assault rounds all but continuous (a hang)
+    # at most 2, the top of the reference class's prior: exp(2 z) is already a factor of 55 at |z| = 2
     case_spread: Param = spec(0.0, low=0.0, high=2.0, unit="log",
                               doc="sd of a case's random tempo: every axis's advance speed is multiplied, and the "
                                   "pause after a repulse divided, by exp(spread x z), learned across the reference class")

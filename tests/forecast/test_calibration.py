@@ -125,8 +125,8 @@ def test_weights_resampling_and_leave_war_out(reference_class):
     log_l[0, :2] = [math.log(2), 0.0]
     log_l[1, 39] = 0.0
     log_l[2] = 0.0
-    sims = Simulations(spec, np.linspace(0.01, 0.4, 40)[:, None], np.zeros((3, 40)), np.full((3, 40), 3.5),
-                       np.full((3, 40), COLLAPSED, np.int8), seed=0, log_likelihood=log_l, epsilon=np.zeros(3))
+    sims = Simulations(spec, np.linspace(0.01, 0.4, 40)[:, None], np.zeros((3, 40)), seed=0,
+                       log_likelihood=log_l, epsilon=np.zeros(3))
     assert sims.kept([0], rows=6).tolist() == [0, 0, 0, 0, 1, 1] and set(sims.kept([1]).tolist()) == {39}
     assert sims.ess([0]) == pytest.approx(1.8) and sims.ess([]) == pytest.approx(40)
     assert [leave_war_out(spec, c) for c in range(3)] == [[1], [0], [0]]  # the score-only case is war two
