@@ -11,6 +11,7 @@ every command's arguments an eighth). Examples are derandomized: the same cases 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
@@ -149,7 +150,9 @@ def set_path(doc: dict, path: tuple, value) -> None:
         if not isinstance(table.get(k), dict):
             table[k] = {}
         table = table[k]
-    table[path[-1]] = value
+    # a copy: OTHERS holds tables and lists that a later mutation of this document would change,
+    # leaking into every later example (hypothesis then finds its data generation inconsistent)
+    table[path[-1]] = copy.deepcopy(value)
 
 
 def delete_path(doc: dict, path: tuple) -> None:
