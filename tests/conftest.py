@@ -70,3 +70,22 @@ def make_scenario(write_scenario):
     def make(doc: dict, overrides=()):
         return load_scenario(write_scenario(doc), overrides)
     return make
+
+
+REFERENCE_CLASS = SCENARIOS / "calibration" / "reference-class.toml"
+
+
+def small_reference_class(folder: Path, stems=("kabul-2021-08-06", "mosul-2014-06-06", "syria-2024-12-07")) -> Path:
+    """The shipped reference-class spec cut to a few of its cases (three wars: two calibrate, one is scored
+    only), written in ``folder`` with absolute paths: the whole calibration in seconds, for tests of what
+    the command writes rather than what it learns."""
+    lines = []
+    for line in REFERENCE_CLASS.read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("{ scenario ="):
+            if not any(f'"../{stem}.toml"' in line for stem in stems):
+                continue
+            line = line.replace('"../', f'"{SCENARIOS.as_posix()}/')
+        lines.append(line)
+    path = folder / "small-reference-class.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -98,7 +98,10 @@ def score(result: RunResult, observed: Observed) -> dict:
             lo, hi = retaken.days(as_of)
             targets[f"retaken:{node}"] = _score_dates(out.node_retaken_day[:, i], max(lo, 0.0), hi, horizon)
     low_f, high_f = _observation(observed.fled, observed, as_of)
-    targets["leader_fled"] = _score_dates(out.leader_fled_day, low_f, high_f, horizon)
+    if high_f <= 0:
+        skipped.append("leader_fled: before as_of")
+    else:
+        targets["leader_fled"] = _score_dates(out.leader_fled_day, max(low_f, 0.0), high_f, horizon)
 
     n = len(out)
     probs = {state: float(np.mean(out.end_state == k)) for k, state in enumerate(END_STATES)}

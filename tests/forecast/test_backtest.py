@@ -115,6 +115,25 @@ def test_backtest_curves_match_the_scores(flagship_backtest):
             pytest.approx(b["targets"]["capital"]["crps"]["model"])
 
 
+def test_a_ruler_gone_before_as_of_is_skipped_not_scored_on_negative_days():
+    """A later origin of a case whose ruler had already fled: his exit is no longer a forecast."""
+    import dataclasses
+    import datetime as dt
+
+    from sim.forecast.backtest import score
+    from sim.forecast.observed import Window
+    from sim.runs.runner import run
+    from sim.scenario.load import load_scenario
+
+    result = run(load_scenario(SCENARIOS / "syria-2024-12-07.toml", ["scenario.horizon_days=10"]), 200, seed=1,
+                 engine="vectorised")
+    o = load_observed(OBSERVED)
+    gone = dataclasses.replace(o, fled=Window(dt.date(2024, 12, 5), dt.date(2024, 12, 6), "s"))
+    b = score(result, gone)
+    assert "leader_fled" not in b["targets"] and "leader_fled: before as_of" in b["not_scored"]
+    assert score(result, o)["targets"]["leader_fled"]["observed_days"] == [0.0, 2.0]
+
+
 def test_backtest_bad_observed_file_exit_2(tmp_path):
     bad = tmp_path / "obs.toml"
     bad.write_text("[observed]\nname = 'x'\n")

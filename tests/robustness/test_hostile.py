@@ -167,7 +167,7 @@ def test_a_lost_dask_scheduler_is_one_line_and_the_saved_points_resume(tmp_path)
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         args = [sys.executable, "-m", "sim.cli", "sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0:1:60",
-                "--reps", "2000", "--seed", "1", "--no-plots", "--out", "s", "--quiet"]
+                "--reps", "500", "--horizon", "30", "--seed", "1", "--no-plots", "--out", "s", "--quiet"]
         sweep = subprocess.Popen([*args, "--scheduler", f"tcp://127.0.0.1:{port}"], cwd=tmp_path, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 90

@@ -16,18 +16,18 @@ import sim
 from sim.cli import main
 from sim.files import INCOMPLETE, PARTIAL, folder_kind, marker
 
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, small_reference_class
 from tests.robustness.cli import call_main
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 OBSERVED = SCENARIOS / "observed" / "syria-2024.toml"
-SPEC = SCENARIOS / "calibration" / "reference-class.toml"
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two finished runs to compare, report and rerun."""
+    """Two finished runs to compare, report and rerun, and a small calibration spec."""
     base = tmp_path_factory.mktemp("writers")
+    small_reference_class(base)
     for name in ("a", "b"):
         assert main(["run", str(FLAGSHIP), "--reps", "200", "--seed", "1", "--no-plots", "--out", str(base / name),
                      "--quiet"]) == 0
@@ -46,7 +46,7 @@ def commands(runs) -> dict[str, list]:
                         "--params", "allies.russia.capacity,rebels.north.momentum", "--no-plots", "--out", "OUT",
                         "--quiet"],
         "backtest": ["backtest", FLAGSHIP, "--observed", OBSERVED, "--reps", "50", "--out", "OUT", "--quiet"],
-        "calibration": ["calibrate", SPEC, "--particles", "5", "--out", "OUT", "--quiet"],
+        "calibration": ["calibrate", a.parent / "small-reference-class.toml", "--particles", "5", "--out", "OUT", "--quiet"],
         "compare": ["compare", a, b, "--out", "OUT"],
     }
 

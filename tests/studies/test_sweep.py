@@ -234,7 +234,7 @@ def test_point_log_drops_a_torn_last_line(tmp_path):
 
 
 def _grid(tmp_path, name, **kw):
-    base = Base.load(FLAGSHIP, reps=12_000, seed=9)  # two blocks a point
+    base = Base.load(FLAGSHIP, ["scenario.horizon_days=30"], reps=12_000, seed=9)  # two blocks a point
     params = [parse_param("allies.russia.capacity=0,1"), parse_param("rebels.north.momentum=0.9,1.5")]
     run_grid(base, params, tmp_path / name, plots=False, **kw)
     return (tmp_path / name / "sweep.json").read_bytes()
