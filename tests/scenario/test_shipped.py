@@ -90,12 +90,22 @@ def test_the_first_day_of_the_offensive_is_further_from_the_end(fall_within):
 CASES = [p for p in FILES if re.fullmatch(r".*-\d{4}-\d{2}-\d{2}", p.stem)]
 
 
+def _observed_of_each_case() -> dict[str, Path]:
+    """The reference class's cases: scenario stem -> its observed timeline."""
+    import tomllib
+    spec = SCENARIOS / "calibration" / "reference-class.toml"
+    cases = tomllib.loads(spec.read_text(encoding="utf-8"))["calibration"]["cases"]
+    return {Path(c["scenario"]).stem: (spec.parent / c["observed"]).resolve() for c in cases}
+
+
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
-def test_every_case_has_an_observed_timeline_that_fits_it(path):
-    """A case as of a date (name-YYYY-MM-DD) is scored against scenarios/observed/name-YYYY.toml: it
-    loads, starts no earlier than the case, and names only the case's nodes."""
+def test_every_case_is_in_the_reference_class_with_an_observed_timeline_that_fits_it(path):
+    """A case as of a date (name-YYYY-MM-DD) is a case of the reference class, scored against its
+    observed timeline: the timeline loads, starts no earlier than the case, and names only the case's
+    nodes."""
     from sim.forecast.observed import check_against, load_observed
-    observed = SCENARIOS / "observed" / f"{path.stem[:-6]}.toml"
+    observed = _observed_of_each_case().get(path.stem)
+    assert observed is not None, f"{path.name} is not a case of scenarios/calibration/reference-class.toml"
     assert observed.is_file(), f"{path.name} has no observed timeline {observed.name}"
     o, s = load_observed(observed), load_scenario(path)
     check_against(o, s)
