@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     _posterior_option(b)
+    b.add_argument("--reference-class", type=Path, default=None, metavar="SPEC",
+                   help="a calibration spec (e.g. scenarios/calibration/reference-class.toml): also score the "
+                        "survival baseline, fitted on the cases of its shipped posterior")
     b.add_argument("--workers", type=_workers, default=1)
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
@@ -251,7 +254,16 @@ def cmd_backtest(args) -> int:
 
     scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior)
     observed = load_observed(args.observed)
-    scores, result = backtest(scenario, observed, args.reps, seed=args.seed, workers=args.workers)
+    survival = None
+    if args.reference_class is not None:
+        from .forecast.calibration import load_spec, survival_baseline
+
+        survival, later = survival_baseline(load_spec(args.reference_class), scenario.as_of)
+        if later:
+            print(f"sim: warning: --reference-class: {len(later)} of its cases ended after {scenario.as_of} "
+                  f"({', '.join(later[:3])}{', ...' if len(later) > 3 else ''}): the shipped posterior and the "
+                  "survival baseline both know them, a hindsight this forecast's date did not have", file=sys.stderr)
+    scores, result = backtest(scenario, observed, args.reps, seed=args.seed, workers=args.workers, survival=survival)
     out = args.out if args.out is not None else Path("results") / scenario.name / f"backtest-{observed.name}"
     write_backtest(scores, result, out)
     if not args.quiet:

@@ -40,8 +40,7 @@ def empirical_cdf(days: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarra
 def baseline_cdf(name: str, grid: np.ndarray, horizon: int) -> np.ndarray:
     if name == "always_holds":
         return np.zeros_like(grid)
-    rate = math.log(2.0) / max(horizon, 1)
-    return 1.0 - np.exp(-rate * (grid + (grid[1] - grid[0] if len(grid) > 1 else 0.0)))
+    return 1.0 - np.exp(-uniform_rate(horizon) * (grid + (grid[1] - grid[0] if len(grid) > 1 else 0.0)))
 
 
 def baseline_end_states(name: str) -> dict[str, float]:
@@ -52,7 +51,37 @@ def baseline_end_states(name: str) -> dict[str, float]:
 def baseline_within(name: str, days: float, horizon: int) -> float:
     if name == "always_holds":
         return 0.0
-    return 1.0 - math.exp(-math.log(2.0) / max(horizon, 1) * min(days, horizon))
+    return 1.0 - math.exp(-uniform_rate(horizon) * min(days, horizon))
+
+
+def uniform_rate(horizon: float) -> float:
+    """The uniform-hazard baseline's constant hazard (per day): an even chance of a fall by the horizon."""
+    return math.log(2.0) / max(horizon, 1.0)
+
+
+def p_what_happened(days: np.ndarray, states: np.ndarray, low: float, high: float, state: str, horizon: int) -> float:
+    """A forecast's probability of what happened, from its replications' capital fall days and end
+    states: the observed end state with the fall inside its window [low, high), or (high = inf: the
+    capital held) no fall before the record's end or the horizon, whichever is first. No tolerance."""
+    if math.isinf(high):
+        return float(np.mean(~(days < min(low, horizon))))
+    return float(np.mean((states == END_STATES.index(state)) & (days >= low) & (days < high)))
+
+
+def baseline_p_what_happened(name: str, low: float, high: float, horizon: int) -> float:
+    """P(what happened) under a baseline: ``always_holds``, or ``uniform_hazard`` (its constant
+    hazard, a fall split evenly between capture and collapse)."""
+    if name == "always_holds":
+        return 1.0 if math.isinf(high) else 0.0
+    r = uniform_rate(horizon)
+    if math.isinf(high):
+        return math.exp(-r * min(low, horizon))
+    return 0.5 * (math.exp(-r * low) - math.exp(-r * min(high, horizon))) if low < horizon else 0.0
+
+
+def log_unfloored(p: float) -> float:
+    """The natural log of the probability given to what happened, with no floor (-inf at 0)."""
+    return math.log(p) if p > 0 else -math.inf
 
 
 def _observation(window: Window | None, observed: Observed, as_of) -> tuple[float, float]:
@@ -68,8 +97,10 @@ def _score_dates(days: np.ndarray, low: float, high: float, horizon: int) -> dic
             "pit": list(scoring.pit(grid, cdf, low, high))}
 
 
-def score(result: RunResult, observed: Observed) -> dict:
-    """Scores of a finished run (outcomes kept) against an observed timeline."""
+def score(result: RunResult, observed: Observed, survival=None) -> dict:
+    """Scores of a finished run (outcomes kept) against an observed timeline; with ``survival`` (a
+    fitted :class:`~sim.forecast.survival.Fit`), also the survival baseline's P(what happened) and
+    capital CRPS, as the reference-class validation scores every case."""
     s: Scenario = result.scenario
     out = result.outcomes
     if out is None:
@@ -106,6 +137,17 @@ def score(result: RunResult, observed: Observed) -> dict:
     n = len(out)
     probs = {state: float(np.mean(out.end_state == k)) for k, state in enumerate(END_STATES)}
     state = observed.capital_state
+    p_seen = {"model": p_what_happened(out.end_day, out.end_state, low, high, state, horizon),
+              **{b: baseline_p_what_happened(b, low, high, horizon) for b in BASELINES}}
+    if survival is not None:
+        from .survival import covariates
+
+        x = covariates(s)
+        p_seen["survival"] = survival.p_what_happened(x, low, high, state, horizon)
+        grid, _ = empirical_cdf(out.end_day, horizon)
+        targets["capital"]["crps"]["survival"] = scoring.crps_interval(grid, survival.cdf(x, grid, horizon), low, high)
+    what_happened = {"observed": state, "observed_days": [low, None if math.isinf(high) else high], "p": p_seen,
+                     "log": {k: log_unfloored(v) for k, v in p_seen.items()}}
     if state == "holds" and (observed.until - as_of).days < horizon:
         end = {"note": "the record ends before the horizon: the end state is not scored"}
     else:
@@ -140,16 +182,18 @@ def score(result: RunResult, observed: Observed) -> dict:
             entry["brier"][b] = (bp - happened) ** 2
         within[str(d)] = entry
     return {"scenario": s.name, "observed": observed.name, "as_of": as_of.isoformat(),
-            "horizon_days": horizon, "reps": n, "seed": result.seed, "targets": targets,
-            "end_state": end, "capital_falls_within": within, "not_scored": skipped,
+            "horizon_days": horizon, "reps": n, "seed": result.seed, "what_happened": what_happened,
+            "targets": targets, "end_state": end, "capital_falls_within": within, "not_scored": skipped,
             "probability_floor": scoring.PROBABILITY_FLOOR}
 
 
-def backtest(scenario: Scenario, observed: Observed, reps: int, *, seed: int, workers: int = 1) -> tuple[dict, RunResult]:
-    """Run ``scenario`` and score it against ``observed`` (checked against it first)."""
+def backtest(scenario: Scenario, observed: Observed, reps: int, *, seed: int, workers: int = 1,
+             survival=None) -> tuple[dict, RunResult]:
+    """Run ``scenario`` and score it against ``observed`` (checked against it first); ``survival`` as
+    in :func:`score`."""
     check_against(observed, scenario)
     result = run(scenario, reps, seed=seed, workers=workers, keep_outcomes=True)
-    return score(result, observed), result
+    return score(result, observed, survival), result
 
 
 def target_days(result: RunResult, name: str) -> np.ndarray:

@@ -59,7 +59,8 @@ from ..scenario.schema import GOVERNMENT, SECTIONS, JointSample, Scenario, param
 from ..scenario.toml import dumps
 from ..scenario.vary import Variant
 from . import scoring
-from .backtest import BASELINES as SIMPLE_BASELINES, baseline_cdf, baseline_within, empirical_cdf
+from .backtest import (BASELINES as SIMPLE_BASELINES, baseline_cdf, baseline_p_what_happened, baseline_within,
+                       empirical_cdf, log_unfloored, p_what_happened)
 from .observed import Observed, check_against, load_observed
 
 FLED_WEIGHT = 0.5        # the ruler's exit counts half a capital's fall in a case's distance
@@ -453,10 +454,6 @@ def leave_war_out(spec: Spec, c: int) -> list[int]:
     return [d for d, case in enumerate(spec.cases) if case.calibrate and case.war != war]
 
 
-def _uniform_rate(horizon: float) -> float:
-    return math.log(2.0) / max(horizon, 1.0)
-
-
 def observed_window(case: Case) -> tuple[float, float]:
     """The capital's observation in days: [low, high), or [censoring day, inf) when it held."""
     cap = capital_observable(case)
@@ -478,27 +475,14 @@ def forecast(days: np.ndarray, states: np.ndarray, horizon: int) -> dict:
 
 
 def p_observed(f: dict, case: Case) -> float:
-    """The forecast's probability of what happened: the observed end state with the capital's fall
-    inside its window, or (it held) no fall before the record's end or the horizon, whichever is first."""
-    low, high = observed_window(case)
-    days, states = f["days"], f["states"]
-    if math.isinf(high):
-        return float(np.mean(~(days < min(low, case.scenario.horizon_days))))
-    wanted = END_STATES.index(case.observed.capital_state)
-    return float(np.mean((states == wanted) & (days >= low) & (days < high)))
+    """The forecast's probability of what happened in case ``case`` (:func:`p_what_happened`)."""
+    return p_what_happened(f["days"], f["states"], *observed_window(case), case.observed.capital_state,
+                           case.scenario.horizon_days)
 
 
 def baseline_p_observed(name: str, case: Case) -> float:
-    """P(what happened) under a baseline: ``always_holds``, or ``uniform_hazard`` (a constant hazard
-    with an even chance of a fall by the horizon, split evenly between capture and collapse)."""
-    low, high = observed_window(case)
-    horizon = case.scenario.horizon_days
-    if name == "always_holds":
-        return 1.0 if math.isinf(high) else 0.0
-    r = _uniform_rate(horizon)
-    if math.isinf(high):
-        return math.exp(-r * min(low, horizon))
-    return 0.5 * (math.exp(-r * low) - math.exp(-r * min(high, horizon))) if low < horizon else 0.0
+    """P(what happened) in case ``case`` under a simple baseline (:func:`baseline_p_what_happened`)."""
+    return baseline_p_what_happened(name, *observed_window(case), case.scenario.horizon_days)
 
 
 def milestone_outcomes(case: Case) -> dict[str, bool | None]:
@@ -509,10 +493,6 @@ def milestone_outcomes(case: Case) -> dict[str, bool | None]:
 def settled(low: float, high: float) -> dict[str, bool | None]:
     """:func:`milestone_outcomes` of an observation [low, high) (high = inf: held to low)."""
     return {str(d): False if (math.isinf(high) or low >= d) else True if high <= d else None for d in MILESTONES}
-
-
-def _log(p: float) -> float:
-    return math.log(p) if p > 0 else -math.inf
 
 
 BASELINES = ("survival", *SIMPLE_BASELINES)   # the survival model, then the backtest's simple baselines
@@ -536,16 +516,26 @@ def survival_forecast(spec: Spec, c: int, used: list[int], grid: np.ndarray) -> 
     x = survival_observation(case).x
     low, high = observed_window(case)
     horizon = case.scenario.horizon_days
-    if math.isinf(high):
-        p = float(model.survival(x, min(low, horizon)))
-    else:
-        share = model.p_captured if case.observed.capital_state == "captured" else 1.0 - model.p_captured
-        p = share * float(model.survival(x, low) - model.survival(x, min(high, horizon))) if low < horizon else 0.0
-    # cdf[k]: a fall before the end of step k, as empirical_cdf has it
-    ends = np.append(grid[1:], grid[-1] + (grid[1] - grid[0] if len(grid) > 1 else 1.0))
-    cdf = 1.0 - model.survival(x, np.minimum(ends, horizon))
+    p = model.p_what_happened(x, low, high, case.observed.capital_state, horizon)
+    cdf = model.cdf(x, grid, horizon)
     within = {str(d): float(1.0 - model.survival(x, min(d, horizon))) for d in MILESTONES}
     return {"p": p, "cdf": cdf, "within": within}
+
+
+def survival_baseline(spec: Spec, as_of: dt.date):
+    """The survival model fitted on the cases of the spec's shipped posterior (its calibrating cases
+    whose record ended before ``shipped_before``), so that a new case forecast with that posterior is
+    compared with a baseline that knows the same wars: the baseline ``sim backtest --reference-class``
+    scores against. Returns the fit and the names of those cases whose record had not ended by
+    ``as_of`` (hindsight for a forecast as of that date, shared by the model and the baseline)."""
+    from .survival import fit
+
+    used = [spec.cases[c] for c in shipped_cases(spec)]
+    if len(used) < 2:
+        raise ScenarioError(spec.source_path, "calibration.cases",
+                            "fewer than 2 calibrating cases enter the shipped posterior: no survival baseline can be fitted")
+    later = [case.name for case in used if case.observed.until >= as_of]
+    return fit([survival_observation(case) for case in used]), later
 
 
 FORECAST_KEY = 1_000   # spawn key of the forecasts' seeds, apart from the particles' (keys 0 .. cases)
@@ -606,7 +596,7 @@ def validation(sims: Simulations, on_progress=None) -> list[dict]:
             "horizon_days": horizon, "calibrated_on": [spec.cases[d].name for d in used], "ess": sims.ess(used),
             "within": f["within"], "end_states": f["end_states"], "median_fall_day": f["median_fall_day"],
             "observed": case.observed.capital_state, "observed_days": [low, None if math.isinf(high) else high],
-            "p_observed": p, "log_score": {k: _log(v) for k, v in p.items()},
+            "p_observed": p, "log_score": {k: log_unfloored(v) for k, v in p.items()},
             "crps": crps, "brier": brier, "pit": {name: list(scoring.pit(grid, cdfs[name], low, high))
                                                   for name in ("model", "survival")},
             "survival_within": surv["within"],

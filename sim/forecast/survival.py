@@ -73,6 +73,21 @@ class Fit:
         t = np.maximum(np.asarray(t, dtype=float), 0.0)
         return np.exp(-((t / lam) ** self.shape))
 
+    def p_what_happened(self, x: np.ndarray, low: float, high: float, state: str, horizon: int) -> float:
+        """P(what happened): the observed end state with the fall in [low, high), or (high = inf) no
+        fall before ``low`` or the horizon, whichever is first; a fall is a capture with ``p_captured``."""
+        if math.isinf(high):
+            return float(self.survival(x, min(low, horizon)))
+        if low >= horizon:
+            return 0.0
+        share = self.p_captured if state == "captured" else 1.0 - self.p_captured
+        return share * float(self.survival(x, low) - self.survival(x, min(high, horizon)))
+
+    def cdf(self, x: np.ndarray, grid: np.ndarray, horizon: int) -> np.ndarray:
+        """P(a fall before the end of each step of ``grid``), as an empirical CDF on it has it."""
+        ends = np.append(grid[1:], grid[-1] + (grid[1] - grid[0] if len(grid) > 1 else 1.0))
+        return 1.0 - self.survival(x, np.minimum(ends, horizon))
+
 
 def fit(observations: list[Observation]) -> Fit:
     """Penalised maximum likelihood on the observations (interval- and right-censored)."""

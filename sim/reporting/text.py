@@ -95,31 +95,55 @@ def format_indices(method: str, rows: list[dict]) -> str:
 
 
 _SCORED = (("model", 10), ("always_holds", 14), ("uniform_hazard", 16))
+_SURVIVAL = ("survival", 10)
+
+
+def _what_happened(w: dict) -> str:
+    """The observation the backtest's first score is of, in words."""
+    low, high = w["observed_days"]
+    if high is None:
+        return f"the capital held to day {low:g} (or the horizon)"
+    return f"{w['observed']} with the capital's fall in days [{low:g}, {high:g}) after as_of"
+
+
+def _log_text(v: float) -> str:
+    return "−∞" if v == float("-inf") else f"{v:.2f}"
+
+
+def _cells(values: dict, columns, fmt) -> str:
+    return "".join(f"{fmt(values[k]):>{w}}" if k in values else " " * w for k, w in columns)
 
 
 def format_backtest(b: dict) -> str:
-    """A backtest's scores as a plain-text table, model beside the baselines."""
-    head = f"{'':<26}{'model':>10}{'always holds':>14}{'uniform hazard':>16}"
+    """A backtest's scores as a plain-text table, model beside the baselines (and the reference
+    class's survival model, when it was given)."""
+    w = b["what_happened"]
+    columns = _SCORED + ((_SURVIVAL,) if "survival" in w["p"] else ())
+    names = {"model": "model", "always_holds": "always holds", "uniform_hazard": "uniform hazard", "survival": "survival"}
+    head = f"{'':<26}" + "".join(f"{names[k]:>{n}}" for k, n in columns)
     lines = [f"backtest of {b['scenario']} (as of {b['as_of']}) against {b['observed']} · "
              f"{b['reps']:,} replications · seed {b['seed']}", "",
-             "CRPS, days over the horizon (lower is better)      PIT", head]
+             "what happened: " + _what_happened(w), head,
+             f"{'P(what happened)':<26}" + _cells(w["p"], columns, lambda v: f"{v:.4f}"),
+             f"{'  log score (no floor)':<26}" + _cells(w["log"], columns, _log_text),
+             "", "CRPS, days over the horizon (lower is better)", head]
     for name, t in b["targets"].items():
-        c = t["crps"]
         lo, hi = t["pit"]
         pit = f"{lo:.2f}" if abs(hi - lo) < 1e-9 else f"{lo:.2f}–{hi:.2f}"
-        lines.append(f"{name:<26}{c['model']:>10.2f}{c['always_holds']:>14.2f}{c['uniform_hazard']:>16.2f}   {pit}")
+        lines.append(f"{name:<26}" + _cells(t["crps"], columns, lambda v: f"{v:.2f}") + f"   PIT {pit}")
     e = b["end_state"]
-    lines += ["", "log score (higher is better) / Brier (lower is better)", head]
+    lines += ["", f"log score (higher is better; floored at {b['probability_floor']:g}) / Brier (lower is better)",
+              f"{'':<26}" + "".join(f"{names[k]:>{n}}" for k, n in _SCORED)]
     if "observed" in e:
-        lines.append(f"{'end state = ' + e['observed']:<26}" + "".join(f"{e['log'][k]:>{w}.2f}" for k, w in _SCORED))
-        lines.append(f"{'  Brier':<26}" + "".join(f"{e['brier'][k]:>{w}.3f}" for k, w in _SCORED))
+        lines.append(f"{'end state = ' + e['observed']:<26}" + _cells(e["log"], _SCORED, lambda v: f"{v:.2f}"))
+        lines.append(f"{'  Brier':<26}" + _cells(e["brier"], _SCORED, lambda v: f"{v:.3f}"))
     for d, v in b["capital_falls_within"].items():
         if "observed" not in v:
             lines.append(f"falls within {d} days: {v['note']}")
             continue
         label = f"falls within {d} days ({'yes' if v['observed'] else 'no'})"
-        lines.append(f"{label:<26}" + "".join(f"{v['log'][k]:>{w}.2f}" for k, w in _SCORED))
-        lines.append(f"{'  Brier':<26}" + "".join(f"{v['brier'][k]:>{w}.3f}" for k, w in _SCORED))
+        lines.append(f"{label:<26}" + _cells(v["log"], _SCORED, lambda x: f"{x:.2f}"))
+        lines.append(f"{'  Brier':<26}" + _cells(v["brier"], _SCORED, lambda x: f"{x:.3f}"))
     if b["not_scored"]:
         lines += ["", "not scored: " + "; ".join(b["not_scored"])]
     return "\n".join(lines)

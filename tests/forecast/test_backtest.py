@@ -134,6 +134,35 @@ def test_a_ruler_gone_before_as_of_is_skipped_not_scored_on_negative_days():
     assert score(result, o)["targets"]["leader_fled"]["observed_days"] == [0.0, 2.0]
 
 
+def test_what_happened_is_scored_as_the_validation_scores_it_with_no_floor():
+    """P(what happened) is the share of runs with the observed end state and the fall in its window
+    (Syria as of 5 Dec: collapsed on day 3), its log has no floor, and with a reference class the
+    survival baseline is fitted on the shipped posterior's cases, with those ended after as_of named."""
+    import datetime as dt
+
+    from sim.engines.outcomes import COLLAPSED
+    from sim.forecast.backtest import backtest
+    from sim.forecast.calibration import load_spec, shipped_cases, survival_baseline, survival_forecast
+    from sim.scenario.load import load_scenario
+
+    spec = load_spec(SCENARIOS / "calibration" / "reference-class.toml")
+    s = load_scenario(SCENARIOS / "syria-2024-12-05.toml")
+    survival, later = survival_baseline(spec, s.as_of)
+    assert later == []
+    b, result = backtest(s, load_observed(OBSERVED), 3000, seed=2, survival=survival)
+    w, out = b["what_happened"], result.outcomes
+    assert w["observed_days"] == [3.0, 4.0]
+    direct = np.mean((out.end_state == COLLAPSED) & (out.end_day >= 3) & (out.end_day < 4))
+    assert w["p"]["model"] == pytest.approx(direct) and w["p"]["always_holds"] == 0.0
+    assert w["log"]["always_holds"] == -math.inf
+    c = next(i for i, case in enumerate(spec.cases) if case.name == "syria-2024-12-05")
+    grid = np.arange(0.0, 181.0)
+    assert w["p"]["survival"] == pytest.approx(survival_forecast(spec, c, shipped_cases(spec), grid)["p"])
+    assert "survival" in b["targets"]["capital"]["crps"]
+    _, later = survival_baseline(spec, dt.date(2006, 1, 1))
+    assert "kabul-2021-08-06" in later and "havana-1958-12-20" not in later
+
+
 def test_backtest_bad_observed_file_exit_2(tmp_path):
     bad = tmp_path / "obs.toml"
     bad.write_text("[observed]\nname = 'x'\n")
