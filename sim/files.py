@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import shutil
@@ -143,6 +144,18 @@ def write_text(path: Path, text: str) -> None:
 def write_json(path: Path, data, *, allow_nan: bool = True) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     write_text(path, json_bytes(data, allow_nan=allow_nan).decode("utf-8"))
+
+
+def finite(v):
+    """``v`` for JSON, which has no infinities: a non-finite float (a log score of -inf, zero
+    probability on what happened) becomes null, in nested dicts and lists too."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [finite(x) for x in v]
+    return v
 
 
 def mode(full: int) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.outcomes import END_STATES
-from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_json
+from ..files import MANIFEST, finite, manifest_base, peek_json, staged_folder, write_json
 from ..runs.runner import RunResult, run
 from ..runs.summary import bin_width, fell_within
 from ..scenario.schema import GOVERNMENT, Scenario
@@ -224,7 +224,7 @@ def write_backtest(b: dict, result: RunResult, folder, *, extras=(), command=Non
     written whole or not at all into ``folder``; it replaces only an earlier backtest."""
     folder = Path(folder)
     with staged_folder(folder, kind=KIND, owns=is_earlier_backtest, error="cannot write the backtest folder") as tmp:
-        write_json(tmp / SCORES, b)
+        write_json(tmp / SCORES, finite(b))
         curves = {}
         for name in b["targets"]:
             grid, curves[f"cdf:{name}"] = empirical_cdf(target_days(result, name), result.scenario.horizon_days)

@@ -51,7 +51,7 @@ from ..engines import vectorised
 from ..engines.draws import draw_parameters
 from ..engines.outcomes import END_STATES
 from ..errors import ScenarioError
-from ..files import MANIFEST, manifest_base, peek_json, staged_folder, write_json, write_text
+from ..files import MANIFEST, finite, manifest_base, peek_json, staged_folder, write_json, write_text
 from ..runs.summary import MILESTONES
 from ..scenario.distributions import Distribution
 from ..scenario.load import read_param, read_toml
@@ -741,6 +741,29 @@ def validation_markdown(rows: list[dict], agg: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cases_markdown(spec: Spec) -> str:
+    """The reference class as a table: each case's scenario, war, use, what happened, and how many
+    dated observables beyond the capital its record gives from the case's as_of (cities, the ruler's exit)."""
+    lines = ["| case (scenario) | war | as of | use | what happened | dated cities | ruler's exit dated |",
+             "|---|---|---|---|---|---|---|"]
+    for case in spec.cases:
+        obs, seen = case.observed, observables(case)
+        cap = obs.capital
+        if cap is None:
+            happened = f"held to {obs.until}"
+        else:
+            when = f"{cap.earliest}" if cap.earliest == cap.latest else f"{cap.earliest} – {cap.latest}"
+            happened = f"{obs.capital_state} {when}"
+        cities = sum(o.what == "node" for o in seen)
+        fled = "yes" if any(o.what == "fled" for o in seen) else "—"
+        lines.append(f"| `{case.name}` | {case.war} | {case.scenario.as_of} | "
+                     f"{'calibrates' if case.calibrate else 'scored only'} | {happened} | {cities} | {fled} |")
+    n_cal = sum(c.calibrate for c in spec.cases)
+    wars = len({c.war for c in spec.cases})
+    lines += ["", f"{len(spec.cases)} case forecasts of {wars} wars; {n_cal} calibrate."]
+    return "\n".join(lines) + "\n"
+
+
 def posterior_markdown(summary: dict) -> str:
     lines = [f"Effective sample size {summary['ess']:.0f} of {summary['particles']:,} particles, written as "
              f"{summary['rows']:,} rows; calibrated on {len(summary['cases'])} cases.", "",
@@ -772,12 +795,13 @@ def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_pro
     agg = aggregate(rows)
     return {"posterior": summary, "posterior_toml": posterior_document(sims, shipped, source),
             "validation": {"rows": rows, "aggregate": agg}, "validation_md": validation_markdown(rows, agg),
-            "posterior_md": posterior_markdown(summary), "seed": seed, "particles": particles}
+            "posterior_md": posterior_markdown(summary), "cases_md": cases_markdown(spec), "seed": seed,
+            "particles": particles}
 
 
 KIND = "calibration"
 OUTPUTS = {"posterior.json": "posterior", "validation.json": "validation", "posterior.toml": "posterior_toml",
-           "validation.md": "validation_md", "posterior.md": "posterior_md"}
+           "validation.md": "validation_md", "posterior.md": "posterior_md", "cases.md": "cases_md"}
 
 
 def is_earlier_calibration(folder: Path) -> bool:
@@ -794,7 +818,7 @@ def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", extra
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_calibration, error="cannot write the calibration") as tmp:
         for name, key in OUTPUTS.items():
             if name.endswith(".json"):
-                write_json(tmp / name, _finite(result[key]))
+                write_json(tmp / name, finite(result[key]))
             else:
                 write_text(tmp / name, result[key])
         for extra in extras:
@@ -802,17 +826,6 @@ def write_calibration(result: dict, out_dir: Path, *, spec_file: str = "", extra
         write_json(tmp / MANIFEST, {**manifest_base(KIND, command), "spec": spec_file, "seed": result["seed"],
                                     "particles": result["particles"]})
     return out_dir
-
-
-def _finite(v):
-    """JSON has no infinities: a log score of -inf (zero probability on what happened) is written as null."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
-    return v
 
 
 __all__ = ["Case", "Spec", "load_spec", "observables", "distances", "simulate_particles", "calibrate",

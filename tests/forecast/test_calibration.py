@@ -59,6 +59,15 @@ def test_spec_loads(reference_class):
     assert spec.priors[0][0] == "leadership.handover_below" and spec.tolerance_days == 1 and spec.close_share == 0.2
 
 
+def test_the_cases_table_says_each_cases_use_and_what_happened(reference_class):
+    from sim.forecast.calibration import cases_markdown
+    rows = [line for line in cases_markdown(load_spec(reference_class)).splitlines() if line.startswith("| `")]
+    assert len(rows) == 3
+    assert [r.split(" | ")[3] for r in rows] == ["calibrates", "calibrates", "scored only"]
+    assert "2024-12-10" in rows[0] and "2024-12-16" in rows[1]
+    assert cases_markdown(load_spec(reference_class)).rstrip().endswith("3 case forecasts of 2 wars; 2 calibrate.")
+
+
 def test_a_case_without_a_war_is_its_own_war(reference_class):
     reference_class.write_text(reference_class.read_text().replace(', war = "one"', ""))
     assert load_spec(reference_class).cases[0].war == "synthetic"
