@@ -104,7 +104,9 @@ def case_effects(by_path: dict[str, np.ndarray], n: int, rng: np.random.Generato
     logit(belief.initial) and logit(belief.baseline) shift together by ``belief.case_spread`` x z,
     both classes' abandonment thresholds by ``cascade.case_spread`` x z', and the war's tempo by
     exp(``momentum.case_spread`` x z''): every axis's advance speed times it, the pause after a
-    repulse divided by it (z, z', z'' standard normal, in that order).
+    repulse divided by it; and the ruler's nerve: logit(leadership.exit_below) and
+    logit(leadership.handover_below) shift together by ``leadership.case_spread`` x z'''
+    (z, z', z'', z''' standard normal, in that order).
     A spread that is zero in every replication draws nothing, so scenarios without case effects
     keep their numbers."""
     spread = by_path["belief.case_spread"]
@@ -124,3 +126,9 @@ def case_effects(by_path: dict[str, np.ndarray], n: int, rng: np.random.Generato
         for path in [p for p in by_path if p.startswith("rebels.") and p.endswith(".speed_km_day")]:
             by_path[path] = by_path[path] * tempo
         by_path["combat.regroup_days"] = by_path["combat.regroup_days"] / tempo
+    spread = by_path["leadership.case_spread"]
+    if np.any(spread > 0):
+        shift = spread * rng.standard_normal(n)
+        for path in ("leadership.exit_below", "leadership.handover_below"):
+            with np.errstate(divide="ignore"):  # a threshold of 0 or 1 stays within 1e-13 of it
+                by_path[path] = belief.probability(belief.clip(belief.logit(by_path[path])) + shift)

@@ -3,8 +3,8 @@ per-case likelihoods.
 
 Structural parameters (how a city's fall shocks belief, how units abandon as belief falls and
 others go, how momentum grows and decays, how the ruler reacts) and the spreads of the case
-effects (``belief.case_spread``, ``cascade.case_spread``, ``momentum.case_spread``) are the same in
-every war; each case keeps its own scenario for everything else. The method is approximate Bayesian
+effects (``belief.case_spread``, ``cascade.case_spread``, ``momentum.case_spread``,
+``leadership.case_spread``) are the same in every war; each case keeps its own scenario for everything else. The method is approximate Bayesian
 computation (Pritchard et al. 1999; Beaumont, Zhang & Balding 2002) whose per-case ABC likelihoods
 are emulated by probabilistic classification (Wilkinson 2014, "Accelerating ABC methods using
 Gaussian processes"; Gutmann et al. 2018, "Likelihood-free inference via classification"):

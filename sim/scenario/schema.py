@@ -205,6 +205,9 @@ class Leadership:
     threat_gate: Param = spec(0.0, low=0.0, high=10.0, unit="exponent",
                               doc="g: his doubt 1 - pi_R is weighted by theta_cap^g, so with g > 0 it counts only as the "
                                   "enemy reaches the capital (0: not gated)")
+    case_spread: Param = spec(0.0, low=0.0, high=10.0, unit="log-odds",
+                              doc="sd of a case's random shift of logit exit_below and logit handover_below: how far "
+                                  "one ruler's nerve may sit from another's, learned across the reference class")
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,17 @@ def test_tempo_case_effect():
     assert np.allclose(np.log(without.combat.regroup_days / d.combat.regroup_days), log_tempo[0])
 
 
+def test_the_rulers_nerve_case_effect(make_scenario):
+    """leadership.case_spread shifts logit exit_below and logit handover_below together by one normal
+    draw per replication, of that sd (20,000 draws: the sd's error is about 0.5%)."""
+    s = make_scenario(merge(base_doc(), {"leadership": {"exit_below": 0.2, "handover_below": 0.05, "case_spread": 0.7}}))
+    d = draw_parameters(s, 20000, rng=np.random.default_rng(6))
+    le = np.log(d.leadership.exit_below / (1 - d.leadership.exit_below))
+    lh = np.log(d.leadership.handover_below / (1 - d.leadership.handover_below))
+    assert np.std(le) == pytest.approx(0.7, rel=0.02) and np.mean(le) == pytest.approx(np.log(0.25), abs=0.02)
+    assert np.allclose(le - lh, np.log(0.25) - np.log(0.05 / 0.95))
+
+
 def test_no_case_effect_draws_nothing(make_scenario):
     """At spread 0 the case effects take nothing from the generator: the numbers of every scenario
     without them are those it had before they existed."""
