@@ -44,6 +44,8 @@ def _whole(minimum: int, unit: str = "whole number", maximum: int | None = None)
 # Upper bounds keep a typo from asking for a list of 10**20 blocks, a folder name longer than the
 # file system allows (the seed is in it) or a million processes.
 MAX_SEED, MAX_WORKERS = 2**128 - 1, 256
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+WORKERS_HELP = f"processes (default: the cores available, {CORES} here; the numbers do not depend on it)"
 _positive_int, _seed, _horizon = (_whole(1, maximum=MAX_REPS), _whole(0, maximum=MAX_SEED),
                                   _whole(0, "whole number of days", maximum=MAX_HORIZON_DAYS))
 _workers = _whole(1, maximum=MAX_WORKERS)
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     _posterior_option(r)
     r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
-    r.add_argument("--workers", type=_workers, default=1, help="processes (default 1)")
+    r.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
     r.add_argument("--save-outcomes", dest="save_outcomes", action=argparse.BooleanOptionalAction, default=None,
                    help="write per-replication outcomes (default: when reps <= 1,000,000)")
@@ -78,11 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="redraw the figures of a finished run")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--svg", action="store_true", help="write each figure as SVG too (a run writes PNG only)")
     rr = sub.add_parser("rerun", help="run a finished run again from its folder; say whether summary.json matches")
     rr.add_argument("run_dir", type=Path)
     rr.add_argument("--out", type=Path, default=None, help="also write the rerun's results folder here")
-    rr.add_argument("--workers", type=_workers, default=1,
-                    help="processes (default 1; the numbers do not depend on it)")
+    rr.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     rr.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures (with --out)")
     cp = sub.add_parser("compare", help="overlay finished runs' fall-day curves and end states; print a table")
     cp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
@@ -101,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reference-class", type=Path, default=None, metavar="SPEC",
                    help="a calibration spec (e.g. scenarios/calibration/reference-class.toml): also score the "
                         "survival baseline, fitted on the cases of its shipped posterior")
-    b.add_argument("--workers", type=_workers, default=1)
+    b.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
     b.add_argument("--quiet", action="store_true")
@@ -110,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("spec", type=Path, help="calibration TOML file (cases and priors)")
     c.add_argument("--particles", type=_positive_int, default=20_000,
                    help="prior draws, each simulated once per case (default 20000)")
-    c.add_argument("--workers", type=_workers, default=1, help="processes (default 1; the numbers do not depend on it)")
+    c.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     c.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     c.add_argument("--out", type=Path, default=Path("results") / "calibration",
                    help="folder for the posterior (posterior.toml, .json, .md) and the validation (.json, .md)")
@@ -148,7 +150,7 @@ def _sweep_options(p, command: str) -> None:
                    help="override a parameter at every point (repeatable)")
     _posterior_option(p)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
-    p.add_argument("--workers", type=_workers, default=1, help="local processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run the points on this Dask cluster (needs the dask extra)")
     p.add_argument("--out", type=Path, default=None, help=f"folder (default results/<scenario>/{command}-<key>)")
@@ -210,7 +212,7 @@ def cmd_plot(args) -> int:
     from .runs.folder import RunFolder
 
     with _reading("plot", [args.run_dir]):
-        written = redraw(_run_folder(args.run_dir, "plot"))  # each figure replaced atomically
+        written = redraw(_run_folder(args.run_dir, "plot"), svg=args.svg)  # each figure replaced atomically
         left_out = skipped(RunFolder(args.run_dir))
     for path in written:
         print(path)

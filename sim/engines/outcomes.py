@@ -55,6 +55,10 @@ class Outcomes:
     def concatenate(cls, parts: list["Outcomes"]) -> "Outcomes":
         return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
+    def take(self, rows: slice) -> "Outcomes":
+        """The replications in ``rows``, as views."""
+        return Outcomes(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def columns(self, node_names, ally_names) -> dict[str, np.ndarray]:
         """Flat named columns, one value per replication, for the columnar results file."""
         cols = {

@@ -43,13 +43,15 @@ from . import style  # noqa: E402
 
 LINESTYLES = ["-", "--", "-.", ":"]
 FORMATS = ("png", "svg")
+RUN_FORMATS = ("png",)  # a run's figures; ``sim plot --svg`` adds vector copies (each costs as much again)
 DPI = 144
 # The figures of one run, by file stem, in the order a report shows them.
 FIGURES = ("end_states", "fall_day", "node_falls", "control", "drivers")
 DRIVER_DAYS = (7, 14, 30, 90)   # candidate thresholds for "falls within T days" (and the horizon)
 DRIVER_GROUPS = 5               # quintiles of each parameter's draws
 DRIVER_PANELS = 9
-DRIVER_SAMPLE = 1_000_000       # replications the drivers figure reads at most
+DRIVER_BARS = 24                # parameters the ranking shows, largest first (the rest are listed as a count)
+DRIVER_SAMPLE = 100_000         # replications the drivers figure reads at most (its first block)
 
 
 @dataclass
@@ -59,9 +61,9 @@ class Chart:
     figure: plt.Figure
     data: dict = field(default_factory=dict)
 
-    def save(self, folder: Path, stem: str) -> list[Path]:
-        """Write ``stem.png`` and ``stem.svg`` into ``folder`` and close the figure."""
-        paths = [Path(folder) / f"{stem}.{ext}" for ext in FORMATS]
+    def save(self, folder: Path, stem: str, formats=FORMATS) -> list[Path]:
+        """Write ``stem.png`` and ``stem.svg`` (or the given ``formats``) into ``folder`` and close the figure."""
+        paths = [Path(folder) / f"{stem}.{ext}" for ext in formats]
         for path in paths:
             self.figure.savefig(path, dpi=DPI)
         plt.close(self.figure)
@@ -358,15 +360,16 @@ def _groups(x: np.ndarray) -> np.ndarray:
     return rank * DRIVER_GROUPS // len(x)
 
 
-def drivers_data(outcomes: dict, summary: dict, width: float) -> dict:
+def drivers_data(outcomes, summary: dict, width: float) -> dict:
     """Per uncertain parameter, grouped by its draws (quintiles, or its values if few): the share
     of replications in which the capital fell by day T, was captured, collapsed; and the change in
     the first from the lowest group to the highest, with a 95% interval. T is the threshold among
     7, 14, 30, 90 days and the horizon whose overall probability is nearest 50%. A run of more than
     DRIVER_SAMPLE replications is read in its first DRIVER_SAMPLE (whole blocks, each an independent
-    sample), one column at a time, so memory stays bounded whatever the run's size."""
+    sample), one column at a time, so memory stays bounded whatever the run's size. ``outcomes`` is
+    a run folder's :class:`~sim.runs.folder.Columns`."""
     def column(name: str) -> np.ndarray:
-        return np.array(outcomes[name][:DRIVER_SAMPLE])  # a copy: the whole column is freed at once
+        return outcomes.head(name, DRIVER_SAMPLE)
 
     end_day, state = column("end_day"), column("end_state")
     horizon = summary["horizon_days"]
@@ -400,7 +403,7 @@ def _drawn_how(summary: dict) -> str:
 
 def drivers(run: RunFolder) -> Chart:
     """What the run was sensitive to: the capital's fall and end state against each uncertain
-    parameter's draws (needs outcomes.npz)."""
+    parameter's draws (needs outcomes.parquet)."""
     s = run.summary
     d = drivers_data(run.outcomes, s, float(run.histograms["bin_days"]))
     t, ranked, params = d["within_days"], d["ranked"], d["params"]
@@ -414,19 +417,22 @@ def drivers(run: RunFolder) -> Chart:
                + (f" (in the first {d['n']:,} of the {s['reps']:,} replications)." if d["n"] < s["reps"] else ".")]
     panels = min(DRIVER_PANELS, len(ranked))
     cols, rows = min(3, panels), -(-panels // 3)
-    fig = _figure(4.9 + 3.4 * cols, max(2.3 + 2.9 * rows, 2.6 + 0.22 * len(ranked)), caption)
+    shown = ranked[:DRIVER_BARS]
+    fig = _figure(4.9 + 3.4 * cols, max(2.3 + 2.9 * rows, 2.6 + 0.22 * len(shown)), caption)
     left, right = fig.subfigures(1, 2, width_ratios=[4.9, 3.4 * cols])
     ax = left.add_subplot()
-    effects = np.array([params[q]["effect"] for q in ranked])
-    ci = np.array([params[q]["effect_ci"] for q in ranked])
-    y = np.arange(len(ranked))[::-1]
+    effects = np.array([params[q]["effect"] for q in shown])
+    ci = np.array([params[q]["effect_ci"] for q in shown])
+    y = np.arange(len(shown))[::-1]
     ax.barh(y, effects, xerr=ci, color=np.where(effects > 0, COLOURS["captured"], COLOURS["holds"]),
             error_kw={"elinewidth": 0.8, "ecolor": GREY}, height=0.7)
-    ax.set_yticks(y, ranked, fontsize=7 if len(ranked) > 20 else 8)
+    ax.set_yticks(y, shown, fontsize=8)
     ax.axvline(0, color=BLACK, lw=0.8)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel(f"change in {what}\n(percentage points, highest vs lowest draws)", fontsize=8.5)
-    ax.set_title("Sensitivity ranking\n(vermillion: higher draws, earlier fall; blue: later)", fontsize=9)
+    rest = f"; {len(ranked) - len(shown)} smaller not shown" if len(ranked) > len(shown) else ""
+    ax.set_title(f"Sensitivity ranking, largest {len(shown)}{rest}\n(vermillion: higher draws, earlier fall; "
+                 "blue: later)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     for i, path in enumerate(ranked[:DRIVER_PANELS]):
         pa = right.add_subplot(rows, cols, i + 1)
@@ -460,7 +466,7 @@ def _control_missing(run: RunFolder) -> str | None:
 
 def _drivers_missing(run: RunFolder) -> str | None:
     if not run.has_outcomes:
-        return "no per-replication outcomes in this run (outcomes.npz); rerun with --save-outcomes"
+        return "no per-replication outcomes in this run (outcomes.parquet); rerun with --save-outcomes"
     if not any(c.startswith("param:") for c in run.outcomes):
         return "the scenario has no uncertain parameters"
     return None
@@ -484,10 +490,11 @@ def charts(run: RunFolder):
             yield name, _DRAW[name](run)
 
 
-def plot_run(run_dir: Path) -> list[Path]:
-    """(Re)draw every figure of a run folder from its files; returns the files written."""
+def plot_run(run_dir: Path, formats=RUN_FORMATS) -> list[Path]:
+    """(Re)draw every figure of a run folder from its files, as PNG (and the other ``formats``);
+    returns the files written."""
     run = RunFolder(run_dir)
-    return [path for name, chart in charts(run) for path in chart.save(run.path, name)]
+    return [path for name, chart in charts(run) for path in chart.save(run.path, name, formats)]
 
 
 @contextlib.contextmanager
@@ -505,8 +512,9 @@ def draw_run(run_dir: Path) -> list[Path]:
         return plot_run(run_dir)
 
 
-def redraw(run_dir) -> list[Path]:
-    """Redraw the figures of a complete run folder from its files; returns the figures written.
+def redraw(run_dir, *, svg: bool = False) -> list[Path]:
+    """Redraw the figures of a complete run folder from its files, as PNG (and SVG if ``svg``);
+    returns the figures written.
 
     The figures are drawn in a hidden staging folder inside ``run_dir`` (holding copies of, or for
     large files links to, the run's other files) and each is then renamed over the old one, so an
@@ -532,7 +540,7 @@ def redraw(run_dir) -> list[Path]:
                     shutil.copyfile(f, stage / f.name)
                 inputs.add(f.name)
         with plotting():
-            plot_run(stage)
+            plot_run(stage, FORMATS if svg else RUN_FORMATS)
         written = []
         for f in sorted(stage.iterdir()):
             if f.name not in inputs and f.is_file() and not f.is_symlink():

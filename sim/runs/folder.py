@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import shutil
-import zipfile
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +32,8 @@ __all__ = ["SUMMARY", "MANIFEST", "SCENARIO", "OUTCOMES", "HISTOGRAMS", "INCOMPL
 KIND = "run"
 SUMMARY = "summary.json"
 SCENARIO = "scenario.toml"
-OUTCOMES = "outcomes.npz"
+OUTCOMES = "outcomes.parquet"
+OUTCOMES_FORMAT = 1  # version of outcomes.parquet's schema and metadata
 HISTOGRAMS = "histograms.npz"
 TIMING_FIELDS = ("created", "wall_seconds")  # manifest.json's fields that differ between identical runs
 SUMMARY_KEYS = {"scenario": str, "title": str, "as_of": str, "horizon_days": int, "reps": int, "seed": int,
@@ -87,8 +86,12 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> P
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
         if result.outcomes is not None:
-            th = result.theatre
-            np.savez_compressed(tmp / OUTCOMES, **outcome_columns(result.outcomes, result.parameters, th))
+            sink = OutcomesFile(tmp / OUTCOMES, result.scenario, result.reps, seed=result.seed)
+            size = block_size(result.scenario)
+            for start in range(0, result.reps, size):
+                rows = slice(start, min(start + size, result.reps))
+                sink.add(result.outcomes.take(rows), {k: v[rows] for k, v in (result.parameters or {}).items()})
+            sink.close()
         _finish(result, tmp, overrides, extras, saved=result.outcomes is not None)
     return out_dir
 
@@ -101,7 +104,7 @@ def run_to_folder(scenario, reps: int, out_dir: Path, *, seed: int, save_outcome
     holds no outcomes in memory."""
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
-        sink = OutcomesFile(tmp / OUTCOMES, scenario, reps) if save_outcomes else None
+        sink = OutcomesFile(tmp / OUTCOMES, scenario, reps, seed=seed) if save_outcomes else None
         result = run(scenario, reps, seed=seed, keep_outcomes=False, sink=sink, **run_options)
         if sink is not None:
             sink.close()
@@ -123,47 +126,85 @@ def _finish(result: RunResult, tmp: Path, overrides, extras, *, saved: bool) -> 
 
 
 def outcome_columns(outcomes, parameters: dict | None, th: Theatre) -> dict[str, np.ndarray]:
-    """outcomes.npz's columns: the outcomes, one value per replication, then each uncertain
-    parameter's draws as ``param:PATH``."""
+    """outcomes.parquet's columns after ``replication`` and ``block``: the outcomes, one value per
+    replication, then each uncertain parameter's draws as ``param:PATH``."""
     cols = outcomes.columns(th.node_names, th.ally_names)
     cols.update({f"param:{k}": v for k, v in (parameters or {}).items()})
     return cols
 
 
-class OutcomesFile:
-    """outcomes.npz written block by block: one .npy column per outcome and uncertain parameter,
-    appended to as blocks arrive (in block order) and zipped, compressed, when the run is done. The
-    arrays are those :func:`write_run` would write; memory holds one block at a time."""
+def column_unit(name: str) -> str:
+    """The unit of an outcomes.parquet column (``fall_day.NODE`` -> ``days since as_of``)."""
+    from ..scenario.schema import unit_of
+    if name.startswith("param:"):
+        return unit_of(name[len("param:"):])
+    head = name.partition(".")[0]
+    if head.endswith("_day"):
+        return "days since as_of (null: never)"
+    return {"end_state": "", "dispersed": "fighters", "final_belief": "probability", "replication": "",
+            "block": ""}.get(head, "")
 
-    def __init__(self, path: Path, scenario, reps: int):
-        self.path, self.reps, self.done = Path(path), reps, 0
+
+class OutcomesFile:
+    """outcomes.parquet written block by block, one row group per block, so memory holds one block
+    and the file is readable by pandas, polars, duckdb or pyarrow in one line.
+
+    Columns: ``replication`` (int64, 0-based, the row's index in the run), ``block`` (int32, the
+    seeded block it ran in), ``end_state`` (dictionary-encoded: captured, collapsed, holds), then
+    :func:`outcome_columns` as float64 with null for "never". The schema's metadata (key ``sim``, JSON)
+    holds the format version, scenario, seed, replications, node and ally names, the end-state labels
+    and each column's unit. Compressed with LZ4, which writes at about disk speed."""
+
+    def __init__(self, path: Path, scenario, reps: int, *, seed: int):
+        self.path, self.reps, self.seed, self.done, self.blocks = Path(path), reps, seed, 0, 0
+        self.scenario = scenario
         self.theatre = Theatre.from_scenario(scenario)
-        self.parts = self.path.with_name(f".{self.path.name}.parts")
-        self.parts.mkdir()
-        self.files: dict[str, object] = {}
+        self.writer = None
+
+    def _schema(self, cols: dict[str, np.ndarray]):
+        import json
+
+        import pyarrow as pa
+
+        from ..engines.outcomes import END_STATES
+        th = self.theatre
+        fields = [pa.field("replication", pa.int64()), pa.field("block", pa.int32()),
+                  pa.field("end_state", pa.dictionary(pa.int8(), pa.string()))]
+        fields += [pa.field(name, pa.from_numpy_dtype(col.dtype)) for name, col in cols.items() if name != "end_state"]
+        meta = {"format": OUTCOMES_FORMAT, "scenario": self.scenario.name, "seed": self.seed, "reps": self.reps,
+                "nodes": list(th.node_names), "allies": list(th.ally_names), "end_states": list(END_STATES),
+                "units": {f.name: column_unit(f.name) for f in fields}}
+        return pa.schema(fields, metadata={"sim": json.dumps(meta)})
 
     def add(self, outcomes, parameters: dict) -> None:
+        """Append one block's outcomes and parameter draws (blocks arrive in block order)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ..engines.outcomes import END_STATES
         cols = outcome_columns(outcomes, parameters, self.theatre)
-        if not self.files:  # the headers need the dtypes: taken from the first block
-            for j, (name, col) in enumerate(cols.items()):
-                fh = open(self.parts / f"{j:05d}.npy", "wb")
-                np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(col.dtype),
-                                                          "fortran_order": False, "shape": (self.reps,)})
-                self.files[name] = (fh, col.dtype)
-        for name, col in cols.items():
-            fh, dtype = self.files[name]
-            fh.write(np.ascontiguousarray(col, dtype=dtype).tobytes())
-        self.done += len(outcomes)
+        if self.writer is None:
+            self.labels = pa.array(END_STATES, pa.string())
+            # Dictionary pages only for the end state: tried on columns of distinct doubles, they cost
+            # four times the write for a smaller file.
+            self.writer = pq.ParquetWriter(self.path, self._schema(cols), compression="lz4",
+                                           use_dictionary=["end_state"])
+        n = len(outcomes)
+        arrays = [pa.array(np.arange(self.done, self.done + n, dtype=np.int64)),
+                  pa.array(np.full(n, self.blocks, dtype=np.int32)),
+                  pa.DictionaryArray.from_arrays(pa.array(np.asarray(cols.pop("end_state"), dtype=np.int8)),
+                                                 self.labels)]
+        arrays += [pa.array(np.ascontiguousarray(col), from_pandas=True) for col in cols.values()]  # NaN: null
+        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.writer.schema), row_group_size=max(n, 1))
+        self.done += n
+        self.blocks += 1
 
     def close(self) -> None:
-        """Zip the columns into outcomes.npz (readable by ``numpy.load``) and remove them."""
+        """Finish the file (its footer); every replication must have arrived."""
         if self.done != self.reps:
             raise RuntimeError(f"{self.done} of {self.reps} replications reached the outcomes file")
-        with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-            for j, (name, (fh, _)) in enumerate(self.files.items()):
-                fh.close()
-                zf.write(self.parts / f"{j:05d}.npy", arcname=f"{name}.npy")
-        shutil.rmtree(self.parts)
+        if self.writer is not None:
+            self.writer.close()
 
 
 def is_earlier_run(folder: Path) -> bool:
@@ -231,7 +272,7 @@ class RunFolder:
     ``summary`` and ``histograms`` (histograms.npz: ``bin_days``, ``capital``, ``nodes``; in runs
     written since they were added, ``end_states``, ``control``, ``control_days``,
     ``control_weights``, ``control_basis``) are read at once; ``manifest`` (None if absent),
-    ``scenario`` (the resolved scenario.toml) and ``outcomes`` (outcomes.npz columns, None if
+    ``scenario`` (the resolved scenario.toml) and ``outcomes`` (outcomes.parquet columns, None if
     outcomes were not kept) on first use. A damaged file raises :class:`ResultsError`.
     """
 
@@ -260,29 +301,59 @@ class RunFolder:
 
     @property
     def has_outcomes(self) -> bool:
-        """Whether the run kept its per-replication outcomes (outcomes.npz is there, whatever it is)."""
+        """Whether the run kept its per-replication outcomes (outcomes.parquet is there, whatever it is)."""
         path = self.path / OUTCOMES
         return path.exists() or path.is_symlink()
 
     @cached_property
     def outcomes(self) -> "Columns | None":
-        """outcomes.npz's columns, each read when first asked for (a large run's file is never read whole)."""
+        """outcomes.parquet's columns, each read when first asked for (a large run's file is never read whole)."""
         return Columns(self.path / OUTCOMES) if self.has_outcomes else None
 
 
 class Columns(Mapping):
-    """The arrays of an .npz file of ours, each read from the file when asked for (none is kept, so
-    a reader holds only what it uses); a damaged file raises :class:`ResultsError`."""
+    """The columns of a run's outcomes.parquet as numpy arrays, each read from the file when asked for
+    (none is kept, so a reader holds only what it uses): null reads as NaN, ``end_state`` as its int8
+    codes (:data:`sim.engines.outcomes.END_STATES` order), ``replication`` and ``block`` are left out.
+    ``head(name, n)`` reads only the row groups the first ``n`` rows need. A damaged file raises
+    :class:`ResultsError`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         check_regular(self.path, error=lambda m: ResultsError(self.path, m), what="results file")
-        self.names = _from_npz(self.path, lambda z: list(z.files))
+        self.names = [n for n in self._file().schema_arrow.names if n not in ("replication", "block")]
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def _file(self):
+        import pyarrow.parquet as pq
+        try:
+            return pq.ParquetFile(self.path)
+        except Exception as exc:
+            raise ResultsError(self.path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def _read(self, name: str, row_groups=None) -> np.ndarray:
         if name not in self.names:
             raise KeyError(name)
-        return _from_npz(self.path, lambda z: z[name])
+        f = self._file()
+        try:
+            groups = range(f.num_row_groups) if row_groups is None else row_groups
+            column = f.read_row_groups(list(groups), columns=[name]).column(0)
+            if name == "end_state":
+                return np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks]
+                                      or [np.zeros(0, np.int8)]).astype(np.int8)
+            return column.to_numpy()
+        except Exception as exc:
+            raise ResultsError(self.path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._read(name)
+
+    def head(self, name: str, n: int) -> np.ndarray:
+        """The column's first ``n`` values, reading no more row groups than they need."""
+        f, rows, groups = self._file(), 0, []
+        while rows < n and len(groups) < f.num_row_groups:
+            rows += f.metadata.row_group(len(groups)).num_rows
+            groups.append(len(groups))
+        return self._read(name, groups)[:n]
 
     def __iter__(self):
         return iter(self.names)

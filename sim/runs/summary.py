@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 from . import control_share
 from ..engines.outcomes import CAPTURED, COLLAPSED, END_STATES, HOLDS, Outcomes
@@ -165,16 +164,20 @@ def proportion(k: int, n: int) -> dict:
     """A proportion with its 95% Wilson score interval."""
     if n == 0:
         return {"p": None, "ci_low": None, "ci_high": None}
-    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
-    return {"p": k / n, "ci_low": float(ci.low), "ci_high": float(ci.high)}
+    low, high = wilson(k, n)
+    return {"p": k / n, "ci_low": float(low), "ci_high": float(high)}
 
 
 def wilson(k, n: int, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
-    """The 95% Wilson score interval of ``k`` successes in ``n`` trials, elementwise over ``k``."""
-    p = np.asarray(k, dtype=np.float64) / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    """The 95% Wilson score interval of ``k`` successes in ``n`` trials, elementwise over ``k``, in
+    Newcombe's (1998) form, as scipy's ``binomtest(k, n).proportion_ci(method="wilson")`` computes it,
+    to the last bit (a test checks), without importing scipy.stats."""
+    k = np.asarray(k, dtype=np.float64)
+    p = k / n
+    denom = 2 * (n + z**2)
+    centre = (2 * n * p + z**2) / denom
+    half = z / denom * np.sqrt(4 * n * p * (1 - p) + z**2)
+    return np.where(k == 0, 0.0, centre - half), np.where(k == n, 1.0, centre + half)
 
 
 def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nodes, ally_names) -> dict:

@@ -68,10 +68,15 @@ def digest_outcomes(out, draws) -> str:
 
 
 def digest_file(path: Path) -> str:
-    """The bytes of a text file; the arrays of an .npz (its zip entries carry timestamps)."""
+    """The bytes of a text file; the arrays of an .npz (its zip entries carry timestamps) or of a
+    run's outcomes.parquet (its footer names the writer's version)."""
     if path.suffix == ".npz":
         with np.load(path) as z:
             return digest_arrays({k: z[k] for k in z.files})
+    if path.suffix == ".parquet":
+        from sim.runs.folder import Columns
+        columns = Columns(path)
+        return digest_arrays({k: columns[k] for k in columns})
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -151,27 +156,30 @@ OBSERVED = SCENARIOS / "observed" / "syria-2024.toml"
 CALIBRATION = "small-reference-class.toml"  # written by command_digests: the shipped spec cut to three wars
 
 # Each command is run in a fresh folder (the working directory, so paths in outputs are relative);
-# the files listed after it are pinned.
+# the files listed after it are pinned. Studies run in one process (--workers 1): their points log is
+# in the order points finished, which a pool may change (their tables never change).
 COMMANDS = {
     "run": (["run", FLAGSHIP, "--reps", "3000", "--seed", "5", "--no-plots", "--out", "run"],
-            ["run/summary.json", "run/histograms.npz", "run/outcomes.npz", "run/scenario.toml"]),
+            ["run/summary.json", "run/histograms.npz", "run/outcomes.parquet", "run/scenario.toml"]),
     "run_variant": (["run", SCENARIOS / "syria-2024-12-07-homs-holds.toml", "--reps", "2000", "--seed", "5",
                      "--no-plots", "--out", "variant", "--set", "allies.russia.capacity=0.6"],
                     ["variant/summary.json", "variant/histograms.npz"]),
     "sweep": (["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0.1:0.9:3", "--param",
-               "rebels.north.momentum=1.5,2.5", "--reps", "400", "--seed", "3", "--no-plots", "--out", "sweep"],
+               "rebels.north.momentum=1.5,2.5", "--reps", "400", "--seed", "3", "--no-plots", "--out", "sweep", "--workers", "1"],
               ["sweep/sweep.json", "sweep/sweep.csv", "sweep/points.jsonl", "sweep/spec.json"]),
     "morris": (["sensitivity", FLAGSHIP, "--method", "morris", "--samples", "3", "--reps", "300", "--seed", "2",
                 "--params", "allies.russia.capacity,rebels.north.momentum,nodes.homs.garrison", "--no-plots",
-                "--out", "morris"],
+                "--out", "morris", "--workers", "1"],
                ["morris/indices.json", "morris/tornado.json", "morris/samples.json"]),
     "sobol": (["sensitivity", FLAGSHIP, "--method", "sobol", "--samples", "4", "--reps", "200", "--seed", "4",
-               "--params", "allies.russia.capacity,rebels.north.momentum", "--no-plots", "--out", "sobol"],
+               "--params", "allies.russia.capacity,rebels.north.momentum", "--no-plots", "--out", "sobol",
+               "--workers", "1"],
               ["sobol/indices.json", "sobol/tornado.json", "sobol/samples.json"]),
     "backtest": (["backtest", FLAGSHIP, "--observed", OBSERVED, "--reps", "2000", "--seed", "1", "--out", "backtest",
                   "--quiet"],
                  ["backtest/backtest.json", "backtest/cdfs.npz"]),
-    "calibrate": (["calibrate", CALIBRATION, "--particles", "200", "--seed", "1", "--out", "calibration", "--quiet"],
+    "calibrate": (["calibrate", CALIBRATION, "--particles", "200", "--seed", "1", "--out", "calibration", "--quiet",
+                   "--workers", "1"],
                   ["calibration/posterior.json", "calibration/posterior.toml", "calibration/validation.json",
                    "calibration/validation.md", "calibration/posterior.md"]),
     "compare": (["compare", "run", "variant", "--out", "compare"], ["compare/compare.json", "compare/compare.txt"]),

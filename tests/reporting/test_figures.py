@@ -46,16 +46,13 @@ def check_png(data) -> Image.Image:
 def test_each_figure_is_a_valid_image(runs, stem):
     flag, _ = runs
     check_png(flag / f"{stem}.png")
-    svg = flag / f"{stem}.svg"
-    assert svg.stat().st_size > 10_000
-    root = ET.parse(svg).getroot()
-    assert root.tag.endswith("svg") and root.get("width") and root.get("height")
+    assert not (flag / f"{stem}.svg").exists()   # a run writes PNG; sim plot --svg adds vectors
 
 
 def test_without_outcomes_the_drivers_figure_is_left_out(runs, capsys):
     _, homs = runs
     assert not (homs / "drivers.png").exists()
-    assert "outcomes.npz" in plots.skipped(RunFolder(homs))["drivers"]
+    assert "outcomes.parquet" in plots.skipped(RunFolder(homs))["drivers"]
     for stem in ("end_states", "fall_day", "node_falls", "control"):
         check_png(homs / f"{stem}.png")
     assert main(["plot", str(homs)]) == 0
@@ -138,7 +135,7 @@ def test_control_bands_show_the_summary(runs):
 
 
 def test_control_counts_follow_the_definition(runs):
-    """histograms.npz's control counts equal the shares computed directly from outcomes.npz."""
+    """histograms.npz's control counts equal the shares computed directly from outcomes.parquet."""
     run = RunFolder(runs[0])
     out, h = run.outcomes, run.histograms
     names = [n.name for n in run.scenario.nodes]

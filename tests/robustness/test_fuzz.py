@@ -352,14 +352,16 @@ def check_run(out: Path, reps: int, case) -> None:
         assert 0.0 <= node["p_fallen"] <= 1.0, case
         assert node["median_day"] is None or 0 <= node["median_day"] <= horizon, case
     assert s["mean_dispersed"] >= 0, case
-    if (out / "outcomes.npz").is_file():  # every drawn parameter and every outcome: finite or NaN for never
+    if (out / "outcomes.parquet").is_file():  # every drawn parameter and every outcome: finite or NaN for never
         import numpy as np
-        with np.load(out / "outcomes.npz") as z:
-            for name in z.files:
-                col = z[name]
-                ok = np.isfinite(col) if name.startswith("param:") or name in ("dispersed", "final_belief") \
-                    else np.isfinite(col) | np.isnan(col)
-                assert ok.all(), f"{case}\n{name}: {col[~ok][:5]}"
+
+        from sim.runs.folder import Columns
+        z = Columns(out / "outcomes.parquet")
+        for name in z:
+            col = z[name]
+            ok = np.isfinite(col) if name.startswith("param:") or name in ("dispersed", "final_belief") \
+                else np.isfinite(col) | np.isnan(col)
+            assert ok.all(), f"{case}\n{name}: {col[~ok][:5]}"
     # The resolved scenario in the folder loads again, to the same scenario.
     again = load_scenario(out / "scenario.toml")
     assert again.name == s["scenario"] and again.horizon_days == horizon, case

@@ -28,3 +28,14 @@ def test_no_global_random_state():
 def test_no_eval_of_scenario_text():
     bad = [str(p) for p in sources() if re.search(r"\b(eval|exec)\(", p.read_text())]
     assert not bad
+
+
+def test_import_sim_loads_nothing_heavy_and_every_name_resolves():
+    """``import sim`` loads no numpy, scipy or matplotlib (its names import on first use), and each
+    name in ``sim.__all__`` is there when asked for."""
+    import subprocess
+    import sys
+    code = ("import sys, sim; heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'simpy') if m in sys.modules]; "
+            "print(heavy); [getattr(sim, n) for n in sim.__all__]; print(sorted(set(sim.__all__) - set(dir(sim))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert proc.stdout.split("\n")[:2] == ["[]", "[]"], proc.stdout

@@ -189,7 +189,7 @@ def test_write_run_will_not_replace_a_folder_that_is_not_a_run(tmp_path, small_r
 
 def test_plot_redraws_atomically_and_leaves_nothing_behind(tmp_path, small_result):
     out = write_run(small_result, tmp_path / "out", plots=False)
-    assert main(["plot", str(out)]) == 0
+    assert main(["plot", str(out), "--svg"]) == 0
     figures = sorted(p.name for p in out.iterdir() if p.suffix in (".png", ".svg"))
     assert "fall_day.png" in figures and "end_states.svg" in figures
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

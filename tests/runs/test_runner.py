@@ -79,15 +79,21 @@ def test_bad_run_arguments(flagship):
 
 
 def test_outcomes_streamed_to_disk_block_by_block_are_those_kept_in_memory(flagship, tmp_path, monkeypatch):
-    from sim.runs.folder import read_npz, run_to_folder, write_run
+    from sim.runs.folder import Columns, run_to_folder, write_run
 
     monkeypatch.setattr(runner, "BLOCK_SIZE", SMALL_BLOCK)
     reps = 2 * SMALL_BLOCK + 700
     streamed = run_to_folder(flagship, reps, tmp_path / "streamed", seed=4, save_outcomes=True)
     assert streamed.outcomes is None  # nothing kept in memory
     write_run(run(flagship, reps, seed=4), tmp_path / "kept")
-    a, b = read_npz(tmp_path / "streamed" / "outcomes.npz"), read_npz(tmp_path / "kept" / "outcomes.npz")
+    a, b = Columns(tmp_path / "streamed" / "outcomes.parquet"), Columns(tmp_path / "kept" / "outcomes.parquet")
     assert list(a) == list(b)
+    import pyarrow.parquet as pq
+    for folder in ("streamed", "kept"):  # a row group per seeded block, numbered
+        f = pq.ParquetFile(tmp_path / folder / "outcomes.parquet")
+        assert f.num_row_groups == 3 and f.read(columns=["block"]).column(0).to_pylist()[-1] == 2
+    assert list(pq.read_table(tmp_path / "kept" / "outcomes.parquet", columns=["replication"]).column(0).to_numpy()) \
+        == list(range(reps))
     for name in a:
         assert a[name].dtype == b[name].dtype, name
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)

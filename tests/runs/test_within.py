@@ -55,3 +55,16 @@ def test_one_number_in_summary_compare_sweep_and_backtest(tmp_path, monkeypatch,
     assert json.loads((tmp_path / "s" / "sweep.json").read_text())["rows"][0]["falls_by_7d"] == p
     assert main(["backtest", str(FLAGSHIP), "--observed", str(OBSERVED), *common, "--out", "bt", "--quiet"]) == 0
     assert json.loads((tmp_path / "bt" / "backtest.json").read_text())["capital_falls_within"]["7"]["p"] == p
+
+
+def test_the_wilson_interval_is_scipys_to_the_last_bit():
+    """summary.json's intervals are computed without scipy.stats and equal binomtest's Wilson interval."""
+    from scipy.stats import binomtest
+
+    from sim.runs.summary import wilson
+    rng = np.random.default_rng(2)
+    for n in [1, 2, 7, 1000, 123_457, 10**8]:
+        for k in {0, n, *rng.integers(0, n + 1, 20).tolist()}:
+            ci = binomtest(int(k), n).proportion_ci(confidence_level=0.95, method="wilson")
+            low, high = wilson(k, n)
+            assert (float(low), float(high)) == (ci.low, ci.high), (k, n)
