@@ -1,6 +1,7 @@
 # make run: create .venv, install, run the flagship scenario (results/ and plots).
 # make test: the same environment, then the whole test suite, one test process per core.
 # make golden: record the golden hashes of seeded outputs (only when a change of numbers is meant).
+# make bench: engines side by side, whole runs as typed (sim run with its defaults), the Sobol benchmark.
 # make validation: calibrate on the reference class, ship its posterior, regenerate docs/VALIDATION.md.
 PYTHON ?= python3
 VENV := .venv
@@ -38,7 +39,9 @@ validation: venv
 	$(BIN)/python docs/splice.py docs/VALIDATION.md results/calibration
 
 bench: venv
-	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/engines.py --quick
+	$(BIN)/python benchmarks/runs.py
+	$(BIN)/python benchmarks/sensitivity.py
 
 bench-memory: venv
 	$(BIN)/python benchmarks/memory.py
