@@ -5,6 +5,7 @@ run (start-up and imports, the engine, the outcomes file, the figures).
 
     python benchmarks/runs.py                 # 10^5 and 10^6
     python benchmarks/runs.py --full          # and 10^7
+    python benchmarks/runs.py --quick         # 10^5 only
     python benchmarks/runs.py --engine compiled
 
 Each measurement is a fresh process, so its peak RSS (and its workers') is its own. Figures are
@@ -74,6 +75,7 @@ def figures_time(out: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="add 10^7 replications")
+    ap.add_argument("--quick", action="store_true", help="10^5 replications only")
     ap.add_argument("--engine", default="vectorised")
     args = ap.parse_args()
     t = time.perf_counter()
@@ -86,7 +88,7 @@ def main() -> None:
     print(f"start-up: python -c 'import sim' {bare:.2f} s, 'import sim.cli' {startup:.2f} s\n")
     print(f"{'reps':>12}{'engine s':>10}{'sim run s':>11}{'ratio':>7}{'figures s':>11}{'outcomes MiB':>14}"
           f"{'peak RSS MiB':>14}")
-    for reps in [10**5, 10**6] + ([10**7] if args.full else []):
+    for reps in [10**5] + ([] if args.quick else [10**6]) + ([10**7] if args.full else []):
         engine_s = engine_only(reps, args.engine)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run"
