@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--particles", type=_positive_int, default=20_000,
                    help="prior draws, each simulated once per case (default 20000)")
     c.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
+    c.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="simulate the particles on this Dask cluster (needs the dask extra; the same numbers)")
     c.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     c.add_argument("--out", type=Path, default=Path("results") / "calibration",
                    help="folder for the posterior (posterior.toml, .json, .md) and the validation (.json, .md)")
@@ -275,6 +277,7 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    from .errors import SweepError
     from .forecast.calibration import calibrate, load_spec, write_calibration
 
     from .reporting.progress import ProgressBar
@@ -283,7 +286,10 @@ def cmd_calibrate(args) -> int:
     bar = ProgressBar(enabled=None if not args.quiet else False)
     bar.description = "calibrate"
     try:
-        result = calibrate(spec, args.particles, seed=args.seed, workers=args.workers, on_progress=bar.update)
+        result = calibrate(spec, args.particles, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+                           on_progress=bar.update)
+    except SweepError as exc:
+        raise UsageError(str(exc)) from None
     finally:
         bar.close()
     from .reporting.validation_figures import plot_validation

@@ -36,5 +36,5 @@ class ResultsError(ValueError):
 
 
 class SweepError(ValueError):
-    """A sweep or sensitivity analysis that cannot run as asked (a folder holding another study, no
-    Dask, an unreachable scheduler): one line."""
+    """A sweep, sensitivity analysis or calibration that cannot run as asked (a folder holding another
+    study, no Dask, an unreachable or failed scheduler): one line."""

@@ -50,7 +50,7 @@ import numpy as np
 from ..engines import vectorised
 from ..engines.draws import draw_parameters
 from ..engines.outcomes import END_STATES
-from ..errors import ScenarioError
+from ..errors import ScenarioError, SweepError
 from ..files import MANIFEST, finite, manifest_base, peek_json, staged_folder, write_json, write_text
 from ..runs.summary import MILESTONES
 from ..scenario.distributions import Distribution
@@ -363,9 +363,12 @@ def simulate_chunk(case: Case, paths: list[str], theta: np.ndarray, seed_seq: np
     return distances(case, out, tolerance)
 
 
-def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_progress=None) -> Simulations:
-    """Draw ``particles`` structural parameter sets and simulate every case once under each; the
-    numbers depend on the seed alone, not on ``workers``."""
+def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 1, scheduler: str | None = None,
+                       on_progress=None) -> Simulations:
+    """Draw ``particles`` structural parameter sets and simulate every case once under each, in
+    chunks of CHUNK particles (one task each) on ``workers`` local processes or the Dask cluster at
+    ``scheduler`` (``tcp://HOST:PORT``); the numbers depend on the seed alone, not on where the
+    chunks ran. Raises :class:`SweepError` if the cluster cannot be reached or fails."""
     from ..runs.executors import executor_for
 
     prior_seq, *case_seqs = np.random.SeedSequence(seed).spawn(1 + len(spec.cases))
@@ -377,20 +380,28 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
     starts = list(range(0, particles, CHUNK))
     tasks = [(c, k, start) for c in range(C) for k, start in enumerate(starts)]
     progress = Progress(C * particles)
-    with executor_for(workers, tasks=len(tasks)) as (executor, in_flight, _):
-        pending, queue = [], list(tasks)
-        while queue or pending:
-            while queue and len(pending) < in_flight:
-                c, k, start = queue.pop(0)
-                rows = slice(start, min(start + CHUNK, particles))
-                seq = case_seqs[c].spawn(len(starts))[k]
-                pending.append(((c, rows), executor.submit(simulate_chunk, spec.cases[c], paths, theta[rows], seq,
-                                                           spec.tolerance_days)))
-            (c, rows), future = pending.pop(0)
-            distance[c, rows] = future.result()
-            progress.done += rows.stop - rows.start
-            if on_progress:
-                on_progress(progress)
+    try:
+        with executor_for(workers, scheduler, tasks=len(tasks)) as (executor, in_flight, _):
+            pending, queue = [], list(tasks)
+            while queue or pending:
+                while queue and len(pending) < in_flight:
+                    c, k, start = queue.pop(0)
+                    rows = slice(start, min(start + CHUNK, particles))
+                    seq = case_seqs[c].spawn(len(starts))[k]
+                    pending.append(((c, rows), executor.submit(simulate_chunk, spec.cases[c], paths, theta[rows], seq,
+                                                               spec.tolerance_days)))
+                (c, rows), future = pending.pop(0)
+                distance[c, rows] = future.result()
+                progress.done += rows.stop - rows.start
+                if on_progress:
+                    on_progress(progress)
+    except (ScenarioError, SweepError):
+        raise
+    except Exception as exc:
+        if not scheduler:
+            raise
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: it stopped answering"
+        raise SweepError(f"the Dask cluster at {scheduler} failed ({why}); nothing was written") from None
     log_l, eps = emulate(spec, theta, distance, on_progress)
     return Simulations(spec, theta, distance, seed, log_l, eps)
 
@@ -782,10 +793,13 @@ def posterior_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, on_progress=None) -> dict:
-    """Simulate, then summarise: the shipped posterior (its diagnostics and its rows as a posterior
-    file) and the leave-war-out validation."""
-    sims = simulate_particles(spec, particles, seed=seed, workers=workers, on_progress=on_progress)
+def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, scheduler: str | None = None,
+              on_progress=None) -> dict:
+    """Simulate (on ``workers`` processes or the Dask cluster at ``scheduler``, the same numbers),
+    then summarise: the shipped posterior (its diagnostics and its rows as a posterior file) and the
+    leave-war-out validation (simulated in this process)."""
+    sims = simulate_particles(spec, particles, seed=seed, workers=workers, scheduler=scheduler,
+                              on_progress=on_progress)
     shipped = shipped_cases(spec)
     summary = posterior_summary(sims, shipped)
     before = f", records ending before {spec.shipped_before}" if spec.shipped_before else ""

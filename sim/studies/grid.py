@@ -1,5 +1,6 @@
-"""Grid sweeps: every combination of a few parameters' values, each point a run with common random
-numbers (:mod:`sim.studies.points`), tabulated as ``sweep.csv`` and ``sweep.json``."""
+"""Grid sweeps: every combination of a few parameters' values, each point R replications with the
+same draws of every other parameter, run in batches that fill a block (:mod:`sim.studies.points`),
+tabulated as ``sweep.csv`` and ``sweep.json``."""
 
 from __future__ import annotations
 
@@ -124,8 +125,8 @@ def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: boo
 
     Every path, and every parameter at its lowest and at its highest value (together, so that a
     bound that depends on several parameters is checked too), is checked against the scenario before
-    anything runs; every point is checked again as it runs (:class:`ScenarioError`, source
-    ``--param``, naming the point's parameter), so a large grid starts at once.
+    anything runs; every batch's values are checked again as it runs (:class:`ScenarioError`, source
+    ``--param``, naming the parameter), so a large grid starts at once.
     """
     start = time.perf_counter()
     points = grid_points(params)

@@ -1,23 +1,40 @@
 """Sweeps: many runs of one scenario that differ only in a few parameters, with common random numbers.
 
 A sweep is a list of *points*, each a mapping from parameter paths to fixed values (a grid, or the
-samples of a sensitivity analysis, :mod:`sim.studies.sensitivity`). Every point is a task handed to a
-``concurrent.futures.Executor`` (in-process, a local process pool, or a Dask cluster's executor):
-it applies its values to the scenario as ``--set`` overrides, runs ``reps`` replications with
-:func:`sim.runs.runner.run` and returns a row of metrics (:func:`point_metrics`).
+samples of a sensitivity analysis, :mod:`sim.studies.sensitivity`). Each point applies its values to
+the scenario as ``--set`` overrides (validated as in a file) and gets ``reps`` replications and a
+row of metrics (:func:`point_metrics`).
 
-Common random numbers: every point runs with the same seed, so with the same blocks of
-``SeedSequence(seed).spawn`` children. Parameters are drawn first, in the fixed order of
-``Scenario.parameters()``, and a fixed value draws nothing, so every point (each fixes the same
-paths) draws every other uncertain parameter identically, replication by replication, and starts
-its process randomness from the same generator state. Differences between points are then the
-parameter's effect, not sampling noise (see docs/SENSITIVITY.md for what this does and does not
-hold).
+Batches: the vectorised engine pays a fixed cost per simulated day of a block, whatever the block's
+size, so points run together. The design is cut into *batches* of consecutive points, as many
+whole points as fit one block (``block_size(scenario) // reps``, :func:`points_per_batch`), and
+each batch is one task handed to a ``concurrent.futures.Executor`` (in-process, a local process
+pool, or a Dask cluster's executor). A batch's points that share the scenario's structure (its
+theatre and horizon) are one block, each point a consecutive slice of ``reps`` rows, split back
+into per-point outcomes and metrics; a point whose values change the structure (a road's length
+can change the shortest path to the capital, which fallbacks follow) is grouped only with the
+points of the batch that have the same structure. When a whole block holds fewer than two points
+(``reps`` over half a block), each point is a batch of its own and runs alone, as its own
+:func:`sim.runs.runner.run`. A batch's points and seed follow from the design (the points, their
+order, ``reps``, the scenario) alone, so the numbers never depend on the workers, the executor, the
+order batches finish in, or a resume.
 
-Resume: each finished point is appended at once, as one JSON line, to ``points.jsonl`` in the
-sweep's folder (one ``write`` and an ``fsync``); a sweep run again with ``resume=True`` skips the
-points already there. The final tables are built from those lines sorted by point, so a resumed
-sweep writes the same bytes as one run straight through.
+Common random numbers: every point draws its parameters from the same stream, the one the first
+block of a run with the sweep's seed draws from (``SeedSequence(seed).spawn``'s first child), in
+the fixed order of ``Scenario.parameters()``; a fixed value draws nothing, so every point (each
+fixes the same paths) gives replication i the same value of every other uncertain parameter, the
+same posterior row and the same case-effect draws. Differences between points are then the
+parameters' effect, not sampling noise in the other parameters. The process randomness (combat,
+hazards, allies' decisions) is not common: a block of a batch draws it from its own stream
+(``SeedSequence(seed, spawn_key=(BATCH_KEY, batch, group))``), which its points' rows share; only
+points that run alone start it from the same state, as a run does. See docs/SENSITIVITY.md for
+what this does and does not hold.
+
+Resume: each finished batch's points are appended at once to ``points.jsonl`` in the sweep's
+folder, one JSON line a point (one ``write`` and an ``fsync`` a batch); a sweep run again with
+``resume=True`` runs only the batches with a point missing there (the whole batch, whose numbers
+are the same as before) and appends only the missing points. The final tables are built from
+those lines sorted by point, so a resumed sweep writes the same bytes as one run straight through.
 """
 
 from __future__ import annotations
@@ -30,24 +47,29 @@ import os
 import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
-from ..engines.outcomes import END_STATES
+import numpy as np
+
+from ..engines.draws import Draws
+from ..engines.outcomes import END_STATES, Outcomes
 from ..errors import ResultsError, ScenarioError, SweepError
 from ..files import (
     INCOMPLETE, MANIFEST, check_destination, manifest_base, marker, peek_json, read_bytes, staged_folder,
     write_json, write_text,
 )
 from ..runs.executors import executor_for
-from ..runs.summary import count_within, hist_quantile, proportion
+from ..runs.summary import Aggregate, count_within, hist_quantile, proportion
 from ..scenario.schema import Scenario
 from ..scenario.vary import Variant
 
 __all__ = [
-    "Base", "run_point", "point_metrics", "PointLog", "Progress", "execute", "run_points", "write_table", "finish",
-    "MAX_POINTS", "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE", "metric_columns", "sweep_key",
+    "Base", "Batch", "batches", "points_per_batch", "run_batch", "join_draws", "point_metrics", "PointLog", "Progress",
+    "execute", "run_points", "write_table", "finish", "MAX_POINTS", "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE",
+    "metric_columns", "sweep_key",
 ]
 
 POINTS_FILE = "points.jsonl"
@@ -58,7 +80,8 @@ WITHIN_DAYS = (7, 30)
 OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png", "indices.csv", "indices.json",
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
                 "manifest.json")
-FORMAT = 1  # version of the points/spec files: a resume across versions is refused
+FORMAT = 2  # version of the points/spec files: a resume across versions is refused (2: points run in batches)
+BATCH_KEY = 1  # spawn key of the batches' process streams, apart from a run's blocks (keys of length 1)
 MAX_POINTS = 1_000_000  # in any study: a design is checked against it before it is made
 MAX_LOG_BYTES = 2**31  # saved points: a million points of about 1 kB each, with room
 
@@ -110,13 +133,13 @@ class Base:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------- one point
+# --------------------------------------------------------------------------- batches of points
 
 
-def point_metrics(result, within_days=WITHIN_DAYS) -> dict:
-    """The row of a finished run (:class:`sim.runs.runner.RunResult`): end-state probabilities with 95%
-    Wilson intervals, the chance the capital falls within the horizon and by given days, and
-    fall-day quantiles.
+def point_metrics(agg: Aggregate, within_days=WITHIN_DAYS) -> dict:
+    """The row of a point's replications (their :class:`sim.runs.summary.Aggregate`): end-state
+    probabilities with 95% Wilson intervals, the chance the capital falls within the horizon and by
+    given days, and fall-day quantiles.
 
     ``falls`` is 1 - P(holds). ``falls_by_Dd`` is P(the capital falls within D days): fall day <= D
     (:func:`sim.runs.summary.fell_within`), D a whole number of days. ``fall_day_p10|p50|p90`` are among the
@@ -124,7 +147,6 @@ def point_metrics(result, within_days=WITHIN_DAYS) -> dict:
     replications where it held at the horizon (censored), so it is always defined and equals the
     horizon when fewer than half fell.
     """
-    s, agg = result.summary, result.aggregate
     n = agg.n
     row: dict = {"reps": n}
     counts = {state: int(agg.end_counts[k]) for k, state in enumerate(END_STATES)}
@@ -137,8 +159,8 @@ def point_metrics(result, within_days=WITHIN_DAYS) -> dict:
         pr = proportion(count_within(agg.capital_daily, d), n)
         key = f"falls_by_{d:g}d"
         row[key], row[f"{key}_lo"], row[f"{key}_hi"] = pr["p"], pr["ci_low"], pr["ci_high"]
-    f = s["capital_fall_day"]
-    row["fall_day_p10"], row["fall_day_p50"], row["fall_day_p90"] = f["p10"], f["p50"], f["p90"]
+    for q in (10, 50, 90):
+        row[f"fall_day_p{q}"] = hist_quantile(agg.capital_hist, agg.width, q / 100)
     censored = agg.capital_hist.copy()
     censored[-1] += counts["holds"]  # the last bin's lower edge is the horizon
     row["median_fall_day"] = hist_quantile(censored, agg.width, 0.5)
@@ -155,13 +177,120 @@ def metric_columns(within_days=WITHIN_DAYS) -> list[str]:
 METRIC_COLUMNS = metric_columns()
 
 
-def run_point(base: Base, values: dict[str, float]) -> dict:
-    """Run one point (a picklable task for any executor): ``base.reps`` replications of the scenario
-    with ``values`` fixed, seeded with ``base.seed`` like every other point, and its metrics row."""
-    from ..runs.runner import run  # here, not at the top: workers import only what a task needs
+@dataclass(frozen=True)
+class Batch:
+    """Consecutive points run as one task: its place in the design (``index``, which seeds it), the
+    points' indices, and whether its one point runs alone as its own run (``alone``)."""
 
-    result = run(base.scenario(values), base.reps, seed=base.seed, engine=base.engine, keep_outcomes=False)
-    return point_metrics(result, base.within_days)
+    index: int
+    points: tuple[int, ...]
+    alone: bool = False
+
+
+def points_per_batch(base: Base) -> int:
+    """Whole points of ``base.reps`` replications in one block of the scenario
+    (:func:`sim.runs.runner.block_size`), at least 1: part of a study's seeding contract."""
+    from ..runs.runner import block_size
+
+    return max(1, block_size(base.scenario()) // base.reps)
+
+
+def batches(base: Base, n_points: int) -> list[Batch]:
+    """The design's batches: points 0 .. n_points - 1 in consecutive groups of :func:`points_per_batch`
+    (the last may be smaller); a group of one is a point run alone."""
+    size = points_per_batch(base)
+    return [Batch(k, tuple(range(start, min(start + size, n_points))), alone=size == 1)
+            for k, start in enumerate(range(0, n_points, size))]
+
+
+def run_batch(base: Base, batch: Batch, values: list[dict[str, float]]) -> list[dict]:
+    """Run one batch (a picklable task for any executor): ``values`` are its points' values, in the
+    order of ``batch.points``; returns their metrics rows in that order.
+
+    A point alone is ``base.reps`` replications of its own :func:`sim.runs.runner.run` with the
+    sweep's seed. Otherwise the batch's points are grouped by structure (:func:`_structure`; groups
+    in the order of their first point), and each group is one block: every point's parameters drawn
+    as a run's first block draws them, its values given as per-replication columns
+    (:func:`sim.engines.draws.draw_parameters`), the points joined one after the other and
+    simulated with the group's own process stream.
+
+    Every value is checked through the loader, as a ``--set`` would be (:class:`ScenarioError`
+    naming the path): for each group, the scenario with each path at its lowest value of the group,
+    and with each at its highest (what the loader checks of a number is a range, so its ends stand
+    for every value between them). The group's block runs on the first of the two, whose fixed
+    values the columns replace.
+    """
+    from ..engines import ENGINES  # here, not at the top: workers import only what a task needs
+    from ..engines.draws import draw_parameters
+    from ..engines.theatre import Theatre
+    from ..runs.runner import run
+
+    if batch.alone:
+        result = run(base.scenario(values[0]), base.reps, seed=base.seed, engine=base.engine, keep_outcomes=False)
+        return [point_metrics(result.aggregate, base.within_days)]
+    groups: dict = {}
+    for j, point in enumerate(values):
+        groups.setdefault(_structure(point), []).append(j)
+    first_block = np.random.SeedSequence(base.seed).spawn(1)[0]  # what a run's first block draws from
+    reps, rows = base.reps, [None] * len(values)
+    for g, members in enumerate(groups.values()):
+        paths = values[members[0]]
+        scenario = base.scenario({p: min(values[j][p] for j in members) for p in paths})
+        base.scenario({p: max(values[j][p] for j in members) for p in paths})
+        draws = join_draws([
+            draw_parameters(scenario, reps, rng=_generator(first_block),
+                            columns={p: np.broadcast_to(np.float64(v), (reps,)) for p, v in values[j].items()})
+            for j in members])
+        rng = _generator(np.random.SeedSequence(base.seed, spawn_key=(BATCH_KEY, batch.index, g)))
+        out, _ = ENGINES[base.engine].simulate(scenario, draws.n, rng=rng, draws=draws)
+        th = Theatre.from_scenario(scenario)
+        for slot, j in enumerate(members):
+            agg = Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies)
+            agg.add(_slice(out, slot * reps, (slot + 1) * reps))
+            rows[j] = point_metrics(agg, base.within_days)
+    return rows
+
+
+def _generator(seed_seq: np.random.SeedSequence) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed_seq))
+
+
+def _structure(values: dict[str, float]) -> tuple:
+    """What points must share to share a block: the paths they fix, and the values of the roads among
+    them. Besides the parameters' draws, the engines read a scenario's theatre and horizon, and of a
+    point's values only a road's (its mean length) can change the theatre: the shortest road path to
+    the capital, which fallbacks follow."""
+    return tuple(sorted(values)), tuple(sorted((p, v) for p, v in values.items() if p.startswith("roads.")))
+
+
+def _slice(out: Outcomes, start: int, stop: int) -> Outcomes:
+    return Outcomes(**{f.name: getattr(out, f.name)[start:stop] for f in fields(out)})
+
+
+def join_draws(parts: list[Draws]) -> Draws:
+    """Several points' parameter draws as one block's, point after point on the replication axis.
+    A parameter fixed to the same value in every part stays a read-only view of it, which the
+    engine reads as a constant, as it does a single point's."""
+    def join(columns: list[np.ndarray]) -> np.ndarray:
+        n = sum(c.shape[-1] for c in columns)
+        first = columns[0]
+        if all(c.shape[-1] and c.strides[-1] == 0 and np.array_equal(c[..., 0], first[..., 0]) for c in columns):
+            return np.broadcast_to(first[..., :1], (*first.shape[:-1], n))
+        return np.concatenate(columns, axis=-1)
+
+    def space(spaces: list[SimpleNamespace]) -> SimpleNamespace:
+        return SimpleNamespace(**{k: join([vars(s)[k] for s in spaces]) for k in vars(spaces[0])})
+
+    head = parts[0]
+    by_path = {path: join([d.by_path[path] for d in parts]) for path in head.by_path}
+    return Draws(
+        n=sum(d.n for d in parts), nodes=space([d.nodes for d in parts]), axes=space([d.axes for d in parts]),
+        allies=space([d.allies for d in parts]), road_km=join([d.road_km for d in parts]),
+        # a section's fields are its paths' columns, as draw_parameters makes them (not copied twice)
+        sections={name: SimpleNamespace(**{k: by_path[f"{name}.{k}"] for k in vars(ns)})
+                  for name, ns in head.sections.items()},
+        by_path=by_path,
+    )
 
 
 # --------------------------------------------------------------------------- the points log
@@ -210,11 +339,12 @@ class PointLog:
             records[rec["point"]] = rec
         return records
 
-    def append(self, record: dict) -> None:
-        """Append one record and flush it to disk before returning (one ``write``, then ``fsync``)."""
+    def extend(self, records: list[dict]) -> None:
+        """Append records (a batch's points) and flush them to disk before returning (one ``write``,
+        then ``fsync``): a kill leaves at most the last line cut short."""
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        data = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
+        data = "".join(json.dumps(r, allow_nan=False) + "\n" for r in records).encode("utf-8")
         written = os.write(self._fd, data)
         while written < len(data):  # a regular file takes it whole; this is belt and braces
             written += os.write(self._fd, data[written:])
@@ -229,35 +359,36 @@ class PointLog:
 # --------------------------------------------------------------------------- execution
 
 
-def execute(fn: Callable, base, points: list[dict], *, executor: Executor, log: PointLog,
+def execute(base, points: list[dict], plan: list[Batch], *, executor: Executor, log: PointLog,
             done: dict[int, dict], window: int = 1,
             progress: Callable[[int, int], None] | None = None) -> dict[int, dict]:
-    """Run ``fn(base, points[i])`` for every point not in ``done``, at most ``window`` at a time,
-    appending each finished point to ``log`` at once and adding its metrics to ``done``.
+    """Run every batch of ``plan`` with a point not in ``done`` (:func:`run_batch`), at most
+    ``window`` at a time, appending each finished batch's missing points to ``log`` at once and
+    adding their metrics to ``done``.
 
-    ``progress(finished, total)`` is called after each point. On an exception (a failed task, a
-    ``KeyboardInterrupt``) the points not started are cancelled and it propagates; what finished is
-    in the log.
+    ``progress(finished, total)`` is called after each batch, in points. On an exception (a failed
+    task, a ``KeyboardInterrupt``) the batches not started are cancelled and it propagates; what
+    finished is in the log.
     """
-    todo = iter([i for i in range(len(points)) if i not in done])
+    todo = iter([b for b in plan if any(i not in done for i in b.points)])
     pending: dict = {}
 
     def fill():
         while len(pending) < max(1, window):
-            i = next(todo, None)
-            if i is None:
+            batch = next(todo, None)
+            if batch is None:
                 return
-            pending[executor.submit(fn, base, points[i])] = i
+            pending[executor.submit(run_batch, base, batch, [points[i] for i in batch.points])] = batch
 
     try:
         fill()
         while pending:
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in finished:
-                i = pending.pop(fut)
-                metrics = fut.result()
-                log.append({"point": i, "values": points[i], "metrics": metrics})
-                done[i] = metrics
+                batch = pending.pop(fut)
+                new = {i: m for i, m in zip(batch.points, fut.result()) if i not in done}
+                log.extend([{"point": i, "values": points[i], "metrics": m} for i, m in new.items()])
+                done.update(new)
                 if progress:
                     progress(len(done), len(points))
             fill()
@@ -291,14 +422,14 @@ class Progress:
 
 
 def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec: dict, resume: bool = False,
-               workers: int = 1, scheduler: str | None = None, fn: Callable | None = None,
+               workers: int = 1, scheduler: str | None = None,
                on_progress: Callable[[Progress], None] | None = None, on_start=None) -> dict[int, dict]:
     """Run every point into the working folder ``out_dir`` (``spec.json``, ``scenario.toml``,
     ``points.jsonl``, and an INCOMPLETE marker until :func:`finish`) and return the metrics of all
     of them by point. ``out_dir`` must be absent, empty or a study of the same ``kind``.
 
     ``spec`` describes the sweep (JSON data, no timings); with the scenario's and points'
-    fingerprints it is written to ``spec.json``. With ``resume``, a folder holding the same spec
+    fingerprints and the points a batch holds it is written to ``spec.json``. With ``resume``, a folder holding the same spec
     keeps its finished points (a different spec raises :class:`SweepError`; a folder with none
     starts afresh); without it, the folder's earlier points are discarded.
     ``on_start(progress, executor_description)`` is called once the executor is ready.
@@ -307,6 +438,7 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
     check_destination(out_dir, kind, owns=earlier_study(kind))
     full_spec = {"format": FORMAT, "kind": kind, **spec, "reps": base.reps, "seed": base.seed, "engine": base.engine,
                  "within_days": list(base.within_days), "n_points": len(points),
+                 "points_per_batch": points_per_batch(base),  # the batches' composition seeds them
                  "scenario_sha256": base.fingerprint(),
                  "points_sha256": hashlib.sha256(json.dumps(points).encode()).hexdigest()}
     spec_path, log = out_dir / SPEC_FILE, PointLog(out_dir / POINTS_FILE)
@@ -328,8 +460,9 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
         write_json(spec_path, full_spec, allow_nan=False)
         write_text(out_dir / SCENARIO_FILE, base.resolved_toml)
     prog = Progress(len(points), base.reps, resumed=len(done), done=len(done))
+    plan = batches(base, len(points))
     try:
-        todo = len(points) - len(done)
+        todo = sum(any(i not in done for i in b.points) for b in plan)
         with executor_for(workers, scheduler, tasks=todo) as (executor, window, description):
             if on_start:
                 on_start(prog, description)
@@ -339,7 +472,7 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
                 if on_progress:
                     on_progress(prog)
 
-            execute(fn or run_point, base, points, executor=executor, log=log, done=done, window=window, progress=progress)
+            execute(base, points, plan, executor=executor, log=log, done=done, window=window, progress=progress)
     except (ScenarioError, ResultsError, SweepError):
         raise
     except Exception as exc:
@@ -421,7 +554,7 @@ def earlier_study(kind: str) -> Callable[[Path], bool]:
     """Recognises a study folder of ``kind`` written before manifests named their kind (its spec.json)."""
     def owns(folder: Path) -> bool:
         spec = peek_json(Path(folder) / SPEC_FILE, limit=10_000_000)
-        return isinstance(spec, dict) and spec.get("format") == FORMAT and spec.get("kind") == kind
+        return isinstance(spec, dict) and spec.get("format") in range(1, FORMAT + 1) and spec.get("kind") == kind
     return owns
 
 

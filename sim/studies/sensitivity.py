@@ -8,9 +8,11 @@ Uniform u is the distribution itself, so Sobol indices are those of the scenario
 and Morris's mu* is in output units per the whole range of a factor's quantiles, comparable across
 factors with different units.
 
-Each sample is a point of a sweep (:mod:`sim.studies.points`): R replications with the sampled values fixed
-and the same seed as every other point (common random numbers); parameters that are not factors
-keep their distributions. The outputs per point (:data:`OUTPUTS`) come from its metrics row.
+Each sample is a point of a sweep (:mod:`sim.studies.points`): R replications with the sampled values fixed,
+run in batches of consecutive points that fill a block; parameters that are not factors keep their
+distributions and take the same draws, replication by replication, at every point (common random
+numbers in the parameters; the process randomness is each batch's own). The outputs per point
+(:data:`OUTPUTS`) come from its metrics row.
 
 SALib does the sampling and the analysis: :func:`sample` and :func:`analyse` only translate.
 """

@@ -11,7 +11,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from sim.cli import main
 from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS
+from sim.forecast import calibration
+from sim.runs import executors
 from sim.errors import ScenarioError
 from sim.forecast.calibration import (Simulations, distances, emulate, gap, leave_war_out, load_spec,
                                       observables, simulate_particles, validation)
@@ -180,6 +183,29 @@ def test_numbers_do_not_depend_on_the_workers(reference_class):
     one = simulate_particles(spec, 300, seed=5)
     two = simulate_particles(spec, 300, seed=5, workers=2)
     assert np.array_equal(one.distance, two.distance) and np.array_equal(one.particles, two.particles)
+
+
+def test_a_dask_cluster_gives_the_numbers_of_a_process_pool(reference_class, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(calibration, "CHUNK", 100)  # three chunks a case, planned here
+    spec = load_spec(reference_class)
+    pool = simulate_particles(spec, 300, seed=5, workers=2)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        dask = simulate_particles(spec, 300, seed=5, scheduler=cluster.scheduler_address)
+    assert np.array_equal(dask.distance, pool.distance) and np.array_equal(dask.particles, pool.particles)
+    assert np.array_equal(dask.log_likelihood, pool.log_likelihood)
+
+
+def test_calibrate_with_an_unreachable_scheduler_is_one_line(reference_class, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(executors, "SCHEDULER_TIMEOUT", 1)
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(reference_class), "--particles", "50", "--scheduler", "tcp://127.0.0.1:9",
+                 "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sim: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert not out.exists()
 
 
 def test_calibrate_command_ships_a_posterior_a_scenario_can_draw(reference_class, tmp_path):

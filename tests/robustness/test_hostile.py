@@ -166,7 +166,9 @@ def test_a_lost_dask_scheduler_is_one_line_and_the_saved_points_resume(tmp_path)
     worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--no-dashboard"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        args = [sys.executable, "-m", "sim.cli", "sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0:1:60",
+        # blocks of 1,000 (batches of two points, planned in the command; the workers run what they are given)
+        small_blocks = "import sys, sim.runs.runner as r; r.BLOCK_SIZE = 1000; from sim.cli import main; sys.exit(main())"
+        args = [sys.executable, "-c", small_blocks, "sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0:1:60",
                 "--reps", "500", "--horizon", "30", "--seed", "1", "--no-plots", "--out", "s", "--quiet"]
         sweep = subprocess.Popen([*args, "--scheduler", f"tcp://127.0.0.1:{port}"], cwd=tmp_path, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -1,4 +1,4 @@
-"""Grid sweeps: parsing, common random numbers, tables, resume after a kill, executors (Dask too)."""
+"""Grid sweeps: parsing, batches and common random numbers, tables, resume after a kill, executors (Dask too)."""
 
 import io
 import json
@@ -12,17 +12,19 @@ import sim.studies.points
 from sim.api import run_grid
 from sim.reporting.text import format_sweep
 from sim.cli import main
+from sim.engines import ENGINES, vectorised
 from sim.engines.draws import draw_parameters
+from sim.engines.theatre import Theatre
 from sim.errors import ScenarioError, SweepError
 from sim.files import folder_kind
 from sim.reporting.progress import ProgressBar
 from sim.studies.grid import SweepParam, grid_points, parse_param
 from sim.studies.points import (
-    POINTS_FILE, Base, PointLog, Progress,
+    POINTS_FILE, Base, Batch, PointLog, Progress, batches, run_batch,
     run_points,
 )
 
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, base_doc
 
 FLAGSHIP = SCENARIOS / "syria-2024-12-07.toml"
 CAPACITY = "allies.russia.capacity"
@@ -100,11 +102,91 @@ def test_points_draw_every_other_parameter_identically(base):
     assert (da.by_path[CAPACITY] == 0.1).all() and (db.by_path[CAPACITY] == 0.9).all()
 
 
-def test_identical_points_give_identical_rows(tmp_path):
-    base = Base.load(FLAGSHIP, reps=300, seed=5)
-    table = run_grid(base, [parse_param("allies.russia.capacity=0.4,0.4,0.9")], tmp_path, plots=False)
-    r0, r1, r2 = ({k: v for k, v in r.items() if k != "point"} for r in table["rows"])
-    assert r0 == r1 and r0 != r2
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 1,200 replications, so that a few points of a few hundred make several batches.
+    The batches are planned in this process; a worker only runs the batch it is given."""
+    monkeypatch.setattr(sim.runs.runner, "BLOCK_SIZE", 1_200)
+
+
+class Recorder:
+    """The vectorised engine, recording the scenario and draws of every block it runs."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def simulate(self, scenario, reps, *, rng, draws=None):
+        self.blocks.append((scenario, draws))
+        return vectorised.simulate(scenario, reps, rng=rng, draws=draws)
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    rec = Recorder()
+    monkeypatch.setitem(ENGINES, "recorder", rec)
+    return rec
+
+
+def test_batches_are_consecutive_points_filling_a_block(small_blocks):
+    base = Base.load(FLAGSHIP, reps=300, seed=1)
+    assert batches(base, 10) == [Batch(0, (0, 1, 2, 3)), Batch(1, (4, 5, 6, 7)), Batch(2, (8, 9))]
+    alone = Base.load(FLAGSHIP, reps=700, seed=1)  # over half a block: each point runs alone
+    assert batches(alone, 2) == [Batch(0, (0,), alone=True), Batch(1, (1,), alone=True)]
+
+
+def test_a_batch_draws_each_point_as_its_own_run_would(recorder):
+    """Common random numbers in a batch: each point's rows take the parameters its own scenario
+    draws from a run's first block, so every other parameter is the same replication by
+    replication at every point; the values swept are the point's."""
+    base = Base.load(FLAGSHIP, reps=200, seed=4, engine="recorder")
+    values = [{CAPACITY: 0.1, "belief.initial": 0.5}, {CAPACITY: 0.9, "belief.initial": 0.7}]
+    rows = run_batch(base, Batch(0, (0, 1)), values)
+    assert [r["reps"] for r in rows] == [200, 200]
+    (_, draws), = recorder.blocks
+    assert draws.n == 400
+    for k, point in enumerate(values):
+        first = np.random.Generator(np.random.PCG64(np.random.SeedSequence(4).spawn(1)[0]))
+        own = draw_parameters(base.scenario(point), 200, rng=first)
+        for path, column in own.by_path.items():
+            np.testing.assert_array_equal(draws.by_path[path][200 * k: 200 * (k + 1)], column, err_msg=path)
+        np.testing.assert_array_equal(draws.nodes.garrison[:, 200 * k: 200 * (k + 1)], own.nodes.garrison)
+
+
+def test_points_that_change_the_theatre_share_a_block_only_with_their_like(tmp_path, write_scenario, recorder):
+    """A road's length can change the shortest path to the capital (which fallbacks follow): such
+    points are grouped with the points of the batch that have the same road lengths."""
+    doc = base_doc(nodes={"east": {"garrison": 500}}, roads={"town-east": 30, "east-cap": 50})
+    path = write_scenario(doc)
+    base = Base.load(path, ["scenario.horizon_days=20"], reps=100, seed=2, engine="recorder")
+    values = [{"roads.east-cap": 50.0}, {"roads.east-cap": 100.0}, {"roads.east-cap": 50.0}]
+    theatres = [Theatre.from_scenario(base.scenario(v)) for v in values]
+    assert not np.array_equal(theatres[0].fallback, theatres[1].fallback)
+    run_batch(base, Batch(0, (0, 1, 2)), values)
+    assert [d.n for _, d in recorder.blocks] == [200, 100]  # points 0 and 2, then point 1
+    for (scenario, _), k in zip(recorder.blocks, (0, 1)):
+        np.testing.assert_array_equal(Theatre.from_scenario(scenario).fallback, theatres[k].fallback)
+
+
+def test_every_value_of_a_batch_is_checked(small_blocks):
+    base = Base.load(FLAGSHIP, reps=300, seed=1)
+    with pytest.raises(ScenarioError, match=r"--param: allies.russia.capacity: value must be <= 1"):
+        run_batch(base, Batch(0, (0, 1, 2)), [{CAPACITY: 0.5}, {CAPACITY: 1.5}, {CAPACITY: 0.7}])
+
+
+def test_identical_points_share_their_parameters_and_alone_their_process_randomness(tmp_path, monkeypatch):
+    """In a batch, identical points draw the same parameters but their rows are different draws of
+    the block's process randomness; points that run alone (a block holds fewer than two) start it
+    from the same state, so identical points give identical rows."""
+    params = [parse_param("allies.russia.capacity=0.4,0.4,0.9")]
+    base = Base.load(FLAGSHIP, ["scenario.horizon_days=30"], reps=300, seed=5)
+    rows = {}
+    for block in (1_000, 500):
+        monkeypatch.setattr(sim.runs.runner, "BLOCK_SIZE", block)
+        table = run_grid(base, params, tmp_path / str(block), plots=False)
+        rows[block] = [{k: v for k, v in r.items() if k != "point"} for r in table["rows"]]
+    batched, alone = rows[1_000], rows[500]
+    assert batched[0] != batched[1] and batched[0] != batched[2]
+    assert alone[0] == alone[1] and alone[0] != alone[2]
 
 
 # --------------------------------------------------------------------------- tables
@@ -165,37 +247,55 @@ def test_single_parameter_sweep_draws_a_line(tmp_path):
 # --------------------------------------------------------------------------- resume
 
 
-def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path, monkeypatch, capsys):
+def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path, monkeypatch, capsys, small_blocks):
     args = ["sweep", str(FLAGSHIP), "--param", "allies.russia.capacity=0:1:3", "--param", "rebels.north.momentum=1,1.5",
-            "--reps", "300", "--seed", "3", "--no-plots", "--quiet", "--workers", "1"]  # in this process: patched
+            "--reps", "300", "--horizon", "60", "--seed", "3", "--no-plots", "--quiet",
+            "--workers", "1"]  # 3 batches of 4, 2 points; in this process, where run is patched
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert main([*args, "--out", str(straight)]) == 0
 
-    real_run, calls = sim.runs.runner.run, []
+    real_batch, calls = sim.studies.points.run_batch, []
 
-    def dies_on_the_fourth_point(*a, **kw):
-        calls.append(1)
-        if len(calls) == 4:
+    def dies_on_the_second_batch(base, batch, values):
+        calls.append(batch.index)
+        if len(calls) == 2:
             raise KeyboardInterrupt  # Ctrl-C half way through
-        return real_run(*a, **kw)
+        return real_batch(base, batch, values)
 
-    monkeypatch.setattr(sim.runs.runner, "run", dies_on_the_fourth_point)
+    monkeypatch.setattr(sim.studies.points, "run_batch", dies_on_the_second_batch)
     assert main([*args, "--out", str(killed)]) == 130
     err = capsys.readouterr().err.strip()
-    assert err == f"sim: interrupted; 3 of 6 points are saved in {killed / POINTS_FILE}; " \
+    assert err == f"sim: interrupted; 4 of 6 points are saved in {killed / POINTS_FILE}; " \
                   "run the same command with --resume to finish"
-    assert len(PointLog(killed / POINTS_FILE).read()) == 3 and not (killed / "sweep.csv").exists()
+    assert len(PointLog(killed / POINTS_FILE).read()) == 4 and not (killed / "sweep.csv").exists()
     # A kill during a write leaves half a line: it is dropped, and the rest stays readable.
     with open(killed / POINTS_FILE, "a") as fh:
         fh.write('{"point": 5, "values": {"allies.russia.capac')
 
     calls.clear()
     assert main([*args, "--out", str(killed), "--resume"]) == 0
-    assert len(calls) == 3  # only the missing points ran
+    assert calls == [1]  # only the missing batch ran
     for name in ("sweep.csv", "sweep.json"):
         assert (killed / name).read_bytes() == (straight / name).read_bytes(), name
     manifest = json.loads((killed / "manifest.json").read_text())
-    assert manifest["points_run"] == 3
+    assert manifest["points_run"] == 2
+
+
+def test_a_batch_cut_short_runs_again_whole_and_saves_only_its_missing_points(tmp_path, monkeypatch, small_blocks):
+    """A log holding part of a batch (a kill during its write) resumes to the same numbers: the
+    batch runs again whole, with the same seed and points, and only its missing points are added."""
+    base = Base.load(FLAGSHIP, ["scenario.horizon_days=60"], reps=300, seed=8)
+    params = [parse_param("allies.russia.capacity=0:1:6")]
+    straight = run_grid(base, params, tmp_path / "straight", plots=False)
+    log = tmp_path / "cut" / POINTS_FILE
+    run_grid(base, params, tmp_path / "cut", plots=False)
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:5]))  # the first batch, and one point of the second
+    real_batch, calls = sim.studies.points.run_batch, []
+    monkeypatch.setattr(sim.studies.points, "run_batch", lambda *a: calls.append(a[1].index) or real_batch(*a))
+    assert run_grid(base, params, tmp_path / "cut", plots=False, resume=True) == straight
+    assert calls == [1]
+    assert sorted(json.loads(line)["point"] for line in log.read_text().splitlines()) == list(range(6))
 
 
 def test_resume_refuses_a_different_sweep(tmp_path, capsys):
@@ -222,7 +322,7 @@ def test_resume_reuses_the_recorded_seed(tmp_path):
 
 def test_point_log_drops_a_torn_last_line(tmp_path):
     log = PointLog(tmp_path / POINTS_FILE)
-    log.append({"point": 0, "values": {}, "metrics": {"reps": 1}})
+    log.extend([{"point": 0, "values": {}, "metrics": {"reps": 1}}])
     log.close()
     with open(log.path, "a") as fh:
         fh.write('{"point": 1, "val')
@@ -234,22 +334,23 @@ def test_point_log_drops_a_torn_last_line(tmp_path):
 
 
 def _grid(tmp_path, name, **kw):
-    base = Base.load(FLAGSHIP, ["scenario.horizon_days=30"], reps=12_000, seed=9)  # two blocks a point
-    params = [parse_param("allies.russia.capacity=0,1"), parse_param("rebels.north.momentum=0.9,1.5")]
-    run_grid(base, params, tmp_path / name, plots=False, **kw)
+    """Three batches of two points and the last of one, planned here (small_blocks) whoever runs them."""
+    base = Base.load(FLAGSHIP, ["scenario.horizon_days=30"], reps=500, seed=9)
+    params = [parse_param("allies.russia.capacity=0,0.5,1"), parse_param("rebels.north.momentum=0.9,1.5")]
+    run_grid(base, params + [parse_param("belief.initial=0.6")], tmp_path / name, plots=False, **kw)
     return (tmp_path / name / "sweep.json").read_bytes()
 
 
-def test_a_process_pool_gives_the_same_table(tmp_path):
+def test_a_process_pool_gives_the_same_table(tmp_path, small_blocks):
     assert _grid(tmp_path, "pool", workers=2) == _grid(tmp_path, "inprocess")
 
 
-def test_a_dask_cluster_gives_the_same_table(tmp_path):
+def test_a_dask_cluster_gives_the_same_table(tmp_path, small_blocks):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         dask = _grid(tmp_path, "dask", scheduler=cluster.scheduler_address)
-    assert dask == _grid(tmp_path, "inprocess")
+    assert dask == _grid(tmp_path, "pool", workers=2)
 
 
 def test_an_unreachable_scheduler_is_one_error(tmp_path, monkeypatch):
