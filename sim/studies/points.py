@@ -14,10 +14,12 @@ theatre and horizon) are one block, each point a consecutive slice of ``reps`` r
 into per-point outcomes and metrics; a point whose values change the structure (a road's length
 can change the shortest path to the capital, which fallbacks follow) is grouped only with the
 points of the batch that have the same structure. When a whole block holds fewer than two points
-(``reps`` over half a block), each point is a batch of its own and runs alone, as its own
-:func:`sim.runs.runner.run`. A batch's points and seed follow from the design (the points, their
-order, ``reps``, the scenario) alone, so the numbers never depend on the workers, the executor, the
-order batches finish in, or a resume.
+(``reps`` over half a block), each point is a batch of its own; a batch of one point (that, or
+a design's last point left over, or a one-point sweep) runs alone, as its own
+:func:`sim.runs.runner.run`, so it gives the numbers of ``sim run`` with the same values. A
+batch's points and seed follow from the design (the points, their order, ``reps``, the scenario)
+alone, so the numbers never depend on the workers, the executor, the order batches finish in, or a
+resume.
 
 Common random numbers: every point draws its parameters from the same stream, the one the first
 block of a run with the sweep's seed draws from (``SeedSequence(seed).spawn``'s first child), in
@@ -199,7 +201,7 @@ def batches(base: Base, n_points: int) -> list[Batch]:
     """The design's batches: points 0 .. n_points - 1 in consecutive groups of :func:`points_per_batch`
     (the last may be smaller); a group of one is a point run alone."""
     size = points_per_batch(base)
-    return [Batch(k, tuple(range(start, min(start + size, n_points))), alone=size == 1)
+    return [Batch(k, tuple(range(start, min(start + size, n_points))), alone=min(start + size, n_points) - start == 1)
             for k, start in enumerate(range(0, n_points, size))]
 
 
