@@ -63,12 +63,12 @@ def summary_html(s: dict) -> str:
                                      ["median", day_date(s["as_of"], f["p50"])],
                                      ["90th percentile", day_date(s["as_of"], f["p90"])]]))
     out.append(_table(["government-held node", "P(fallen)", "median fall date (where it fell)"],
-                      [[k, pct(v["p_fallen"]), day_date(s["as_of"], v["median_day"])] for k, v in s["nodes"].items()],
+                      [[k, pct(v["fallen"]["p"]), day_date(s["as_of"], v["median_day"])] for k, v in s["nodes"].items()],
                       {1}))
     other = [["ruler fled", pct(s["leader_fled"]["p"])], ["negotiated hand-over", pct(s["handover"]["p"])],
              ["succession (the ruler fled, the regime held)", pct(s["succession"]["p"])],
              ["mean fighters dispersed", "—" if s["mean_dispersed"] is None else f"{s['mean_dispersed']:,.0f}"]]
-    other += [[f"ally arrived: {k}", pct(v)] for k, v in s["allies_arrived"].items()]
+    other += [[f"ally arrived: {k}", pct(v["p"])] for k, v in s["allies_arrived"].items()]
     c = s.get("control_share")
     if c:
         other.append([f"government-held share of the theatre ({c['weighted_by']}) at as-of", pct(c["at_start"])])

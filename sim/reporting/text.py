@@ -28,7 +28,7 @@ def format_summary(summary: dict) -> str:
               f"  10–90%  {day_date(as_of, f['p10'])}  to  {day_date(as_of, f['p90'])}", "",
               f"{'node':<16}{'P(fallen)':>10}   median fall date"]
     for name, v in summary["nodes"].items():
-        lines.append(f"{name:<16}{pct(v['p_fallen']):>10}   {day_date(as_of, v['median_day'])}")
+        lines.append(f"{name:<16}{pct(v['fallen']['p']):>10}   {day_date(as_of, v['median_day'])}")
     lines += ["", f"ruler fled in {pct(summary['leader_fled']['p'])} of replications "
               f"(succession: the regime held without him in {pct(summary['succession']['p'])}); "
               f"negotiated hand-over in {pct(summary['handover']['p'])}"]

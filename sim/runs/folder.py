@@ -24,6 +24,7 @@ from ..files import (
 )
 from ..engines.theatre import Theatre
 from .runner import RunResult, block_size, run
+from .summary import SUMMARY_FORMAT
 
 __all__ = ["SUMMARY", "MANIFEST", "SCENARIO", "OUTCOMES", "HISTOGRAMS", "INCOMPLETE", "PARTIAL", "TIMING_FIELDS",
            "KIND", "Columns", "run_id", "manifest", "write_run", "run_to_folder", "outcome_columns", "OutcomesFile",
@@ -246,6 +247,9 @@ def read_summary(run_dir: Path) -> dict:
     for key, kind in SUMMARY_KEYS.items():
         if not isinstance(s.get(key), kind) or isinstance(s.get(key), bool):
             raise ResultsError(path, f"is not a run's summary ({key}: expected {kind.__name__})")
+    if s.get("format", 1) != SUMMARY_FORMAT:
+        raise ResultsError(path, f"has summary format {s.get('format', 1)!r}, this version reads {SUMMARY_FORMAT}: "
+                                 f"write the run again (sim rerun {Path(run_dir)} --out NEW_FOLDER)")
     return s
 
 

@@ -117,6 +117,9 @@ def rerun(run_dir, *, workers: int = 1, executor=None) -> Rerun:
                      f"blocks of {size:,}: the random streams differ")
     if m.get("version", __version__) != __version__:
         notes.append(f"the original was written by sim {m['version']}, this is sim {__version__}")
+    if isinstance(original, dict) and original.get("format", 1) != result.summary["format"]:
+        notes.append(f"the original's summary.json has layout {original.get('format', 1)!r}, this version writes "
+                     f"layout {result.summary['format']}: the files differ in form, whatever the numbers")
     if m.get("numpy", np.__version__) != np.__version__:
         notes.append(f"the original drew its numbers with numpy {m['numpy']}, this with numpy {np.__version__}")
     return Rerun(run_dir, m, result, difference is None, before == after, difference, notes)

@@ -18,6 +18,7 @@ from ..engines.outcomes import CAPTURED, COLLAPSED, END_STATES, HOLDS, Outcomes
 BIN_DAYS = 0.125  # histogram resolution of fall days: 3 hours
 MAX_BINS = 100_000
 MILESTONES = (7, 30, 90)   # the days summary.json gives P(the capital falls within d days) for, with the horizon
+SUMMARY_FORMAT = 2  # version of summary.json's layout: 2, every probability an interval object
 
 
 def fell_within(days: np.ndarray, d: float) -> np.ndarray:
@@ -181,7 +182,8 @@ def wilson(k, n: int, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndar
 
 
 def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nodes, ally_names) -> dict:
-    """The summary of a run: end-state probabilities, fall-day quantiles, per-node and per-ally figures."""
+    """The summary of a run: end-state probabilities, fall-day quantiles, per-node and per-ally figures.
+    Every probability is an interval object, ``{"p", "ci_low", "ci_high"}`` (:func:`proportion`)."""
     n = agg.n
     fell = int(agg.capital_hist.sum())
     q = {f"p{int(x * 100)}": hist_quantile(agg.capital_hist, agg.width, x) for x in (0.1, 0.5, 0.9)}
@@ -189,11 +191,12 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
     for i, name in enumerate(node_names):
         if name in government_nodes:
             nodes[name] = {
-                "p_fallen": agg.node_fallen[i] / n if n else None,
+                "fallen": proportion(int(agg.node_fallen[i]), n),
                 "median_day": hist_quantile(agg.node_hist[i], agg.width, 0.5),
-                "p_retaken": agg.node_retaken[i] / n if n else None,
+                "retaken": proportion(int(agg.node_retaken[i]), n),
             }
     return {
+        "format": SUMMARY_FORMAT,
         "scenario": scenario.name,
         "title": scenario.title,
         "as_of": scenario.as_of.isoformat(),
@@ -211,8 +214,8 @@ def summarise(agg: Aggregate, *, scenario, seed: int, node_names, government_nod
         "handover": proportion(agg.handovers, n),
         "succession": proportion(agg.successions, n),
         "mean_dispersed": agg.dispersed_sum / n if n else None,
-        "allies_arrived": {name: agg.ally_arrived[j] / n if n else None for j, name in enumerate(ally_names)},
-        "allies_withdrew": {name: agg.ally_withdrew[j] / n if n else None for j, name in enumerate(ally_names)},
+        "allies_arrived": {name: proportion(int(agg.ally_arrived[j]), n) for j, name in enumerate(ally_names)},
+        "allies_withdrew": {name: proportion(int(agg.ally_withdrew[j]), n) for j, name in enumerate(ally_names)},
         **({"control_share": control_summary(agg)} if len(agg.control_days) and n else {}),
     }
 

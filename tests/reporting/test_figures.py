@@ -114,7 +114,7 @@ def test_node_falls_show_the_summary_along_the_axes(runs):
     assert d["order"] == ["homs", "nabk", "damascus", "damascus_suburbs", "latakia", "tartus"]  # axes, then the rest
     names = [n.name for n in run.scenario.nodes]
     for name, v in run.summary["nodes"].items():
-        assert d["cdf"][name][-1] == pytest.approx(v["p_fallen"])
+        assert d["cdf"][name][-1] == pytest.approx(v["fallen"]["p"])
         hist = run.histograms["nodes"][names.index(name)]
         assert hist_quantile(hist, float(run.histograms["bin_days"]), 0.5) == v["median_day"]
 
@@ -211,10 +211,14 @@ def test_compare_overlays_runs_and_prints_a_table(runs, tmp_path, capsys):
         check_png(out / f"{stem}.png")
         assert ET.parse(out / f"{stem}.svg").getroot().tag.endswith("svg")
     assert (out / "compare.txt").read_text().strip() == printed.split("\n\nwrote")[0].strip()
-    table = json.loads((out / "compare.json").read_text())["rows"]
+    written = json.loads((out / "compare.json").read_text())
     summaries = [RunFolder(r).summary for r in (flag, homs)]
-    assert table["P(captured)"] == [f"{s['end_states']['captured']['p']:.1%} ({s['end_states']['captured']['ci_low']:.1%}"
-                                    f"–{s['end_states']['captured']['ci_high']:.1%})" for s in summaries]
+    assert written["format"] == 2 and [r["path"] for r in written["runs"]] == [str(flag), str(homs)]
+    for r, s in zip(written["runs"], summaries):  # numbers, not the table's strings
+        assert r["end_states"] == s["end_states"] and r["capital_falls_within"] == s["capital_falls_within"]
+        assert r["capital_fall_day"]["p50"]["day"] == s["capital_fall_day"]["p50"]
+        assert isinstance(r["leader_fled"]["ci_low"], float)
+    assert f"{summaries[0]['end_states']['captured']['p']:.1%}" in printed
     chart = plots.compare_fall_day([RunFolder(flag), RunFolder(homs)], ["a", "b"])
     for label, s in zip("ab", summaries):
         assert chart.data["cdf"][label][-1] == pytest.approx(1 - s["end_states"]["holds"]["p"])

@@ -349,7 +349,7 @@ def check_run(out: Path, reps: int, case) -> None:
     assert days == sorted(days) and all(0 <= d <= horizon for d in days), case
     assert f["n"] == round((ps[0] + ps[1]) * reps), case
     for node in s["nodes"].values():
-        assert 0.0 <= node["p_fallen"] <= 1.0, case
+        assert 0.0 <= node["fallen"]["p"] <= 1.0, case
         assert node["median_day"] is None or 0 <= node["median_day"] <= horizon, case
     assert s["mean_dispersed"] >= 0, case
     if (out / "outcomes.parquet").is_file():  # every drawn parameter and every outcome: finite or NaN for never

@@ -48,8 +48,8 @@ def test_one_number_in_summary_compare_sweep_and_backtest(tmp_path, monkeypatch,
     p = json.loads((tmp_path / "a" / "summary.json").read_text())["capital_falls_within"]["7"]["p"]
     assert 0.0 < p < 1.0  # not a degenerate number that any command would match
     assert main(["compare", "a", "b", "--out", "c"]) == 0
-    row = json.loads((tmp_path / "c" / "compare.json").read_text())["rows"]["P(falls within 7 days)"]
-    assert row == [f"{p:.1%}"] * 2
+    runs = json.loads((tmp_path / "c" / "compare.json").read_text())["runs"]
+    assert [r["capital_falls_within"]["7"]["p"] for r in runs] == [p, p]
     assert main(["sweep", str(FLAGSHIP), "--param", "combat.kill_rate=0.02", *common, "--no-plots", "--out", "s",
                  "--quiet"]) == 0
     assert json.loads((tmp_path / "s" / "sweep.json").read_text())["rows"][0]["falls_by_7d"] == p
