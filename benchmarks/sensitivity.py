@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from sim.studies.sensitivity import run_sensitivity, sample_size, tornado_points, factors  # noqa: E402
 from sim.studies.points import Base, points_per_batch  # noqa: E402
+from sim.reporting.progress import Progress  # noqa: E402
 
 FLAGSHIP = ROOT / "scenarios" / "syria-2024-12-07.toml"
 FACTORS = [
@@ -42,11 +43,11 @@ def bench(n: int, reps: int, workers: int, seed: int = 1) -> dict:
     base = Base.load(FLAGSHIP, reps=reps, seed=seed)
     points = sample_size("sobol", n, len(FACTORS)) + len(tornado_points(factors(base.scenario(), FACTORS)))
     done = {"n": 0}
+    bar = Progress(f"sobol N={n}")
 
-    def progress(p):
-        done["n"] = p.done
-        if sys.stderr.isatty():
-            print(f"\r  {p.done:,}/{p.total:,} points · {p.rate:,.0f} reps/s", end="", file=sys.stderr, flush=True)
+    def progress(n_done, total, unit):
+        done["n"] = n_done
+        bar(n_done, total, unit)
 
     def cpu() -> float:  # this process and its finished workers, user and system
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -55,10 +56,9 @@ def bench(n: int, reps: int, workers: int, seed: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         start, cpu_start = time.perf_counter(), cpu()
         indices = run_sensitivity(base, "sobol", n, Path(tmp) / "sobol", paths=FACTORS, workers=workers,
-                                  on_progress=progress)
+                                  progress=progress)
         wall, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    bar.close()
     top = max((r for r in indices["rows"] if r["output"] == "median_fall_day" and r["ST"] is not None),
               key=lambda r: r["ST"], default=None)
     return {"n": n, "points": points, "reps": reps, "workers": workers, "wall": wall, "cpu": cpu_seconds,

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--save-outcomes", dest="save_outcomes", action=argparse.BooleanOptionalAction, default=None,
                    help="write per-replication outcomes (default: when reps <= 1,000,000)")
     r.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures")
-    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    r.add_argument("--quiet", action="store_true", help="no progress and no summary: print only where the results went")
 
     p = sub.add_parser("plot", help="redraw the figures of a finished run")
     p.add_argument("run_dir", type=Path)
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     b.add_argument("--out", type=Path, default=None,
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
-    b.add_argument("--quiet", action="store_true")
+    b.add_argument("--quiet", action="store_true", help="no progress and no scores: print only where the results went")
 
     c = sub.add_parser("calibrate", help="calibrate structural parameters on a reference class of cases")
     c.add_argument("spec", type=Path, help="calibration TOML file (cases and priors)")
@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     c.add_argument("--out", type=Path, default=Path("results") / "calibration",
                    help="folder for the posterior (posterior.toml, .json, .md) and the validation (.json, .md)")
-    c.add_argument("--quiet", action="store_true")
+    c.add_argument("--quiet", action="store_true",
+                   help="no progress and no tables: print only warnings and where the results went")
 
     s = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
     s.add_argument("scenario", type=Path, help="scenario TOML file")
@@ -158,7 +159,7 @@ def _sweep_options(p, command: str) -> None:
     p.add_argument("--out", type=Path, default=None, help=f"folder (default results/<scenario>/{command}-<key>)")
     p.add_argument("--resume", action="store_true", help="keep the points the folder already holds; run the rest")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors (and the progress bar)")
+    p.add_argument("--quiet", action="store_true", help="no progress and no table: print only where the results went")
 
 
 def cmd_run(args) -> int:
@@ -175,14 +176,24 @@ def cmd_run(args) -> int:
     seed = new_seed() if args.seed is None else args.seed
     keep = args.save_outcomes if args.save_outcomes is not None else args.reps <= 1_000_000
     out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, args.reps)
-    result = run_to_folder(scenario, args.reps, out, seed=seed, save_outcomes=keep, overrides=overrides,
-                           plots=args.plots, engine=args.engine, workers=args.workers)
-    if not args.quiet:
-        print(format_summary(result.summary))
-        print(f"\nwrote {out}  ({result.wall_seconds:.2f} s, {args.engine} engine)")
-        if args.plots and not keep:
-            print("left out the drivers figure: per-replication outcomes were not saved (--save-outcomes keeps them)")
+    with _progress(args, f"sim run {scenario.name}") as progress:
+        result = run_to_folder(scenario, args.reps, out, seed=seed, save_outcomes=keep, overrides=overrides,
+                               plots=args.plots, engine=args.engine, workers=args.workers, progress=progress)
+    if args.quiet:
+        print(f"wrote {out}")
+        return 0
+    print(format_summary(result.summary))
+    print(f"\nwrote {out}  ({result.wall_seconds:.2f} s, {args.engine} engine)")
+    if args.plots and not keep:
+        print("left out the drivers figure: per-replication outcomes were not saved (--save-outcomes keeps them)")
     return 0
+
+
+def _progress(args, description: str):
+    """The command's progress display (:class:`sim.reporting.progress.Progress`): none with --quiet."""
+    from .reporting.progress import Progress
+
+    return Progress(description, enabled=not getattr(args, "quiet", False))
 
 
 def _run_folder(path: Path, command: str) -> Path:
@@ -267,12 +278,15 @@ def cmd_backtest(args) -> int:
             print(f"sim: warning: --reference-class: {len(later)} of its cases ended after {scenario.as_of} "
                   f"({', '.join(later[:3])}{', ...' if len(later) > 3 else ''}): the shipped posterior and the "
                   "survival baseline both know them, a hindsight this forecast's date did not have", file=sys.stderr)
-    scores, result = backtest(scenario, observed, args.reps, seed=args.seed, workers=args.workers, survival=survival)
+    with _progress(args, f"sim backtest {scenario.name}") as progress:
+        scores, result = backtest(scenario, observed, args.reps, seed=args.seed, workers=args.workers,
+                                  survival=survival, progress=progress)
     out = args.out if args.out is not None else Path("results") / scenario.name / f"backtest-{observed.name}"
     write_backtest(scores, result, out)
     if not args.quiet:
         print(format_backtest(scores))
-        print(f"\nwrote {out}")
+        print()
+    print(f"wrote {out}")
     return 0
 
 
@@ -280,18 +294,13 @@ def cmd_calibrate(args) -> int:
     from .errors import SweepError
     from .forecast.calibration import calibrate, load_spec, write_calibration
 
-    from .reporting.progress import ProgressBar
-
     spec = load_spec(args.spec)
-    bar = ProgressBar(enabled=None if not args.quiet else False)
-    bar.description = "calibrate"
     try:
-        result = calibrate(spec, args.particles, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
-                           on_progress=bar.update)
+        with _progress(args, "sim calibrate") as progress:
+            result = calibrate(spec, args.particles, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+                               progress=progress)
     except SweepError as exc:
         raise UsageError(str(exc)) from None
-    finally:
-        bar.close()
     from .reporting.validation_figures import plot_validation
 
     write_calibration(result, args.out, spec_file=str(args.spec), extras=(plot_validation,))
@@ -329,18 +338,17 @@ def _sweep_setup(args, kind: str, *key):
     return dataclasses.replace(base, seed=new_seed() if seed is None else seed), out
 
 
-def _run_sweep(out: Path, call):
-    """``(call(on_start=..., on_progress=...), 0)`` with a progress bar on a terminal. A Ctrl-C (or
-    SIGTERM) leaves the finished points in ``out``, says how to resume and gives (None, 130 or 143)."""
+def _run_sweep(args, out: Path, call):
+    """``(call(progress=...), 0)`` with the command's progress display. A Ctrl-C (or SIGTERM) leaves
+    the finished points in ``out``, says how to resume and gives (None, 130 or 143)."""
     import json
 
-    from .reporting.progress import ProgressBar
     from .errors import SweepError
     from .studies.points import POINTS_FILE, SPEC_FILE
 
-    bar = ProgressBar()
+    bar = _progress(args, f"sim {args.command}")
     try:
-        return call(on_start=bar.start, on_progress=bar.update), 0
+        return call(progress=bar), 0
     except SweepError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt as exc:
@@ -365,11 +373,13 @@ def cmd_sweep(args) -> int:
 
     params = [parse_param(text) for text in args.params]
     base, out = _sweep_setup(args, "sweep", [(p.path, p.values) for p in params])
-    table, code = _run_sweep(out, lambda **kw: run_grid(base, params, out, resume=args.resume, workers=args.workers,
+    table, code = _run_sweep(args, out, lambda **kw: run_grid(base, params, out, resume=args.resume, workers=args.workers,
                                                         scheduler=args.scheduler, plots=args.plots, **kw))
     if code:
         return code
-    if not args.quiet:
+    if args.quiet:
+        print(f"wrote {out}")
+    else:
         print(format_sweep(table))
         print(f"\nwrote {out}  (sweep.csv, sweep.json{', figures' if args.plots else ''})")
     return 0
@@ -386,7 +396,7 @@ def cmd_sensitivity(args) -> int:
         raise UsageError(f"sim sensitivity: --levels: Morris needs an even number of levels, got {args.levels}")
     paths = [p.strip() for text in args.params for p in text.split(",") if p.strip()] or None
     base, out = _sweep_setup(args, args.method, n, paths, args.levels, args.second_order, args.resamples)
-    indices, code = _run_sweep(out, lambda **kw: run_sensitivity(
+    indices, code = _run_sweep(args, out, lambda **kw: run_sensitivity(
         base, args.method, n, out, paths=paths, levels=args.levels, second_order=args.second_order,
         resamples=args.resamples, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
         plots=args.plots, **kw))
@@ -399,6 +409,8 @@ def cmd_sensitivity(args) -> int:
               f"{indices['reps']:,} replications, seed {indices['seed']}; ± half-widths of 95% bootstrap intervals\n")
         print(format_indices(args.method, indices["rows"]))
         print(f"\nwrote {out}  (indices, tornado and samples as .csv and .json{', figures' if args.plots else ''})")
+    else:
+        print(f"wrote {out}")
     return 0
 
 
@@ -406,7 +418,8 @@ def cmd_rerun(args) -> int:
     from .api import write_run
     from .runs.rerun import rerun
 
-    again = rerun(_run_folder(args.run_dir, "rerun"), workers=args.workers)
+    with _progress(args, "sim rerun") as progress:
+        again = rerun(_run_folder(args.run_dir, "rerun"), workers=args.workers, progress=progress)
     m = again.manifest
     if args.out is not None:
         write_run(again.result, args.out, plots=args.plots)

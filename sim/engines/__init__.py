@@ -8,7 +8,7 @@ engine is one module and one test subclass away.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -22,9 +22,12 @@ class Engine(Protocol):
     """What every engine provides."""
 
     def simulate(self, scenario: Scenario, reps: int, *, rng: np.random.Generator,
-                 draws: Draws | None = None) -> tuple[Outcomes, Draws]:
+                 draws: Draws | None = None,
+                 progress: Callable[[float], None] | None = None) -> tuple[Outcomes, Draws]:
         """``reps`` replications of ``scenario``: parameters drawn first from ``rng`` (or taken from
-        ``draws``, never mutated), then the process randomness from ``rng``; the outcomes and the draws."""
+        ``draws``, never mutated), then the process randomness from ``rng``; the outcomes and the draws.
+        ``progress(share)`` is told the share of the work done (0 to 1) now and then; it never
+        changes the numbers."""
 
 
 ENGINES: dict[str, Engine] = {"vectorised": vectorised, "reference": reference}

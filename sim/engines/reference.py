@@ -607,8 +607,9 @@ class Replication:
 
 
 def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
-             draws: Draws | None = None) -> tuple[Outcomes, Draws]:
-    """Run ``reps`` replications one at a time; parameters are drawn first from ``rng`` (or given)."""
+             draws: Draws | None = None, progress=None) -> tuple[Outcomes, Draws]:
+    """Run ``reps`` replications one at a time; parameters are drawn first from ``rng`` (or given);
+    ``progress(share)`` after each."""
     th = Theatre.from_scenario(scenario)
     draws = draw_parameters(scenario, reps, rng=rng) if draws is None else draws
     out = Outcomes.empty(reps, th.n_nodes, th.n_allies)
@@ -618,4 +619,6 @@ def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
             rep = Replication(th, draws.row(r), scenario.horizon_days, rng)
             rep.run()
             rep.record(out, r)
+            if progress:
+                progress((r + 1) / reps)
     return out, draws

@@ -188,11 +188,11 @@ def score(result: RunResult, observed: Observed, survival=None) -> dict:
 
 
 def backtest(scenario: Scenario, observed: Observed, reps: int, *, seed: int, workers: int = 1,
-             survival=None) -> tuple[dict, RunResult]:
+             survival=None, progress=None) -> tuple[dict, RunResult]:
     """Run ``scenario`` and score it against ``observed`` (checked against it first); ``survival`` as
-    in :func:`score`."""
+    in :func:`score`, ``progress`` as in :func:`sim.runs.runner.run`."""
     check_against(observed, scenario)
-    result = run(scenario, reps, seed=seed, workers=workers, keep_outcomes=True)
+    result = run(scenario, reps, seed=seed, workers=workers, keep_outcomes=True, progress=progress)
     return score(result, observed, survival), result
 
 

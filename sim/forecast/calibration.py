@@ -41,8 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -271,27 +270,6 @@ def distances(case: Case, outcomes, tolerance: float) -> np.ndarray:
 # --------------------------------------------------------------------------- simulation
 
 @dataclass
-class Progress:
-    """Particle-cases simulated (``done`` of ``total``), for a progress bar."""
-
-    total: int
-    done: int = 0
-    unit: str = "particle-cases"
-    rate_unit: str = "reps/s"
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.done / elapsed if elapsed > 0 else 0.0
-
-    @property
-    def seconds_left(self) -> float | None:
-        r = self.rate
-        return (self.total - self.done) / r if r > 0 else None
-
-
-@dataclass
 class Simulations:
     """Every case simulated once per particle, as its distance to the case's record, and each
     calibrating case's emulated log ABC likelihood at every particle (0 for a case that only
@@ -322,7 +300,7 @@ class Simulations:
         return np.searchsorted(cum, (np.arange(rows) + 0.5) / rows).clip(0, len(cum) - 1)
 
 
-def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray, on_progress=None) -> tuple[np.ndarray, np.ndarray]:
+def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Each calibrating case's log ABC likelihood at every particle, log P(d_c <= epsilon_c | theta),
     emulated by a logistic regression of "the run is close" on the parameters and their products
     (standardised), and the epsilon_c (the ``close_share`` quantile of the case's distances)."""
@@ -332,11 +310,11 @@ def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray, on_progress
 
     C, n = distance.shape
     log_l, eps = np.zeros((C, n)), np.full(C, np.nan)
-    progress = Progress(sum(case.calibrate for case in spec.cases), unit="case likelihoods emulated", rate_unit="cases/s")
+    total, done = sum(case.calibrate for case in spec.cases), 0
     for c, case in enumerate(spec.cases):
         if not case.calibrate:
             continue
-        progress.done += 1
+        done += 1
         eps[c] = np.quantile(distance[c], spec.close_share)
         close = distance[c] <= eps[c]
         if close.all() or not close.any():    # no run tells one particle from another
@@ -344,8 +322,8 @@ def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray, on_progress
         model = make_pipeline(StandardScaler(), PolynomialFeatures(2), LogisticRegression(max_iter=1000))
         model.fit(particles, close)
         log_l[c] = model.predict_log_proba(particles)[:, 1]
-        if on_progress:
-            on_progress(progress)
+        if progress:
+            progress(done, total, "case likelihoods emulated")
     return log_l, eps
 
 
@@ -364,7 +342,7 @@ def simulate_chunk(case: Case, paths: list[str], theta: np.ndarray, seed_seq: np
 
 
 def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 1, scheduler: str | None = None,
-                       on_progress=None) -> Simulations:
+                       progress=None) -> Simulations:
     """Draw ``particles`` structural parameter sets and simulate every case once under each, in
     chunks of CHUNK particles (one task each) on ``workers`` local processes or the Dask cluster at
     ``scheduler`` (``tcp://HOST:PORT``); the numbers depend on the seed alone, not on where the
@@ -379,7 +357,7 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
     distance = np.zeros((C, particles))
     starts = list(range(0, particles, CHUNK))
     tasks = [(c, k, start) for c in range(C) for k, start in enumerate(starts)]
-    progress = Progress(C * particles)
+    done = 0
     try:
         with executor_for(workers, scheduler, tasks=len(tasks)) as (executor, in_flight, _):
             pending, queue = [], list(tasks)
@@ -392,9 +370,9 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
                                                                spec.tolerance_days)))
                 (c, rows), future = pending.pop(0)
                 distance[c, rows] = future.result()
-                progress.done += rows.stop - rows.start
-                if on_progress:
-                    on_progress(progress)
+                done += rows.stop - rows.start
+                if progress:
+                    progress(done, C * particles, "particle-cases")
     except (ScenarioError, SweepError):
         raise
     except Exception as exc:
@@ -402,7 +380,7 @@ def simulate_particles(spec: Spec, particles: int, *, seed: int, workers: int = 
             raise
         why = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: it stopped answering"
         raise SweepError(f"the Dask cluster at {scheduler} failed ({why}); nothing was written") from None
-    log_l, eps = emulate(spec, theta, distance, on_progress)
+    log_l, eps = emulate(spec, theta, distance, progress)
     return Simulations(spec, theta, distance, seed, log_l, eps)
 
 
@@ -572,19 +550,17 @@ def predictive(sims: Simulations, c: int, used: list[int], reps: int) -> dict:
     return forecast(out.end_day, out.end_state, case.scenario.horizon_days)
 
 
-def validation(sims: Simulations, on_progress=None) -> list[dict]:
+def validation(sims: Simulations, progress=None) -> list[dict]:
     """Every case forecast without any case of its war, scored against what happened and beside
     the baselines: the log score of the observed window, CRPS over the horizon, the milestones' Brier."""
     spec, rows = sims.spec, []
     reps = forecast_reps(sims)
-    progress = Progress(len(spec.cases) * reps, unit="forecast replications")
     for c, case in enumerate(spec.cases):
         used = leave_war_out(spec, c)
         horizon = case.scenario.horizon_days
         f = predictive(sims, c, used, reps)
-        progress.done += reps
-        if on_progress:
-            on_progress(progress)
+        if progress:
+            progress((c + 1) * reps, len(spec.cases) * reps, "forecast replications")
         low, high = observed_window(case)
         grid, cdf = f["cdf"]
         surv = survival_forecast(spec, c, used, grid)
@@ -794,18 +770,20 @@ def posterior_markdown(summary: dict) -> str:
 
 
 def calibrate(spec: Spec, particles: int, *, seed: int, workers: int = 1, scheduler: str | None = None,
-              on_progress=None) -> dict:
+              progress=None) -> dict:
     """Simulate (on ``workers`` processes or the Dask cluster at ``scheduler``, the same numbers),
     then summarise: the shipped posterior (its diagnostics and its rows as a posterior file) and the
-    leave-war-out validation (simulated in this process)."""
+    leave-war-out validation (simulated in this process). ``progress(done, total, unit)`` is told
+    each stage's work as it goes: particle-cases simulated, case likelihoods emulated, forecast
+    replications."""
     sims = simulate_particles(spec, particles, seed=seed, workers=workers, scheduler=scheduler,
-                              on_progress=on_progress)
+                              progress=progress)
     shipped = shipped_cases(spec)
     summary = posterior_summary(sims, shipped)
     before = f", records ending before {spec.shipped_before}" if spec.shipped_before else ""
     source = (f"sim calibrate {Path(spec.source_path).name} --particles {particles} --seed {seed}: ABC with emulated "
               f"likelihoods, effective sample {summary['ess']:.0f} of {particles} particles{before}")
-    rows = validation(sims, on_progress)
+    rows = validation(sims, progress)
     agg = aggregate(rows)
     return {"posterior": summary, "posterior_toml": posterior_document(sims, shipped, source),
             "validation": {"rows": rows, "aggregate": agg}, "validation_md": validation_markdown(rows, agg),

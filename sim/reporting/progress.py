@@ -1,60 +1,113 @@
-"""A one-line progress bar for long sweeps, drawn on a terminal (standard error) and nowhere else."""
+"""Progress of long work, drawn by tqdm: a bar in a terminal, a widget in a notebook, a line every
+so often in a log file.
+
+The layers below report progress through a plain callable, ``progress(done, total, unit)`` (work done
+of ``total``, in ``unit``: replications, points, particle-cases); a :class:`Progress` is such a
+callable. A new ``unit`` or ``total`` starts a new bar, so a command with stages (a calibration
+simulates, then emulates, then forecasts) shows one bar a stage.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import io
+import os
 import sys
-import time
+
+TERMINAL_DELAY = 0.5   # seconds before a bar appears on a terminal: quick commands draw none
+LOG_DELAY = 2.0        # the same in a log file
+LOG_INTERVAL = 15.0    # seconds between two lines in a log file
+LOG_FORMAT = "{desc}: {percentage:3.0f}% {n_fmt}/{total_fmt}{unit} [{elapsed}<{remaining}, {rate_fmt}]"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+class _Lines:
+    """A stream for tqdm that writes each redraw as a line of its own (a log file has no carriage return)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.strip("\r\n\x1b[A ")
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
-class ProgressBar:
-    """Points done, replications per second and time left, redrawn in place at most ten times a
-    second. Draws nothing unless ``stream`` is a terminal (or ``enabled`` says so)."""
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    try:
+        return shell is not None and "IPKernelApp" in shell.get_ipython().config
+    except Exception:  # not a running IPython, or one without a config: not a notebook
+        return False
 
-    WIDTH = 24
 
-    def __init__(self, stream=None, enabled: bool | None = None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.description = ""
-        self._last = 0.0
-        self._drawn = False
+class Progress:
+    """``progress(done, total, unit)`` drawn as a tqdm bar with rate and time left, on ``stream``
+    (standard error by default). ``mode`` is "terminal", "notebook" or "log" (default: chosen from
+    where the command runs); ``enabled=False`` draws nothing. Use it as a context manager, or call
+    :meth:`close`, so the last bar ends before anything else is printed."""
 
-    def start(self, progress, description: str) -> None:
-        """Called once the executor is ready (``progress`` is a :class:`sim.studies.points.Progress`)."""
+    def __init__(self, description: str, *, enabled: bool = True, stream=None, mode: str | None = None,
+                 delay: float | None = None, interval: float | None = None):
         self.description = description
-        self.update(progress, force=True)
+        self.enabled = enabled
+        self.stream = sys.stderr if stream is None else stream
+        if mode is None:
+            mode = "notebook" if _in_notebook() else "terminal" if _isatty(self.stream) else "log"
+        self.mode = mode
+        self.delay = delay if delay is not None else LOG_DELAY if mode == "log" else TERMINAL_DELAY
+        self.interval = interval if interval is not None else LOG_INTERVAL if mode == "log" else 0.1
+        self._bar = None
+        self._key = None
 
-    def update(self, progress, force: bool = False) -> None:
+    def __call__(self, done: float, total: float, unit: str = "replications") -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
-        if not force and now - self._last < 0.1 and progress.done < progress.total:
+        if self._key != (unit, total):
+            self.close()
+            self._bar, self._key = self._new(total, unit, initial=done), (unit, total)
             return
-        self._last = now
-        filled = int(self.WIDTH * progress.done / progress.total) if progress.total else self.WIDTH
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        rate = progress.rate
-        left = 0.0 if progress.done >= progress.total else progress.seconds_left
-        unit = getattr(progress, "unit", "points")
-        rate_unit = getattr(progress, "rate_unit", "reps/s")
-        line = (f"[{bar}] {progress.done:,}/{progress.total:,} {unit} · {rate:,.{0 if rate >= 10 else 1}f} {rate_unit} · "
-                f"{_duration(left)} left · {self.description}")
-        self.stream.write("\r" + line + "\x1b[K")
-        self.stream.flush()
-        self._drawn = True
+        step = int(done) - self._bar.n
+        if step > 0:  # a display only moves forward (blocks may be reported out of order)
+            self._bar.update(step)
+
+    def _new(self, total: float, unit: str, initial: float):
+        common = dict(total=int(total), initial=int(initial), unit=f" {unit}", unit_scale=False,
+                      desc=self.description, delay=self.delay, mininterval=self.interval, leave=True)
+        if self.mode == "notebook" and importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.notebook import tqdm as widget
+            return widget(**common)
+        from tqdm import tqdm  # without widgets a notebook shows the text bar in place too
+        if self.mode == "log":
+            return tqdm(file=_Lines(self.stream), bar_format=LOG_FORMAT, ascii=True, **common)
+        sized = _columns(self.stream) > 0  # a terminal that reports no size (a bare pty) gets 80 columns
+        return tqdm(file=self.stream, dynamic_ncols=sized, ncols=None if sized else 80, nrows=None if sized else 20,
+                    **common)
 
     def close(self) -> None:
-        """End the line (before anything else is printed)."""
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        """End the current bar (drawn full if its work is done)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar, self._key = None, None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _columns(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):  # no file descriptor, or not a terminal
+        return 0
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False

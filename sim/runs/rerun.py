@@ -90,8 +90,9 @@ def _without_timing(d):
     return {k: v for k, v in d.items() if k not in TIMING_FIELDS} if isinstance(d, dict) else d
 
 
-def rerun(run_dir, *, workers: int = 1, executor=None) -> Rerun:
-    """Run a finished run again from its folder and compare the summaries.
+def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
+    """Run a finished run again from its folder and compare the summaries (``progress`` as in
+    :func:`sim.runs.runner.run`).
 
     Raises :class:`ResultsError` for a folder that is not a complete run or has an unreadable
     manifest, and :class:`~sim.errors.ScenarioError` if its scenario.toml no longer loads.
@@ -102,7 +103,7 @@ def rerun(run_dir, *, workers: int = 1, executor=None) -> Rerun:
     keep = m.get("save_outcomes")
     keep = keep if isinstance(keep, bool) else (run_dir / OUTCOMES).is_file()
     result = run(scenario, m["reps"], seed=m["seed"], engine=m["engine"], workers=workers, executor=executor,
-                 keep_outcomes=keep)
+                 keep_outcomes=keep, progress=progress)
     before = read_bytes(run_dir / SUMMARY, limit=50_000_000, error=lambda m: ResultsError(run_dir / SUMMARY, m))
     try:
         original = json.loads(before)

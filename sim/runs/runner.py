@@ -22,12 +22,13 @@ from ..engines.outcomes import Outcomes
 from ..engines.theatre import Theatre
 from ..scenario.schema import GOVERNMENT, Scenario
 from . import control_share
-from .executors import executor_for
+from .executors import InProcess, executor_for
 from .summary import Aggregate, summarise
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
 BLOCK_BUDGET = 512 * 2**20   # bytes a block may need (engine state, draws and outcomes), estimated
 BLOCK_STEP = 1_000           # a smaller block is a multiple of this
+UNIT = "replications"        # what a run's progress counts
 MAX_REPS = 10**9     # 10,000 blocks of 100,000; hours of computing
 
 
@@ -85,10 +86,11 @@ def block_sizes(reps: int, size: int | None = None) -> list[int]:
 
 
 def run_block(scenario: Scenario, engine: str, size: int, seed_seq: np.random.SeedSequence,
-              keep_outcomes: bool) -> BlockResult:
-    """One block of replications (a picklable task for any executor)."""
+              keep_outcomes: bool, progress=None) -> BlockResult:
+    """One block of replications (a picklable task for any executor); ``progress(share)`` as the
+    engine reports it (only where the block runs in this process)."""
     rng = np.random.Generator(np.random.PCG64(seed_seq))
-    outcomes, draws = ENGINES[engine].simulate(scenario, size, rng=rng)
+    outcomes, draws = ENGINES[engine].simulate(scenario, size, rng=rng, progress=progress)
     th = Theatre.from_scenario(scenario)
     agg = empty_aggregate(scenario, th)
     agg.add(outcomes)
@@ -120,8 +122,8 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
         in_flight: int | None = None, sink=None) -> RunResult:
     """Simulate ``reps`` replications of ``scenario`` and summarise them.
 
-    ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress(done, total)``
-    is called after each block. ``in_flight`` blocks (default twice the workers, at least 2) are
+    ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress(done, total,
+    "replications")`` is called after each block, and within a block that runs in this process. ``in_flight`` blocks (default twice the workers, at least 2) are
     handed to the executor ahead of the one being folded in. None of these changes the numbers.
     With a ``sink`` (``sink.add(outcomes, parameters)``), each block's outcomes are handed to it in
     block order and not kept, so memory stays flat (the result's outcomes are then None).
@@ -142,16 +144,19 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
         pending = []
         done = 0
         keep = keep_outcomes or sink is not None
+        submitted = 0
         for size, ss in zip(sizes, seeds):
-            pending.append(executor.submit(run_block, scenario, engine, size, ss, keep))
+            within = _within(progress, submitted, size, reps) if isinstance(executor, InProcess) else None
+            pending.append(executor.submit(run_block, scenario, engine, size, ss, keep, within))
+            submitted += size
             while len(pending) >= window:
                 done += _fold(pending.pop(0).result(), agg, kept, keep, sink)
                 if progress:
-                    progress(done, reps)
+                    progress(done, reps, UNIT)
         for fut in pending:
             done += _fold(fut.result(), agg, kept, keep, sink)
             if progress:
-                progress(done, reps)
+                progress(done, reps, UNIT)
     in_memory = keep_outcomes and sink is None
     outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if in_memory else None
     params = {k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters} if in_memory else None
@@ -160,6 +165,13 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
         government_nodes={n.name for n in scenario.nodes if n.controller == GOVERNMENT},
         ally_names=th.ally_names)
     return RunResult(scenario, reps, seed, engine, summary, agg, outcomes, params, time.perf_counter() - start)
+
+
+def _within(progress, before: int, size: int, reps: int):
+    """A block's ``progress(share)`` as the run's ``progress(done, total, unit)``, or None."""
+    if progress is None:
+        return None
+    return lambda share: progress(before + share * size, reps, UNIT)
 
 
 def _fold(block: BlockResult, agg: Aggregate, kept: list, keep: bool, sink=None) -> int:

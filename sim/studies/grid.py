@@ -119,14 +119,15 @@ def grid_table(base: Base, params: list[SweepParam], points: list[dict], metrics
 
 
 def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: bool = False, workers: int = 1,
-             scheduler: str | None = None, extras=(), on_progress=None, on_start=None) -> dict:
+             scheduler: str | None = None, extras=(), progress=None, on_start=None) -> dict:
     """Run a grid sweep into ``out_dir`` and write its table (``sweep.csv``, ``sweep.json``), then
     each of ``extras`` (``extra(out_dir)``: the figures) and ``manifest.json``; return the table.
 
     Every path, and every parameter at its lowest and at its highest value (together, so that a
     bound that depends on several parameters is checked too), is checked against the scenario before
     anything runs; every batch's values are checked again as it runs (:class:`ScenarioError`, source
-    ``--param``, naming the parameter), so a large grid starts at once.
+    ``--param``, naming the parameter), so a large grid starts at once. ``progress`` and
+    ``on_start`` as in :func:`sim.studies.points.run_points`.
     """
     start = time.perf_counter()
     points = grid_points(params)
@@ -135,14 +136,14 @@ def run_grid(base: Base, params: list[SweepParam], out_dir: Path, *, resume: boo
         base.scenario({p.path: pick(p.values) for p in params})
     described = {}
 
-    def started(prog, description):
-        described["executor"], described["resumed"] = description, prog.resumed
+    def started(description, resumed):
+        described["executor"], described["resumed"] = description, resumed
         if on_start:
-            on_start(prog, description)
+            on_start(description, resumed)
 
     spec = {"parameters": [{"path": p.path, "values": list(p.values)} for p in params]}
     metrics = run_points(base, points, out_dir, kind=KIND, spec=spec, resume=resume, workers=workers,
-                         scheduler=scheduler, on_progress=on_progress, on_start=started)
+                         scheduler=scheduler, progress=progress, on_start=started)
     table = grid_table(base, params, points, metrics)
     finish(out_dir, KIND, {TABLE_STEM: table}, extras=extras, wall_seconds=time.perf_counter() - start,
            executor=described.get("executor", ""), points_run=len(points) - described.get("resumed", 0))

@@ -47,9 +47,8 @@ import io
 import json
 import os
 import shutil
-import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
@@ -69,7 +68,7 @@ from ..scenario.schema import Scenario
 from ..scenario.vary import Variant
 
 __all__ = [
-    "Base", "Batch", "batches", "points_per_batch", "run_batch", "join_draws", "point_metrics", "PointLog", "Progress",
+    "Base", "Batch", "batches", "points_per_batch", "run_batch", "join_draws", "point_metrics", "PointLog",
     "execute", "run_points", "write_table", "finish", "MAX_POINTS", "METRIC_COLUMNS", "POINTS_FILE", "SPEC_FILE",
     "metric_columns", "sweep_key",
 ]
@@ -82,6 +81,7 @@ WITHIN_DAYS = (7, 30)
 OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png", "indices.csv", "indices.json",
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
                 "manifest.json")
+UNIT = "points"  # what a study's progress counts
 FORMAT = 2  # version of the points/spec files: a resume across versions is refused (2: points run in batches)
 BATCH_KEY = 1  # spawn key of the batches' process streams, apart from a run's blocks (keys of length 1)
 MAX_POINTS = 1_000_000  # in any study: a design is checked against it before it is made
@@ -400,32 +400,9 @@ def execute(base, points: list[dict], plan: list[Batch], *, executor: Executor, 
     return done
 
 
-@dataclass
-class Progress:
-    """What a progress display needs: points finished (``done`` of ``total``), of which ``resumed``
-    were already in the log, replications per point, and when this session started."""
-
-    total: int
-    reps: int
-    resumed: int = 0
-    done: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def rate(self) -> float:
-        """Replications per second in this session."""
-        elapsed = time.monotonic() - self.started
-        return (self.done - self.resumed) * self.reps / elapsed if elapsed > 0 else 0.0
-
-    @property
-    def seconds_left(self) -> float | None:
-        r = self.rate
-        return (self.total - self.done) * self.reps / r if r > 0 else None
-
-
 def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec: dict, resume: bool = False,
                workers: int = 1, scheduler: str | None = None,
-               on_progress: Callable[[Progress], None] | None = None, on_start=None) -> dict[int, dict]:
+               progress: Callable[[float, float, str], None] | None = None, on_start=None) -> dict[int, dict]:
     """Run every point into the working folder ``out_dir`` (``spec.json``, ``scenario.toml``,
     ``points.jsonl``, and an INCOMPLETE marker until :func:`finish`) and return the metrics of all
     of them by point. ``out_dir`` must be absent, empty or a study of the same ``kind``.
@@ -434,7 +411,8 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
     fingerprints and the points a batch holds it is written to ``spec.json``. With ``resume``, a folder holding the same spec
     keeps its finished points (a different spec raises :class:`SweepError`; a folder with none
     starts afresh); without it, the folder's earlier points are discarded.
-    ``on_start(progress, executor_description)`` is called once the executor is ready.
+    ``on_start(executor_description, resumed)`` is called once the executor is ready, then
+    ``progress(done, total, "points")`` as points finish (first with the ``resumed`` ones).
     """
     out_dir = Path(out_dir)
     check_destination(out_dir, kind, owns=earlier_study(kind))
@@ -461,20 +439,17 @@ def run_points(base: Base, points: list[dict], out_dir: Path, *, kind: str, spec
             (out_dir / name).unlink(missing_ok=True)
         write_json(spec_path, full_spec, allow_nan=False)
         write_text(out_dir / SCENARIO_FILE, base.resolved_toml)
-    prog = Progress(len(points), base.reps, resumed=len(done), done=len(done))
+    resumed = len(done)
     plan = batches(base, len(points))
     try:
         todo = sum(any(i not in done for i in b.points) for b in plan)
         with executor_for(workers, scheduler, tasks=todo) as (executor, window, description):
             if on_start:
-                on_start(prog, description)
-
-            def progress(finished, total):
-                prog.done = finished
-                if on_progress:
-                    on_progress(prog)
-
-            execute(base, points, plan, executor=executor, log=log, done=done, window=window, progress=progress)
+                on_start(description, resumed)
+            if progress:
+                progress(resumed, len(points), UNIT)
+            execute(base, points, plan, executor=executor, log=log, done=done, window=window,
+                    progress=(lambda n, total: progress(n, total, UNIT)) if progress else None)
     except (ScenarioError, ResultsError, SweepError):
         raise
     except Exception as exc:

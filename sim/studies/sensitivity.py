@@ -229,13 +229,13 @@ def factors_table(facs: list[Factor]) -> list[dict]:
 
 def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: int = 4, second_order: bool = True,
                     resamples: int = 100, resume: bool = False, workers: int = 1, scheduler: str | None = None,
-                    extras=(), on_progress=None, on_start=None) -> dict:
+                    extras=(), progress=None, on_start=None) -> dict:
     """Sample, run every point (SALib's samples, then the tornado's), analyse, and write into
     ``out_dir``: ``indices.csv|json``, ``tornado.csv|json``, ``samples.csv|json`` (each sample's
     values and metrics), their figures and ``manifest.json``. Returns the indices table (JSON data).
 
     ``base`` is a :class:`sim.studies.points.Base`; its seed seeds SALib's sampling and bootstrap as well as
-    the replications.
+    the replications. ``progress`` and ``on_start`` as in :func:`sim.studies.points.run_points`.
     """
     start = time.perf_counter()
     if method not in METHODS:
@@ -260,13 +260,13 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
             "factors": [f.path for f in facs]}
     described = {}
 
-    def started(prog, description):
-        described["executor"], described["resumed"] = description, prog.resumed
+    def started(description, resumed):
+        described["executor"], described["resumed"] = description, resumed
         if on_start:
-            on_start(prog, description)
+            on_start(description, resumed)
 
     metrics = run_points(base, points, out_dir, kind=KIND, spec=spec, resume=resume,
-                         workers=workers, scheduler=scheduler, on_progress=on_progress, on_start=started)
+                         workers=workers, scheduler=scheduler, progress=progress, on_start=started)
     rows = [metrics[i] for i in range(len(points))]
     y = outputs_from(rows[: len(salib_points)])
     index_rows, second = analyse(method, prob, u, y, seed=base.seed, resamples=resamples, levels=levels,

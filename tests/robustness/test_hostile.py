@@ -82,7 +82,7 @@ def test_a_large_legal_grid_starts_at_once(tmp_path, monkeypatch):
     base = Base.load(FLAGSHIP, reps=5, seed=1)
     starts = []
 
-    def started(prog, description):
+    def started(description, resumed):
         starts.append(len(loads))
         raise KeyboardInterrupt  # enough: we know when the points began
 

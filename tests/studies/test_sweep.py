@@ -1,6 +1,5 @@
 """Grid sweeps: parsing, batches and common random numbers, tables, resume after a kill, executors (Dask too)."""
 
-import io
 import json
 
 import numpy as np
@@ -17,10 +16,9 @@ from sim.engines.draws import draw_parameters
 from sim.engines.theatre import Theatre
 from sim.errors import ScenarioError, SweepError
 from sim.files import folder_kind
-from sim.reporting.progress import ProgressBar
 from sim.studies.grid import SweepParam, grid_points, parse_param
 from sim.studies.points import (
-    POINTS_FILE, Base, Batch, PointLog, Progress, batches, run_batch,
+    POINTS_FILE, Base, Batch, PointLog, batches, run_batch,
     run_points,
 )
 
@@ -379,22 +377,3 @@ def test_bad_sweep_input_is_one_line_and_exit_2(args, words, capsys):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sim: error:") and words in lines[0], err
     assert out == ""
-
-
-def test_progress_bar_draws_only_on_a_terminal():
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
-
-    prog = Progress(total=10, reps=1000, resumed=2, done=2)
-    prog.started -= 2.0
-    prog.done = 6
-    tty, pipe = Tty(), io.StringIO()
-    for stream in (tty, pipe):
-        bar = ProgressBar(stream)
-        bar.start(prog, "2 processes")
-        bar.close()
-    line = tty.getvalue()
-    assert line.startswith("\r[") and "6/10 points" in line and "reps/s" in line and "left" in line
-    assert "2 processes" in line and line.endswith("\n")
-    assert pipe.getvalue() == ""

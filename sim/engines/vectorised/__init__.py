@@ -145,7 +145,7 @@ class Block:
             calendar.schedule(self, due)
             due = due[hz.next_time[due] < until]
 
-    def run(self) -> Outcomes:
+    def run(self, progress=None) -> Outcomes:
         reg = self.regime
         self.setup()
         for d in range(max(self.horizon, 0)):
@@ -158,6 +158,8 @@ class Block:
                 effects.record(self, np.flatnonzero(reg.ended))
                 self.compact(~reg.ended)
             self.day(d + 1.0)
+            if progress:
+                progress((d + 1) / self.horizon)
             if d + 1 >= self.horizon:
                 break
             live = np.flatnonzero(~reg.ended)
@@ -169,12 +171,13 @@ class Block:
 
 
 def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,
-             draws: Draws | None = None) -> tuple[Outcomes, Draws]:
-    """Run ``reps`` replications together; parameters are drawn first from ``rng`` (or given)."""
+             draws: Draws | None = None, progress=None) -> tuple[Outcomes, Draws]:
+    """Run ``reps`` replications together; parameters are drawn first from ``rng`` (or given);
+    ``progress(share)`` after each simulated day (the share of the horizon)."""
     th = Theatre.from_scenario(scenario)
     draws = draw_parameters(scenario, reps, rng=rng) if draws is None else draws
     # Overflow to infinity is the right limit wherever it can happen (a kill rate divided by a vanishing
     # defense: an instant rout; a distance divided by a vanishing speed: never there); NaN never is,
     # and still warns.
     with np.errstate(over="ignore", divide="ignore"):
-        return Block(th, draws, scenario.horizon_days, rng).run(), draws
+        return Block(th, draws, scenario.horizon_days, rng).run(progress), draws
