@@ -1,5 +1,5 @@
-# make run: create .venv, install, run the flagship scenario (results/ and plots).
-# make test: the same environment, then the whole test suite, one test process per core.
+# make run: create .venv, install what running needs, run the flagship scenario (results/ and plots).
+# make test: the same environment plus the test dependencies, then the whole test suite, one process per core.
 # make golden: record the golden hashes of seeded outputs (only when a change of numbers is meant).
 # make bench: engines side by side, whole runs as typed (sim run with its defaults), the Sobol benchmark.
 # make validation: calibrate on the reference class, ship its posterior, regenerate docs/VALIDATION.md.
@@ -12,23 +12,30 @@ SEED ?= 20241207
 WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 PARTICLES ?= 100000
 
-.PHONY: venv run test golden validation bench bench-memory bench-sensitivity clean
+.PHONY: venv test-deps run test golden validation bench bench-memory bench-sensitivity clean
 
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(BIN)/sim
 
+# The test dependencies, installed on top (a stamp of their own, so make run never installs them).
+$(VENV)/.test-deps: $(BIN)/sim
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
 venv: $(BIN)/sim
+
+test-deps: $(VENV)/.test-deps
 
 run: venv
 	$(BIN)/sim run $(FLAGSHIP) --reps $(REPS) --seed $(SEED)
 
-test: venv
+test: test-deps
 	$(BIN)/python -m pytest -n auto
 
-golden: venv
+golden: test-deps
 	$(BIN)/python -m tests.golden.cases --write
 
 validation: venv

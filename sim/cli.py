@@ -49,6 +49,8 @@ WORKERS_HELP = f"processes (default: the cores available, {CORES} here; the numb
 _positive_int, _seed, _horizon = (_whole(1, maximum=MAX_REPS), _whole(0, maximum=MAX_SEED),
                                   _whole(0, "whole number of days", maximum=MAX_HORIZON_DAYS))
 _workers = _whole(1, maximum=MAX_WORKERS)
+ENGINE_HELP = (f"vectorised: numpy, all replications at once; reference: simpy, one at a time, the readable "
+               f"statement of the model (the same distribution, other numbers; default {DEFAULT_ENGINE})")
 
 
 def _posterior_option(p) -> None:
@@ -57,12 +59,39 @@ def _posterior_option(p) -> None:
                         "none: the scenario's values alone)")
 
 
+EXAMPLES = {  # one worked example a command, shown at the end of its --help
+    "run": "sim run scenarios/syria-2024-12-07.toml --reps 100000 --seed 20241207",
+    "plot": "sim plot results/example --svg",
+    "rerun": "sim rerun results/example",
+    "compare": "sim compare results/flagship results/homs-holds --out results/compare/homs",
+    "report": "sim report results/example",
+    "backtest": "sim backtest scenarios/syria-2024-12-07.toml --observed scenarios/observed/syria-2024.toml",
+    "calibrate": "sim calibrate scenarios/calibration/reference-class.toml --particles 20000 --seed 1",
+    "sweep": "sim sweep scenarios/syria-2024-12-07.toml --param allies.russia.capacity=0:1:5 --reps 5000",
+    "sensitivity": "sim sensitivity scenarios/syria-2024-12-07.toml --method morris --samples 10 --reps 1000",
+}
+
+
+def _command(sub, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary and its example."""
+    return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                          epilog=f"example:\n  {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sim", description="Monte Carlo forecasts of offensives on capitals.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    from ._version import __version__
+
+    parser = _Parser(prog="sim", description="Monte Carlo forecasts of offensives on capitals: how likely a capital "
+                     "falls, how soon, and what decides it.",
+                     epilog="example:\n  sim run scenarios/syria-2024-12-07.toml --reps 10000 --seed 1\n\n"
+                            "sim COMMAND --help shows a command's options.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"sim {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    r = sub.add_parser("run", help="run a scenario and write its results folder")
+    r = _command(sub, "run", "run a scenario and write its results folder")
     r.add_argument("scenario", type=Path, help="scenario TOML file")
     r.add_argument("--reps", type=_positive_int, default=10_000, help="replications (default 10000)")
     r.add_argument("--seed", type=_seed, default=None, help="seed (default: fresh entropy, recorded)")
@@ -70,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     _posterior_option(r)
-    r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
+    r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     r.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
     r.add_argument("--save-outcomes", dest="save_outcomes", action=argparse.BooleanOptionalAction, default=None,
@@ -78,27 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures")
     r.add_argument("--quiet", action="store_true", help="no progress and no summary: print only where the results went")
 
-    p = sub.add_parser("plot", help="redraw the figures of a finished run")
-    p.add_argument("run_dir", type=Path)
+    p = _command(sub, "plot", "redraw the figures of a finished run")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run's folder")
     p.add_argument("--svg", action="store_true", help="write each figure as SVG too (a run writes PNG only)")
-    rr = sub.add_parser("rerun", help="run a finished run again from its folder; say whether summary.json matches")
-    rr.add_argument("run_dir", type=Path)
+    rr = _command(sub, "rerun", "run a finished run again from its folder; say whether summary.json matches")
+    rr.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run's folder")
     rr.add_argument("--out", type=Path, default=None, help="also write the rerun's results folder here")
     rr.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     rr.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figures (with --out)")
-    cp = sub.add_parser("compare", help="overlay finished runs' fall-day curves and end states; print a table")
-    cp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    cp = _command(sub, "compare", "overlay finished runs' fall-day curves and end states; print a table")
+    cp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="finished runs' folders (one or more)")
     cp.add_argument("--out", type=Path, default=None,
                     help="folder for the figures and the table (default results/compare/<time>)")
-    rp = sub.add_parser("report", help="write a finished run's self-contained report.html")
-    rp.add_argument("run_dir", type=Path)
+    rp = _command(sub, "report", "write a finished run's self-contained report.html")
+    rp.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run's folder")
     rp.add_argument("--out", type=Path, default=None, help="the HTML file (default RUN_DIR/report.html)")
-    b = sub.add_parser("backtest", help="score a scenario's forecast against an observed timeline")
+    b = _command(sub, "backtest", "score a scenario's forecast against an observed timeline")
     b.add_argument("scenario", type=Path, help="scenario TOML file")
     b.add_argument("--observed", type=Path, required=True, help="observed-timeline TOML file")
     b.add_argument("--reps", type=_positive_int, default=20_000, help="replications (default 20000)")
     b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
-    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     _posterior_option(b)
     b.add_argument("--reference-class", type=Path, default=None, metavar="SPEC",
                    help="a calibration spec (e.g. scenarios/calibration/reference-class.toml): also score the "
@@ -108,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for backtest.json and the figure (default results/<scenario>/backtest-<observed>)")
     b.add_argument("--quiet", action="store_true", help="no progress and no scores: print only where the results went")
 
-    c = sub.add_parser("calibrate", help="calibrate structural parameters on a reference class of cases")
+    c = _command(sub, "calibrate", "calibrate structural parameters on a reference class of cases")
     c.add_argument("spec", type=Path, help="calibration TOML file (cases and priors)")
     c.add_argument("--particles", type=_positive_int, default=20_000,
                    help="prior draws, each simulated once per case (default 20000)")
@@ -121,16 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true",
                    help="no progress and no tables: print only warnings and where the results went")
 
-    s = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
+    s = _command(sub, "sweep", "run a grid of parameter values with common random numbers")
     s.add_argument("scenario", type=Path, help="scenario TOML file")
     s.add_argument("--param", dest="params", action="append", required=True,
                    metavar="PATH=START:STOP:STEPS|PATH=v1,v2,...", help="a swept parameter (repeatable)")
     s.add_argument("--reps", type=_positive_int, default=10_000, help="replications a point (default 10000)")
     _sweep_options(s, "sweep")
 
-    e = sub.add_parser("sensitivity", help="Morris screening or Sobol indices over the uncertain parameters (SALib)")
+    e = _command(sub, "sensitivity", "Morris screening or Sobol indices over the uncertain parameters (SALib)")
     e.add_argument("scenario", type=Path, help="scenario TOML file")
-    e.add_argument("--method", choices=("morris", "sobol"), required=True)
+    e.add_argument("--method", choices=("morris", "sobol"), required=True,
+                   help="morris: elementary effects, cheap screening; sobol: variance shares (S1, ST, S2)")
     e.add_argument("--samples", type=_positive_int, default=None,
                    help="Sobol base samples, a power of 2 (default 64), or Morris trajectories (default 20)")
     e.add_argument("--reps", type=_positive_int, default=2000, help="replications a point (default 2000)")
@@ -152,7 +183,7 @@ def _sweep_options(p, command: str) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter at every point (repeatable)")
     _posterior_option(p)
-    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
+    p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="run the points on this Dask cluster (needs the dask extra)")
@@ -481,7 +512,11 @@ def _interrupted(exc: KeyboardInterrupt | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
+        if not argv:  # a bare ``sim``: what it can do, not an error
+            build_parser().print_help()
+            return 0
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (ScenarioError, ResultsError, UsageError) as exc:

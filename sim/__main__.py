@@ -1,0 +1,7 @@
+"""``python -m sim``: the same command as ``sim``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
