@@ -13,6 +13,7 @@ from .engines import ENGINES
 from .errors import ResultsError, ScenarioError, one_line
 from .runs.runner import MAX_REPS
 from .scenario.load import MAX_HORIZON_DAYS
+from .studies.sensitivity import OUTPUT_CHOICES
 
 DEFAULT_ENGINE = "vectorised" if "vectorised" in ENGINES else "reference"
 
@@ -167,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--reps", type=_positive_int, default=2000, help="replications a point (default 2000)")
     e.add_argument("--params", action="append", default=[], metavar="PATH[,PATH...]",
                    help="the factors: a subset of the uncertain parameters (default all; repeatable)")
+    e.add_argument("--output", dest="outputs", action="append", default=[], choices=OUTPUT_CHOICES,
+                   metavar="OUTPUT", help="what to explain: " + ", ".join(OUTPUT_CHOICES) + " (repeatable; "
+                   "default falls, collapsed and median-day)")
+    e.add_argument("--within", type=_whole(1, "whole number of days", maximum=MAX_HORIZON_DAYS), default=None,
+                   metavar="DAYS", help="the days of --output falls-within: P(the capital falls within DAYS days)")
     e.add_argument("--levels", type=_whole(2), default=4, help="Morris grid levels, even (default 4)")
     e.add_argument("--second-order", action=argparse.BooleanOptionalAction, default=True,
                    help="Sobol: also second-order indices (N(2k+2) points; without, N(k+2))")
@@ -419,6 +425,7 @@ def cmd_sweep(args) -> int:
 def cmd_sensitivity(args) -> int:
     from .api import run_sensitivity
     from .reporting.text import format_indices
+    from .studies.sensitivity import outputs
 
     n = args.samples if args.samples is not None else (64 if args.method == "sobol" else 20)
     if args.method == "sobol" and n & (n - 1):
@@ -426,19 +433,26 @@ def cmd_sensitivity(args) -> int:
     if args.method == "morris" and args.levels % 2:
         raise UsageError(f"sim sensitivity: --levels: Morris needs an even number of levels, got {args.levels}")
     paths = [p.strip() for text in args.params for p in text.split(",") if p.strip()] or None
-    base, out = _sweep_setup(args, args.method, n, paths, args.levels, args.second_order, args.resamples)
+    try:
+        labels = outputs(args.outputs, args.within)
+    except ValueError as exc:
+        raise UsageError(f"sim sensitivity: {exc}") from None
+    key = (args.method, n, paths, args.levels, args.second_order, args.resamples)
+    base, out = _sweep_setup(args, *key, *((list(labels),) if args.outputs else ()))
     indices, code = _run_sweep(args, out, lambda **kw: run_sensitivity(
         base, args.method, n, out, paths=paths, levels=args.levels, second_order=args.second_order,
         resamples=args.resamples, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
-        plots=args.plots, **kw))
+        outputs=labels, plots=args.plots, **kw))
     if code:
         return code
+    for warning in indices["warnings"]:
+        print(f"sim: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         what = "Morris mu* (per full quantile range) and sigma" if args.method == "morris" else \
             "Sobol' first-order (S1) and total (ST) indices"
         print(f"{indices['title']}  [{indices['scenario']}]\n{what}, {indices['n_points']:,} points of "
               f"{indices['reps']:,} replications, seed {indices['seed']}; ± half-widths of 95% bootstrap intervals\n")
-        print(format_indices(args.method, indices["rows"]))
+        print(format_indices(args.method, indices["rows"], indices["outputs"]))
         print(f"\nwrote {out}  (indices, tornado and samples as .csv and .json{', figures' if args.plots else ''})")
     else:
         print(f"wrote {out}")

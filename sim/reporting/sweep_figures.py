@@ -2,8 +2,11 @@
 
 A grid sweep of one parameter gives a line with 95% bands (``sweep_line.png``); of two, heat maps
 of each end state's probability (``sweep_heatmap.png``); of more, no figure. A sensitivity analysis
-gives a bar chart of its indices with their bootstrap intervals (``indices.png``) and a one-at-a-time
-tornado chart (``tornado.png``).
+gives a bar chart of its indices with their bootstrap intervals (``indices.png``), a one-at-a-time
+tornado chart (``tornado.png``), and by method Morris's mu*-sigma plane (``morris.png``) or Sobol's
+second-order indices (``second_order.png``, when computed). An output that is the same at every
+point gets no panel (the caption says so), and a warning of :func:`sim.studies.sensitivity.diagnose`
+is printed on the figure.
 """
 
 from __future__ import annotations
@@ -137,9 +140,33 @@ def plot_sensitivity(out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     indices = _read(out_dir / "indices.json")
     paths = [plot_indices(indices, out_dir / "indices.png")]
+    if indices["method"] == "morris" and _varying(indices):
+        paths.append(plot_morris(indices, out_dir / "morris.png"))
+    if indices["method"] == "sobol" and any(_varying(indices).get(o) for o in indices.get("second_order") or {}):
+        paths.append(plot_second_order(indices, out_dir / "second_order.png"))
     if (out_dir / "tornado.json").is_file():
         paths.append(plot_tornado(_read(out_dir / "tornado.json"), out_dir / "tornado.png"))
     return paths
+
+
+def _varying(table: dict) -> dict:
+    """The outputs (key -> label) that are not the same at every point."""
+    constant = {r["output"] for r in table["rows"] if r["constant"]}
+    return {k: v for k, v in _labels(table).items() if k not in constant}
+
+
+def _omitted(table: dict, shown: dict) -> str:
+    """The caption's note on the outputs that have no panel."""
+    left = [k for k in table["outputs"] if k not in shown]
+    return f" · no panel for {', '.join(left)} (the same at every point)" if left else ""
+
+
+def _warn(fig, table: dict, top: float) -> None:
+    """The diagnostics' warnings under the title, in red, so a figure read alone says it cannot be trusted."""
+    notes = table.get("warnings") or []
+    if notes:
+        fig.text(0.5, top, "\n".join(f"warning: {n}" for n in notes[:3]), ha="center", va="top", fontsize=7.5,
+                 color=VERMILLION, wrap=True)
 
 
 MAX_FACTORS = 20  # factors drawn in a sensitivity figure (all are in the tables)
@@ -174,9 +201,12 @@ def plot_indices(table: dict, path: Path) -> Path:
     note = f" · {len(shown)} of {len(names)} factors shown (all in indices.csv)" if len(shown) < len(names) else ""
     names = shown
     y = np.arange(len(names))
-    fig, axes = plt.subplots(1, len(outputs), figsize=(3.6 * len(outputs) + 2.4, 0.3 * len(names) + 1.9),
-                             sharey=True)
-    for ax, (out, label) in zip(np.atleast_1d(axes), outputs.items()):
+    shown_outputs = _varying(table) or dict(list(outputs.items())[:1])
+    note += _omitted(table, shown_outputs)
+    warned = len(table.get("warnings") or [])
+    fig, axes = plt.subplots(1, len(shown_outputs), figsize=(3.6 * len(shown_outputs) + 2.4,
+                                                             0.3 * len(names) + 1.9 + 0.15 * warned), sharey=True)
+    for ax, (out, label) in zip(np.atleast_1d(axes), shown_outputs.items()):
         by = {r["parameter"]: r for r in rows if r["output"] == out}
         get = lambda k: np.array([np.nan if by[n][k] is None else by[n][k] for n in names], dtype=float)  # noqa: E731
         if method == "morris":
@@ -202,16 +232,83 @@ def plot_indices(table: dict, path: Path) -> Path:
     what = "Morris screening" if method == "morris" else "Sobol' indices"
     fig.suptitle(f"{table['title']}: {what}, {table['n_points']:,} points (bars: 95% bootstrap intervals)",
                  fontsize=10)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    head = 0.96 - 0.035 * min(warned, 3)
+    fig.tight_layout(rect=(0, 0.04, 1, head))
+    _warn(fig, table, head + 0.005)
     _caption(fig, table, note)
+    return _save(fig, path)
+
+
+def plot_morris(table: dict, path: Path) -> Path:
+    """Morris's mu*-sigma plane, one panel per output that varies: a factor far right matters; one
+    above the line sigma = mu* acts through interactions or non-linearly (Campolongo et al. 2007);
+    one near the origin can be fixed. The ten most influential are labelled."""
+    outputs = _varying(table)
+    fig, axes = plt.subplots(1, len(outputs), figsize=(4.6 * len(outputs) + 0.6, 4.6))
+    for ax, (out, label) in zip(np.atleast_1d(axes), outputs.items()):
+        block = [r for r in table["rows"] if r["output"] == out]
+        x = np.array([r["mu_star"] for r in block], dtype=float)
+        y = np.array([r["sigma"] for r in block], dtype=float)
+        ax.scatter(x, y, s=22, color=COLOURS.get(out, BLUE), zorder=3)
+        top = max(float(np.nanmax(x)), float(np.nanmax(y)), 1e-12) * 1.08
+        ax.plot([0, top], [0, top], color=GREY, lw=0.8, ls="--", label="sigma = mu*")
+        ax.plot([0, top], [0, 0.1 * top], color=GREY, lw=0.8, ls=":", label="sigma = 0.1 mu*")
+        for i in np.argsort(-x)[:10]:
+            ax.annotate(block[i]["parameter"], (x[i], y[i]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlim(0, 1.3 * top)  # room for the labels
+        ax.set_ylim(0, top)
+        ax.set_xlabel("mu* (mean |elementary effect|, per full quantile range)", fontsize=8)
+        ax.set_ylabel("sigma (spread of the effects)", fontsize=8)
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"{table['title']}: Morris screening, {table['n_points']:,} points", fontsize=10)
+    warned = min(len(table.get("warnings") or []), 3)
+    head = 0.94 - 0.035 * warned
+    fig.tight_layout(rect=(0, 0.04, 1, head))
+    _warn(fig, table, head + 0.005)
+    _caption(fig, table, _omitted(table, outputs))
+    return _save(fig, path)
+
+
+def plot_second_order(table: dict, path: Path) -> Path:
+    """Sobol's second-order indices S2 of each pair of factors, one heat map per output that varies:
+    the share of the output's variance that the pair explains together and neither alone."""
+    second = {o: v for o, v in table["second_order"].items() if o in _varying(table)}
+    labels = _labels(table)
+    names = next(iter(second.values()))["names"]
+    k = len(names)
+    fig, axes = plt.subplots(1, len(second), figsize=(0.5 * k * len(second) + 1.6 * len(second) + 2.6,
+                                                      0.5 * k + 3.4), squeeze=False, layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the caption
+    scale = max([abs(v) for s in second.values() for row in s["S2"] for v in row if v is not None] + [1e-12])
+    for n, (ax, (out, s)) in enumerate(zip(axes[0], second.items())):
+        m = np.array([[np.nan if v is None else v for v in row] for row in s["S2"]], dtype=float)
+        conf = np.array([[np.nan if v is None else v for v in row] for row in s["S2_conf"]], dtype=float)
+        m[np.tril_indices(k)] = np.nan  # SALib fills the upper triangle: pair (i, j), i < j
+        m, conf = m[:-1, 1:], conf[:-1, 1:]  # the first column and the last row are empty
+        im = ax.imshow(m, cmap="RdBu_r", vmin=-scale, vmax=scale)
+        if k <= 9:
+            for i, j in zip(*np.nonzero(np.isfinite(m))):
+                ax.text(j, i, f"{m[i, j]:.2f}\n±{conf[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
+                        color="white" if abs(m[i, j]) > 0.6 * scale else DARK)
+        ax.set_xticks(range(k - 1), names[1:], rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(k - 1), names[:-1] if n == 0 else [], fontsize=7)
+        ax.set_title(labels[out], fontsize=9)
+    fig.colorbar(im, ax=list(axes[0]), label="S2 (95% half-widths below the values)", shrink=0.8)
+    fig.suptitle(f"{table['title']}: Sobol' second-order indices, {table['n_points']:,} points", fontsize=10)
+    _caption(fig, table, _omitted(table, second))
     return _save(fig, path)
 
 
 def plot_tornado(table: dict, path: Path) -> Path:
     """One panel per output: each factor moved alone from its 5% to its 95% quantile, the others at
     their medians; bars from the output at the centre, widest swing on top."""
-    rows, outputs = table["rows"], _labels(table)
-    n = len(rows) // max(1, len(outputs))
+    rows, labels = table["rows"], _labels(table)
+    n = len(rows) // max(1, len(labels))
+    outputs = {o: v for o, v in labels.items() if any(r["swing"] > 0 for r in rows if r["output"] == o)} \
+        or dict(list(labels.items())[:1])
     shown = min(n, MAX_FACTORS)
     fig, axes = plt.subplots(1, len(outputs), figsize=(4.4 * len(outputs) + 1.0, 0.3 * shown + 1.9))
     for ax, (out, label) in zip(np.atleast_1d(axes), outputs.items()):
@@ -230,5 +327,6 @@ def plot_tornado(table: dict, path: Path) -> Path:
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{table['title']}: one factor at a time, from its 5% to its 95% quantile", fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
-    _caption(fig, table, f" · the {shown} widest swings of {n} factors" if shown < n else "")
+    _caption(fig, table, (f" · the {shown} widest swings of {n} factors" if shown < n else "")
+             + _omitted(table, outputs))
     return _save(fig, path)

@@ -69,11 +69,12 @@ def _index(v) -> str:
     return f"{DASH:>7}" if v is None else f"{v:>7.3f}"
 
 
-def format_indices(method: str, rows: list[dict]) -> str:
-    """Sensitivity indices as plain text, one block per output, factors by decreasing importance."""
+def format_indices(method: str, rows: list[dict], outputs: dict[str, str] | None = None) -> str:
+    """Sensitivity indices as plain text, one block per output (``outputs``, key -> label; default
+    the default outputs), factors by decreasing importance."""
     lines = []
     key, conf = ("mu_star", "mu_star_conf") if method == "morris" else ("ST", "ST_conf")
-    for name, label in OUTPUTS.items():
+    for name, label in (OUTPUTS if outputs is None else outputs).items():
         block = [r for r in rows if r["output"] == name]
         lines += ["", f"{label}  [{name}]"]
         if block and block[0]["constant"]:

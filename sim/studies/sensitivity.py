@@ -11,14 +11,18 @@ factors with different units.
 Each sample is a point of a sweep (:mod:`sim.studies.points`): R replications with the sampled values fixed,
 run in batches of consecutive points that fill a block; parameters that are not factors keep their
 distributions and take the same draws, replication by replication, at every point (common random
-numbers in the parameters; the process randomness is each batch's own). The outputs per point
-(:data:`OUTPUTS`) come from its metrics row.
+numbers in the parameters; the process randomness is each batch's own). The outputs analysed
+(:data:`OUTPUTS` unless chosen, :func:`outputs`) come from each point's metrics row.
+
+:func:`diagnose` says when the base sample is too small for the indices to be read: a first-order
+index above its total index, a negative index, or bootstrap intervals as wide as the index.
 
 SALib does the sampling and the analysis: :func:`sample` and :func:`analyse` only translate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -31,7 +35,7 @@ from ..scenario.distributions import Distribution
 from ..scenario.schema import Scenario
 from .points import MAX_POINTS, finish, metric_columns, run_points
 
-__all__ = ["METHODS", "OUTPUTS", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
+__all__ = ["METHODS", "OUTPUTS", "OUTPUT_CHOICES", "outputs", "diagnose", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
            "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
            "factors_table"]
 
@@ -42,7 +46,10 @@ OUTPUTS = {
     "collapsed": "P(collapsed)",
     "median_fall_day": "median fall day (held = horizon)",
 }
+OUTPUT_CHOICES = ("falls", "falls-within", "captured", "collapsed", "holds", "median-day")
 TAIL = 0.001               # quantiles at which unbounded distributions are cut
+WIDE = 0.1                 # a Sobol' interval wider than this (half-width, on the 0-1 scale) is too wide to rank by
+NOISE = 0.02               # below this a negative Sobol' index or an S1 above ST is rounding, not a warning
 TORNADO_QUANTILES = (0.05, 0.95)
 CENTRAL_QUANTILE = 0.5
 
@@ -148,9 +155,74 @@ def tornado_points(facs: list[Factor]) -> list[dict[str, float]]:
     return out
 
 
-def outputs_from(rows: list[dict]) -> dict[str, np.ndarray]:
-    """The analysed outputs of metrics rows (:func:`sim.studies.points.point_metrics`), one array each."""
-    return {k: np.array([r[k] for r in rows], dtype=float) for k in OUTPUTS}
+def outputs(names=(), within=None) -> dict[str, str]:
+    """The outputs to analyse, metric key -> label, from :data:`OUTPUT_CHOICES` (default :data:`OUTPUTS`):
+    ``falls-within`` is P(the capital falls within ``within`` days), ``median-day`` the median fall day
+    (held = horizon), the end states their probabilities. Raises ``ValueError`` for an unknown name,
+    or ``falls-within`` without ``within`` (or ``within`` without it)."""
+    if not names:
+        if within is not None:
+            raise ValueError("--within is the day of --output falls-within; give that output too")
+        return dict(OUTPUTS)
+    out = {}
+    for name in dict.fromkeys(names):
+        if name == "falls-within":
+            if within is None:
+                raise ValueError("--output falls-within needs --within DAYS")
+            out[f"falls_by_{within:g}d"] = f"P(capital falls within {within:g} days)"
+        elif name == "median-day":
+            out["median_fall_day"] = OUTPUTS["median_fall_day"]
+        elif name == "falls":
+            out["falls"] = OUTPUTS["falls"]
+        elif name in ("captured", "collapsed", "holds"):
+            out[name] = f"P({name})"
+        else:
+            raise ValueError(f"unknown output {name!r} (expected one of: {', '.join(OUTPUT_CHOICES)})")
+    if within is not None and "falls-within" not in names:
+        raise ValueError("--within is the day of --output falls-within; give that output too")
+    return out
+
+
+def outputs_from(rows: list[dict], names=OUTPUTS) -> dict[str, np.ndarray]:
+    """The analysed outputs ``names`` of metrics rows (:func:`sim.studies.points.point_metrics`), one array each."""
+    return {k: np.array([r[k] for r in rows], dtype=float) for k in names}
+
+
+def diagnose(method: str, rows: list[dict], labels: dict[str, str]) -> list[str]:
+    """Why the indices in ``rows`` (:func:`analyse`) cannot be read yet, one sentence an output: the base
+    sample is too small when an S1 exceeds its ST, an index is negative, or an interval is wider than
+    WIDE (Sobol'); when the most influential factor's mu* interval is wider than half of it (Morris)."""
+    notes = []
+    for out, label in labels.items():
+        block = [r for r in rows if r["output"] == out and not r["constant"]]
+        if not block:
+            continue
+        said = []
+        if method == "sobol":
+            above = [r["parameter"] for r in block if None not in (r["S1"], r["ST"]) and r["S1"] > r["ST"] + NOISE]
+            negative = [r["parameter"] for r in block
+                        if any(r[k] is not None and r[k] < -NOISE for k in ("S1", "ST"))]
+            wide = max((r[k] for r in block for k in ("S1_conf", "ST_conf") if r[k] is not None), default=0.0)
+            if above:
+                said.append(f"S1 > ST for {_few(above)}")
+            if negative:
+                said.append(f"negative indices for {_few(negative)}")
+            if wide > WIDE:
+                said.append(f"95% intervals up to ±{wide:.2f}")
+            fix = "raise --samples (the base sample N)"
+        else:
+            top = max(block, key=lambda r: r["mu_star"] or 0.0)
+            if top["mu_star"] and top["mu_star_conf"] is not None and top["mu_star_conf"] > 0.5 * top["mu_star"]:
+                said.append(f"the top factor's mu* ({top['parameter']}) is {top['mu_star']:.3g} "
+                            f"± {top['mu_star_conf']:.2g}")
+            fix = "raise --samples (the trajectories) or --reps"
+        if said:
+            notes.append(f"{label}: {'; '.join(said)}: too few samples to rank the factors; {fix}")
+    return notes
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def analyse(method: str, prob: dict, u: np.ndarray, y: dict[str, np.ndarray], *, seed: int,
@@ -207,12 +279,12 @@ def _clean(a) -> list:
     return [[_num(x) for x in row] for row in np.asarray(a, dtype=float)]
 
 
-def tornado_table(facs: list[Factor], metrics: list[dict]) -> list[dict]:
+def tornado_table(facs: list[Factor], metrics: list[dict], names=OUTPUTS) -> list[dict]:
     """Rows (output, parameter) of the one-at-a-time analysis from the metrics of
     :func:`tornado_points`' points, in the same order: the output at the low and high quantile, at
     the centre, and the swing |high - low|."""
     centre, rows = metrics[0], []
-    for name in OUTPUTS:
+    for name in names:
         for j, f in enumerate(facs):
             lo, hi = metrics[1 + 2 * j][name], metrics[2 + 2 * j][name]
             rows.append({"output": name, "parameter": f.path,
@@ -229,8 +301,9 @@ def factors_table(facs: list[Factor]) -> list[dict]:
 
 def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: int = 4, second_order: bool = True,
                     resamples: int = 100, resume: bool = False, workers: int = 1, scheduler: str | None = None,
-                    extras=(), progress=None, on_start=None) -> dict:
-    """Sample, run every point (SALib's samples, then the tornado's), analyse, and write into
+                    outputs: dict[str, str] | None = None, extras=(), progress=None, on_start=None) -> dict:
+    """Sample, run every point (SALib's samples, then the tornado's), analyse ``outputs`` (metric key ->
+    label, :func:`outputs`; default :data:`OUTPUTS`), and write into
     ``out_dir``: ``indices.csv|json``, ``tornado.csv|json``, ``samples.csv|json`` (each sample's
     values and metrics), their figures and ``manifest.json``. Returns the indices table (JSON data).
 
@@ -240,6 +313,14 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     start = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (expected one of: {', '.join(METHODS)})")
+    labels = dict(OUTPUTS if outputs is None else outputs)
+    days = [float(k[len("falls_by_"):-1]) for k in labels if k.startswith("falls_by_")]
+    days = [int(d) if d.is_integer() else d for d in days]
+    if any(d not in base.within_days for d in days):  # the points' metrics must hold the chosen days
+        base = dataclasses.replace(base, within_days=tuple(sorted({*base.within_days, *days})))
+    unknown = [k for k in labels if k not in metric_columns(base.within_days)]
+    if unknown:
+        raise ValueError(f"unknown output {unknown[0]!r}")
     scenario = base.scenario()
     facs = factors(scenario, paths)
     prob = problem(facs)
@@ -268,12 +349,12 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     metrics = run_points(base, points, out_dir, kind=KIND, spec=spec, resume=resume,
                          workers=workers, scheduler=scheduler, progress=progress, on_start=started)
     rows = [metrics[i] for i in range(len(points))]
-    y = outputs_from(rows[: len(salib_points)])
+    y = outputs_from(rows[: len(salib_points)], labels)
     index_rows, second = analyse(method, prob, u, y, seed=base.seed, resamples=resamples, levels=levels,
                                  second_order=second_order)
     head = {"scenario": scenario.name, "title": scenario.title, "as_of": scenario.as_of.isoformat(),
             "horizon_days": scenario.horizon_days, "reps": base.reps, "seed": base.seed, "engine": base.engine,
-            "method": method, "samples": n, "n_points": len(salib_points), "outputs": OUTPUTS,
+            "method": method, "samples": n, "n_points": len(salib_points), "outputs": labels,
             "factors": factors_table(facs)}
     if method == "morris":
         cols = ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma", "constant"]
@@ -281,7 +362,8 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
     else:
         cols = ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "constant"]
         head["second_order"] = second
-    indices = {"kind": KIND, **head, "columns": cols, "rows": index_rows}
+    indices = {"kind": KIND, **head, "columns": cols, "rows": index_rows,
+               "warnings": diagnose(method, index_rows, labels)}
     mcols = metric_columns(base.within_days)
     samples = {"kind": "samples", **{k: head[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps",
                                                          "seed", "engine", "method")},
@@ -293,7 +375,7 @@ def run_sensitivity(base, method: str, n: int, out_dir, *, paths=None, levels: i
                "quantiles": list(TORNADO_QUANTILES),
                "columns": ["output", "parameter", "low_value", "high_value", "central_value", "at_low", "at_high",
                            "at_central", "swing"],
-               "rows": tornado_table(facs, rows[len(salib_points):])}
+               "rows": tornado_table(facs, rows[len(salib_points):], labels)}
     finish(out_dir, KIND, {"indices": indices, "tornado": tornado, "samples": samples}, extras=extras,
            wall_seconds=time.perf_counter() - start, executor=described.get("executor", ""),
            points_run=len(points) - described.get("resumed", 0))

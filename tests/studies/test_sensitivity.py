@@ -11,7 +11,8 @@ from sim.cli import main
 from sim.scenario.distributions import LogNormal, Uniform
 from sim.errors import ScenarioError
 from sim.studies.sensitivity import (
-    OUTPUTS, TAIL, Factor, analyse, factors, points_from, problem, sample, sample_size, tornado_points,
+    OUTPUTS, TAIL, Factor, analyse, diagnose, factors, outputs, points_from, problem, sample, sample_size,
+    tornado_points,
 )
 from sim.studies.points import Base
 
@@ -92,6 +93,39 @@ def test_sobol_wrapper_recovers_the_ishigami_indices():
     assert s2[0, 2] == pytest.approx(0.2437, abs=0.08)  # the x1-x3 interaction carries the rest
 
 
+def test_the_diagnostics_pass_a_large_sample_and_flag_a_small_one():
+    rows, _ = _ishigami_run("sobol", 1024)
+    assert diagnose("sobol", list(rows.values()), {"y": "Ishigami"}) == []
+    small, _ = _ishigami_run("sobol", 4)
+    notes = diagnose("sobol", list(small.values()), {"y": "Ishigami"})
+    assert len(notes) == 1 and notes[0].startswith("Ishigami: ") and "raise --samples" in notes[0]
+    assert "95% intervals up to" in notes[0]
+    morris, _ = _ishigami_run("morris", 60)
+    assert diagnose("morris", list(morris.values()), {"y": "Ishigami"}) == []
+
+
+def test_the_diagnostics_name_s1_above_st_and_negative_indices():
+    row = {"output": "y", "constant": False, "S1_conf": 0.01, "ST_conf": 0.01}
+    rows = [{**row, "parameter": "a", "S1": 0.5, "ST": 0.3}, {**row, "parameter": "b", "S1": -0.2, "ST": 0.2},
+            {**row, "parameter": "c", "S1": 0.1, "ST": 0.11}]
+    (note,) = diagnose("sobol", rows, {"y": "P(y)"})
+    assert "S1 > ST for a; negative indices for b: too few" in note and "intervals" not in note
+    rows = [{"output": "y", "constant": False, "parameter": "a", "mu_star": 0.2, "mu_star_conf": 0.15, "sigma": 0.1}]
+    (note,) = diagnose("morris", rows, {"y": "P(y)"})
+    assert "top factor's mu* (a) is 0.2 ± 0.15" in note
+
+
+def test_the_outputs_to_explain():
+    assert outputs() == OUTPUTS
+    assert outputs(["falls-within", "captured"], 14) == {"falls_by_14d": "P(capital falls within 14 days)",
+                                                         "captured": "P(captured)"}
+    assert list(outputs(["median-day"])) == ["median_fall_day"]
+    for names, within, words in [(["falls-within"], None, "needs --within"), ([], 14, "--within is the day"),
+                                 (["collapsed"], 14, "--within is the day"), (["fast"], None, "unknown output")]:
+        with pytest.raises(ValueError, match=words):
+            outputs(names, within)
+
+
 def test_sobol_without_second_order_uses_fewer_points():
     rows, second = _ishigami_run("sobol", 256, second_order=False)
     assert second == {} and rows["x.2"]["S1"] == pytest.approx(0.4424, abs=0.1)
@@ -134,7 +168,7 @@ def test_morris_on_the_flagship(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "mu*" in text and "rebels.north.momentum" in text
     for name in ["indices.csv", "indices.json", "tornado.csv", "tornado.json", "samples.csv", "samples.json",
-                 "indices.png", "tornado.png", "points.jsonl", "manifest.json"]:
+                 "indices.png", "tornado.png", "morris.png", "points.jsonl", "manifest.json"]:
         assert (out / name).is_file(), name
     table = json.loads((out / "indices.json").read_text())
     assert table["method"] == "morris" and table["n_points"] == 3 * (3 + 1)
@@ -153,19 +187,40 @@ def test_sobol_on_the_flagship(tmp_path, capsys):
                  "--params", FEW[0], "--params", FEW[1], "--seed", "5", "--horizon", "14", "--out", str(out),
                  "--no-plots"])
     assert code == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "S1" in text and "ST" in text
     table = json.loads((out / "indices.json").read_text())
+    assert captured.err.count("sim: warning: ") == len(table["warnings"])
     assert table["n_points"] == 8 * (2 * 2 + 2) and [f["path"] for f in table["factors"]] == FEW[:2]
     for r in table["rows"]:
         if not r["constant"]:
             assert r["S1_conf"] is not None and r["ST_conf"] is not None
     assert set(table["second_order"]) <= set(OUTPUTS)
+    assert table["warnings"] and all("raise --samples" in w for w in table["warnings"])  # N = 8 is too small
     samples = (out / "samples.csv").read_text().splitlines()
     assert len(samples) == 1 + 48 and samples[0].startswith(f"point,{FEW[0]},{FEW[1]},reps,")
 
 
+def test_a_chosen_output_is_explained_and_drawn(tmp_path, capsys):
+    out = tmp_path / "sobol"
+    code = main(["sensitivity", str(FLAGSHIP), "--method", "sobol", "--samples", "4", "--reps", "150",
+                 "--params", ",".join(FEW[:2]), "--seed", "5", "--out", str(out), "--output", "falls-within",
+                 "--within", "14", "--output", "captured"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "P(capital falls within 14 days)  [falls_by_14d]" in text and "[collapsed]" not in text
+    table = json.loads((out / "indices.json").read_text())
+    assert list(table["outputs"]) == ["falls_by_14d", "captured"]
+    assert {r["output"] for r in table["rows"]} == {"falls_by_14d", "captured"}
+    samples = json.loads((out / "samples.json").read_text())
+    assert all(0 <= r["falls_by_14d"] <= r["falls"] for r in samples["rows"])
+    assert (out / "second_order.png").is_file() and not (out / "morris.png").exists()
+
+
 @pytest.mark.parametrize("args, words", [
+    (["--method", "morris", "--output", "falls-within"], "--output falls-within needs --within DAYS"),
+    (["--method", "morris", "--output", "median"], "--output: invalid choice"),
     (["--method", "sobol", "--samples", "10"], "power of 2"),
     (["--method", "fast"], "--method"),
     (["--method", "morris", "--levels", "3"], "even number"),
