@@ -185,12 +185,12 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _run_folder(path: Path, command: str) -> Path:
+def _run_folder(path: Path, command: str, *, histograms: bool = True) -> Path:
     """``path`` if it is a complete run folder (:func:`sim.runs.folder.require_complete`), else a one-line error."""
     from .runs.folder import require_complete
 
     try:
-        return require_complete(path)
+        return require_complete(path, histograms=histograms)
     except ResultsError as exc:
         raise UsageError(f"sim {command}: {exc}") from None
 
@@ -406,7 +406,7 @@ def cmd_rerun(args) -> int:
     from .api import write_run
     from .runs.rerun import rerun
 
-    again = rerun(_run_folder(args.run_dir, "rerun"), workers=args.workers)
+    again = rerun(_run_folder(args.run_dir, "rerun", histograms=False), workers=args.workers)
     m = again.manifest
     if args.out is not None:
         write_run(again.result, args.out, plots=args.plots)
