@@ -27,7 +27,9 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+from .style import offscreen
+
+offscreen()
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -500,10 +502,13 @@ def charts(run: Run):
 def figures(run: Run) -> dict[str, plt.Figure]:
     """A run's figures as matplotlib Figures by name (FIGURES order, those its data allow: see
     :func:`skipped`), drawn with :func:`plotting`'s settings and written nowhere; for a
-    :class:`~sim.runs.runner.RunResult` in memory as for a run folder. Close them when done
-    (``matplotlib.pyplot.close(fig)``)."""
+    :class:`~sim.runs.runner.RunResult` in memory as for a run folder. pyplot does not hold them:
+    a notebook shows one when it is a cell's value, and ``fig.savefig`` writes one."""
     with plotting():
-        return {name: chart.figure for name, chart in charts(run)}
+        drawn = {name: chart.figure for name, chart in charts(run)}
+    for fig in drawn.values():
+        plt.close(fig)  # let go by pyplot (a notebook would show every open figure): still drawable and savable
+    return drawn
 
 
 def plot_run(run_dir: Path, formats=RUN_FORMATS) -> list[Path]:
