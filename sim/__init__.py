@@ -4,9 +4,12 @@ A notebook session::
 
     import sim
     scenario = sim.load_scenario("scenarios/SCENARIO.toml", ["rebels.north.momentum=1.4"])
-    result = sim.run(scenario, 100_000, seed=7)
-    result.summary["end_states"]        # probabilities with 95% intervals
-    result.outcomes.end_day             # one value per replication (NaN: the capital held)
+    result = sim.run(scenario, 100_000, seed=7)  # with a progress bar (progress=False: none)
+    result                              # title, as-of, P(capital falls) with its interval, median day
+    result.to_dataframe()               # one row per replication, end_state a Categorical
+    result.to_xarray()                  # the fall-day and control histograms, labelled
+    sim.figures(result)                 # the run's figures, drawn in memory
+    sim.sweep("scenarios/SCENARIO.toml", ["allies.russia.capacity=0.1:0.9:5"], reps=2000, seed=1)
 
 The names below are imported when first used (PEP 562), so ``import sim`` costs a few milliseconds
 and a command loads only the layers it needs.
@@ -18,11 +21,13 @@ _WHERE = {
     **dict.fromkeys(["CAPTURED", "COLLAPSED", "END_STATES", "HOLDS", "Outcomes"], "outcomes"),
     "ScenarioError": "errors",
     "format_summary": "text",
-    **dict.fromkeys(["RunResult", "run"], "runner"),
+    "RunResult": "runner",
     **dict.fromkeys(["Bernoulli", "Beta", "Distribution", "Fixed", "LogNormal", "Normal", "Scenario", "Triangular",
                      "Uniform"], "scenario"),
     "load_scenario": "load",
-    "write_run": "api",
+    **dict.fromkeys(["run", "write_run", "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"],
+                    "api"),
+    "RunFolder": "folder",
 }
 
 
@@ -40,6 +45,8 @@ def _module(where: str):
         from . import scenario as module
     elif where == "load":
         from .scenario import load as module
+    elif where == "folder":
+        from .runs import folder as module
     else:
         from . import api as module
     return module
@@ -47,8 +54,9 @@ def _module(where: str):
 
 __all__ = [
     "Bernoulli", "Beta", "CAPTURED", "COLLAPSED", "Distribution", "END_STATES", "Fixed", "HOLDS",
-    "LogNormal", "Normal", "Outcomes", "RunResult", "Scenario", "ScenarioError", "Triangular",
-    "Uniform", "__version__", "format_summary", "load_scenario", "run", "write_run",
+    "LogNormal", "Normal", "Outcomes", "RunFolder", "RunResult", "Scenario", "ScenarioError", "Triangular",
+    "Uniform", "__version__", "backtest", "calibrate", "compare", "figures", "format_summary", "load_scenario",
+    "run", "sensitivity", "sweep", "write_run",
 ]
 
 

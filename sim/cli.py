@@ -233,12 +233,12 @@ def _progress(args, description: str):
     return Progress(description, enabled=not getattr(args, "quiet", False))
 
 
-def _run_folder(path: Path, command: str) -> Path:
+def _run_folder(path: Path, command: str, *, histograms: bool = True) -> Path:
     """``path`` if it is a complete run folder (:func:`sim.runs.folder.require_complete`), else a one-line error."""
     from .runs.folder import require_complete
 
     try:
-        return require_complete(path)
+        return require_complete(path, histograms=histograms)
     except ResultsError as exc:
         raise UsageError(f"sim {command}: {exc}") from None
 
@@ -464,7 +464,7 @@ def cmd_rerun(args) -> int:
     from .runs.rerun import rerun
 
     with _progress(args, "sim rerun") as progress:
-        again = rerun(_run_folder(args.run_dir, "rerun"), workers=args.workers, progress=progress)
+        again = rerun(_run_folder(args.run_dir, "rerun", histograms=False), workers=args.workers, progress=progress)
     m = again.manifest
     if args.out is not None:
         write_run(again.result, args.out, plots=args.plots)

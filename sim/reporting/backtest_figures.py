@@ -7,9 +7,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import matplotlib
+from .style import offscreen
 
-matplotlib.use("Agg")
+offscreen()
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

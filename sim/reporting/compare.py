@@ -23,10 +23,12 @@ class Comparison:
     files: list[Path]
 
 
-def labels(runs: list[RunFolder]) -> list[str]:
-    """One name per run: its scenario's, with its folder's name where two runs share a scenario."""
+def labels(runs: list) -> list[str]:
+    """One name per run (a :class:`RunFolder`, or a run in memory): its scenario's, with its
+    folder's name where two runs share a scenario (a run in memory has none: a number tells them apart)."""
     names = [r.summary["scenario"] for r in runs]
-    out = [f"{n} ({r.path.name})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
+    out = [f"{n} ({r.path.name})" if names.count(n) > 1 and getattr(r, "path", None) else n
+           for n, r in zip(names, runs)]
     return [f"{n} #{i + 1}" if out.count(n) > 1 else n for i, n in enumerate(out)]
 
 

@@ -1,8 +1,11 @@
 """Figures of finished runs, drawn from their result files alone (never from engine internals).
 
-Each figure function takes a :class:`~sim.runs.folder.RunFolder` (or several) and returns a
-:class:`Chart`: the matplotlib figure and the arrays it plots, so tests can hold each picture to
-summary.json and histograms.npz. :func:`plot_run` writes a run's figures as PNG and SVG.
+Each figure function takes a run (or several) and returns a :class:`Chart`: the matplotlib figure
+and the arrays it plots, so tests can hold each picture to summary.json and histograms.nc. A run
+is a :class:`~sim.runs.folder.RunFolder`, or a :class:`~sim.runs.runner.RunResult` in memory: both
+give ``summary``, ``histograms`` (the labelled Dataset), ``scenario``, ``has_outcomes`` and
+``columns``. :func:`plot_run` writes a run folder's figures as PNG and SVG; :func:`figures` draws
+a run's figures without writing anything.
 
 Days are counted from the scenario's as_of. Curves by date are drawn from the summary's 3-hour
 histogram bins (a point at a bin's lower edge); "falls within T days" is the one definition, fall
@@ -19,13 +22,14 @@ import os
 import shutil
 import textwrap
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+from .style import offscreen
+
+offscreen()
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -35,12 +39,14 @@ from ..errors import ResultsError  # noqa: E402
 from ..files import fresh_sibling, mode  # noqa: E402
 from ..runs import control_share  # noqa: E402
 from ..runs.folder import PARTIAL, RunFolder, require_complete  # noqa: E402
+from ..runs.runner import RunResult  # noqa: E402
 from ..runs.summary import CONTROL_QUANTILES, fell_within, hist_quantile, wilson  # noqa: E402
 from ..scenario.schema import GOVERNMENT, unit_of  # noqa: E402
 from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION  # noqa: E402
 from .style import END_STATES as COLOURS  # noqa: E402
 from . import style  # noqa: E402
 
+Run = RunFolder | RunResult  # what a figure is drawn from: a run's folder, or a run in memory
 LINESTYLES = ["-", "--", "-.", ":"]
 FORMATS = ("png", "svg")
 RUN_FORMATS = ("png",)  # a run's figures; ``sim plot --svg`` adds vector copies (each costs as much again)
@@ -155,7 +161,7 @@ def _pct(ax, axis: str = "y") -> None:
 
 # --------------------------------------------------------------------------- 1. end states
 
-def end_states(run: RunFolder) -> Chart:
+def end_states(run: Run) -> Chart:
     """Probability of each end state with its 95% Wilson interval (from summary.json)."""
     s = run.summary
     states = list(s["end_states"])
@@ -184,12 +190,12 @@ _END_LABELS = {"captured": "captured\n(taken by assault)", "collapsed": "collaps
 
 # --------------------------------------------------------------------------- 2. fall day
 
-def fall_day(run: RunFolder) -> Chart:
+def fall_day(run: Run) -> Chart:
     """The capital's fall day: daily histogram (by end state where known) and the cumulative curve
     with its pointwise 95% Wilson band, on calendar dates."""
     s, h = run.summary, run.histograms
-    n, horizon, width = s["reps"], s["horizon_days"], float(h["bin_days"])
-    hist = h["capital"]
+    n, horizon, width = s["reps"], s["horizon_days"], float(h.attrs["bin_days"])
+    hist = h["capital_falls"].values
     edges, cdf = _cdf(hist, width, n)
     lo, hi = wilson(np.cumsum(hist), n)
     right = _right_day(hist, width, horizon)
@@ -209,8 +215,10 @@ def fall_day(run: RunFolder) -> Chart:
     starts = np.arange(slots) * period
     shown = starts < right
     parts = {"capital falls": hist}
-    if "end_states" in h:
-        parts = {"captured (taken by assault)": h["end_states"][0], "collapsed (regime ends first)": h["end_states"][1]}
+    if "end_state_falls" in h:
+        by_state = h["end_state_falls"]
+        parts = {"captured (taken by assault)": by_state.sel(end_state="captured").values,
+                 "collapsed (regime ends first)": by_state.sel(end_state="collapsed").values}
     bottom = np.zeros(slots)
     daily = {}
     for (label, part), colour in zip(parts.items(), (COLOURS["captured"], COLOURS["collapsed"])):
@@ -263,15 +271,15 @@ def node_order(scenario) -> list[tuple[str, str]]:
     return out
 
 
-def node_falls(run: RunFolder) -> Chart:
+def node_falls(run: Run) -> Chart:
     """For every government-held node, P(fallen by each date), one line per node along the axes."""
     s, h = run.summary, run.histograms
-    n, horizon, width = s["reps"], s["horizon_days"], float(h["bin_days"])
+    n, horizon, width = s["reps"], s["horizon_days"], float(h.attrs["bin_days"])
     scenario = run.scenario
-    names = [node.name for node in scenario.nodes]
     order = node_order(scenario)
     rebel = [node.name for node in scenario.nodes if node.controller != GOVERNMENT]
-    right = _right_day(h["nodes"].sum(axis=0), width, horizon)
+    falls = h["node_falls"]
+    right = _right_day(falls.values.sum(axis=0), width, horizon)
     caption = [_run_line(s),
                "Each line: share of all replications in which that city had fallen by the date (cities are never "
                "retaken); legend in order along the axes of advance (stop 0 is the axis's base)."]
@@ -283,7 +291,7 @@ def node_falls(run: RunFolder) -> Chart:
     x0 = _x0(s["as_of"])
     curves = {}
     for i, (name, label) in enumerate(order):
-        edges, cdf = _cdf(h["nodes"][names.index(name)], width, n)
+        edges, cdf = _cdf(falls.sel(node=name).values, width, n)
         curves[name] = cdf
         style = {"color": BLACK, "linestyle": "-", "lw": 2.6} if name == scenario.capital else \
             {**_style(i if i < 6 else i + 1), "lw": 1.6}
@@ -297,29 +305,30 @@ def node_falls(run: RunFolder) -> Chart:
     key.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="center", ncols=2, title_fontsize=8,
                title="city (where it lies): P(fallen) at the horizon")
     _date_axis(ax, s["as_of"], right)
-    return Chart(fig, {"order": [name for name, _ in order], "days": np.arange(h["nodes"].shape[1]) * width,
+    return Chart(fig, {"order": [name for name, _ in order], "days": h["day"].values,
                        "cdf": curves, "right_day": right})
 
 
 # --------------------------------------------------------------------------- 4. control over time
 
-def control_bands(h: dict) -> dict:
-    """Day-by-day quantiles (p5 ... p95) and mean of the government-held share, from the counts."""
-    counts, step = h["control"], control_share.SHARE_STEP
+def control_bands(h) -> dict:
+    """Day-by-day quantiles (p5 ... p95) and mean of the government-held share, from the counts
+    (``h``: a run's histograms Dataset)."""
+    counts, step = h["control"].values, control_share.SHARE_STEP
     out = {f"p{round(q * 100)}": np.array([hist_quantile(row, step, q) for row in counts], dtype=float)
            for q in CONTROL_QUANTILES}
     out["mean"] = counts @ (np.arange(counts.shape[1]) * step) / counts.sum(axis=1)
     return out
 
 
-def control(run: RunFolder) -> Chart:
+def control(run: Run) -> Chart:
     """A fan chart of the government-held share of the theatre, day by day (see sim.runs.control_share)."""
     s, h = run.summary, run.histograms
-    horizon, width = s["horizon_days"], float(h["bin_days"])
-    days = h["control_days"]
+    horizon, width = s["horizon_days"], float(h.attrs["bin_days"])
+    days = h["control_day"].values
     bands = control_bands(h)
-    basis = str(h["control_basis"])
-    right = _right_day(h["nodes"].sum(axis=0), width, horizon)
+    basis = str(h.attrs["control_basis"])
+    right = _right_day(h["node_falls"].values.sum(axis=0), width, horizon)
     what = "population" if basis == "population" else "cities and regions (each counts once)"
     caption = [_run_line(s),
                f"Share of the theatre's {what} in government hands on each day"
@@ -367,7 +376,7 @@ def drivers_data(outcomes, summary: dict, width: float) -> dict:
     7, 14, 30, 90 days and the horizon whose overall probability is nearest 50%. A run of more than
     DRIVER_SAMPLE replications is read in its first DRIVER_SAMPLE (whole blocks, each an independent
     sample), one column at a time, so memory stays bounded whatever the run's size. ``outcomes`` is
-    a run folder's :class:`~sim.runs.folder.Columns`."""
+    a run's :attr:`columns` (:class:`~sim.runs.folder.Columns`, or the in-memory mapping)."""
     def column(name: str) -> np.ndarray:
         return outcomes.head(name, DRIVER_SAMPLE)
 
@@ -401,11 +410,11 @@ def _drawn_how(summary: dict) -> str:
             "the others independently")
 
 
-def drivers(run: RunFolder) -> Chart:
+def drivers(run: Run) -> Chart:
     """What the run was sensitive to: the capital's fall and end state against each uncertain
     parameter's draws (needs outcomes.parquet)."""
     s = run.summary
-    d = drivers_data(run.outcomes, s, float(run.histograms["bin_days"]))
+    d = drivers_data(run.columns, s, float(run.histograms.attrs["bin_days"]))
     t, ranked, params = d["within_days"], d["ranked"], d["params"]
     what = f"P(capital falls within {t} days)"
     caption = [_run_line(s),
@@ -458,16 +467,16 @@ def drivers(run: RunFolder) -> Chart:
 
 # --------------------------------------------------------------------------- a run's figures
 
-def _control_missing(run: RunFolder) -> str | None:
+def _control_missing(run: Run) -> str | None:
     if "control" not in run.histograms or "control_share" not in run.summary:
-        return "histograms.npz has no control-share counts (a run written before they existed); rerun it"
+        return "the run's histograms have no control-share counts (its scenario gives no node a weight)"
     return None
 
 
-def _drivers_missing(run: RunFolder) -> str | None:
+def _drivers_missing(run: Run) -> str | None:
     if not run.has_outcomes:
         return "no per-replication outcomes in this run (outcomes.parquet); rerun with --save-outcomes"
-    if not any(c.startswith("param:") for c in run.outcomes):
+    if not any(c.startswith("param:") for c in run.columns):
         return "the scenario has no uncertain parameters"
     return None
 
@@ -477,17 +486,29 @@ _DRAW = {"end_states": end_states, "fall_day": fall_day, "node_falls": node_fall
 _NEEDS = {"control": _control_missing, "drivers": _drivers_missing}
 
 
-def skipped(run: RunFolder) -> dict[str, str]:
+def skipped(run: Run) -> dict[str, str]:
     """The figures a run's files do not allow, each with the reason."""
     return {name: why for name, need in _NEEDS.items() if (why := need(run))}
 
 
-def charts(run: RunFolder):
+def charts(run: Run):
     """Yield (stem, Chart) for each figure the run's files allow, in FIGURES order (one open at a time)."""
     leave_out = skipped(run)
     for name in FIGURES:
         if name not in leave_out:
             yield name, _DRAW[name](run)
+
+
+def figures(run: Run) -> dict[str, plt.Figure]:
+    """A run's figures as matplotlib Figures by name (FIGURES order, those its data allow: see
+    :func:`skipped`), drawn with :func:`plotting`'s settings and written nowhere; for a
+    :class:`~sim.runs.runner.RunResult` in memory as for a run folder. pyplot does not hold them:
+    a notebook shows one when it is a cell's value, and ``fig.savefig`` writes one."""
+    with plotting():
+        drawn = {name: chart.figure for name, chart in charts(run)}
+    for fig in drawn.values():
+        plt.close(fig)  # let go by pyplot (a notebook would show every open figure): still drawable and savable
+    return drawn
 
 
 def plot_run(run_dir: Path, formats=RUN_FORMATS) -> list[Path]:
@@ -535,7 +556,7 @@ def redraw(run_dir, *, svg: bool = False) -> list[Path]:
         for f in run_dir.iterdir():
             if f.is_file() and f.suffix not in formats and not f.name.startswith("."):
                 if f.stat().st_size > 10_000_000:
-                    os.symlink(f.resolve(), stage / f.name)  # read only: plots never write .npz or .json
+                    os.symlink(f.resolve(), stage / f.name)  # read only: plots never write a data file
                 else:
                     shutil.copyfile(f, stage / f.name)
                 inputs.add(f.name)
@@ -550,7 +571,7 @@ def redraw(run_dir, *, svg: bool = False) -> list[Path]:
         return written
     except OSError as exc:
         raise ResultsError(run_dir, f"cannot redraw the figures ({exc.strerror or exc})") from None
-    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a damaged summary or histograms file
+    except (ValueError, KeyError) as exc:  # a damaged summary or histograms file
         raise ResultsError(run_dir, f"cannot read the run's files ({type(exc).__name__}: {exc})") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -558,12 +579,12 @@ def redraw(run_dir, *, svg: bool = False) -> list[Path]:
 
 # --------------------------------------------------------------------------- several runs
 
-def _run_caption(runs: list[RunFolder], labels: list[str]) -> list[str]:
+def _run_caption(runs: list[Run], labels: list[str]) -> list[str]:
     return [f"{label}: as of {style.date(r.summary['as_of'])} · horizon {r.summary['horizon_days']} days · "
             f"{r.summary['reps']:,} replications · seed {r.summary['seed']}" for label, r in zip(labels, runs)]
 
 
-def compare_fall_day(runs: list[RunFolder], labels: list[str]) -> Chart:
+def compare_fall_day(runs: list[Run], labels: list[str]) -> Chart:
     """The cumulative fall-day curves of several runs, overlaid on calendar dates."""
     caption = _run_caption(runs, labels) + [
         "Each line: share of that run's replications in which the capital had fallen by the date; bands: pointwise "
@@ -575,7 +596,7 @@ def compare_fall_day(runs: list[RunFolder], labels: list[str]) -> Chart:
     curves = {}
     for i, (label, r) in enumerate(zip(labels, runs)):
         s, h = r.summary, r.histograms
-        width, hist = float(h["bin_days"]), h["capital"]
+        width, hist = float(h.attrs["bin_days"]), h["capital_falls"].values
         edges, cdf = _cdf(hist, width, s["reps"])
         lo, hi = wilson(np.cumsum(hist), s["reps"])
         x = _x0(s["as_of"]) + edges
@@ -595,7 +616,7 @@ def compare_fall_day(runs: list[RunFolder], labels: list[str]) -> Chart:
     return Chart(fig, {"cdf": curves})
 
 
-def compare_end_states(runs: list[RunFolder], labels: list[str]) -> Chart:
+def compare_end_states(runs: list[Run], labels: list[str]) -> Chart:
     """The end-state probabilities of several runs side by side, with 95% Wilson intervals."""
     states = list(runs[0].summary["end_states"])
     fig = _figure(9.0, 4.8 + 0.17 * len(runs), _run_caption(runs, labels) + ["Whiskers: 95% Wilson score intervals."])

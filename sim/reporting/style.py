@@ -7,6 +7,7 @@ The palette is Okabe and Ito's (colour-blind safe); end states keep one colour e
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 # Okabe–Ito, in the order series take them.
 BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, BLACK, YELLOW = (
@@ -60,3 +61,12 @@ def day_date(as_of: dt.date | str, day: float | None) -> str:
 def short_day_date(as_of: dt.date | str, day: float) -> str:
     """``15 Dec (day 8)``, for figure legends."""
     return f"{on_day(as_of, day):{DAY_MONTH}} (day {day:g})"
+
+
+def offscreen() -> None:
+    """Draw with Agg (no display), unless in a notebook's kernel, whose inline backend then shows a
+    Figure that is a cell's value. Called by every figure module before it imports pyplot."""
+    import matplotlib
+
+    if "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+from .style import offscreen
 
-matplotlib.use("Agg")
+offscreen()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

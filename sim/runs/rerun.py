@@ -97,7 +97,7 @@ def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
     Raises :class:`ResultsError` for a folder that is not a complete run or has an unreadable
     manifest, and :class:`~sim.errors.ScenarioError` if its scenario.toml no longer loads.
     """
-    run_dir = require_complete(run_dir)
+    run_dir = require_complete(run_dir, histograms=False)  # a rerun reads its scenario and manifest
     m = read_manifest(run_dir)
     scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO))
     keep = m.get("save_outcomes")

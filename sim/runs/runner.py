@@ -13,6 +13,7 @@ import time
 from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from ..engines.theatre import Theatre
 from ..scenario.schema import GOVERNMENT, Scenario
 from . import control_share
 from .executors import InProcess, executor_for
-from .summary import Aggregate, summarise
+from .histograms import dataset as histogram_dataset
+from .outcomes_file import InMemoryColumns, block_table, frame, outcome_columns, schema
+from .summary import Aggregate, describe, describe_html, summarise
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
 BLOCK_BUDGET = 512 * 2**20   # bytes a block may need (engine state, draws and outcomes), estimated
@@ -56,6 +59,49 @@ class RunResult:
     @property
     def theatre(self) -> Theatre:
         return Theatre.from_scenario(self.scenario)
+
+    @cached_property
+    def histograms(self):
+        """The fall-day and control histograms as a labelled xarray Dataset (:mod:`sim.runs.histograms`)."""
+        return histogram_dataset(self.aggregate, scenario=self.scenario, seed=self.seed,
+                                 node_names=self.theatre.node_names)
+
+    @property
+    def has_outcomes(self) -> bool:
+        """Whether the per-replication outcomes are in memory (not when streamed to a folder)."""
+        return self.outcomes is not None
+
+    @cached_property
+    def columns(self) -> InMemoryColumns | None:
+        """The outcomes as the columns of outcomes.parquet (what figures read), or None."""
+        return InMemoryColumns(self.outcomes, self.parameters, self.theatre) if self.has_outcomes else None
+
+    def to_dataframe(self):
+        """The per-replication outcomes as a pandas DataFrame, the table outcomes.parquet holds
+        (``replication``, ``block``, ``end_state`` a Categorical, fall days with NaN for never,
+        ``param:PATH`` draws; its metadata in ``DataFrame.attrs``). ValueError if the outcomes were
+        not kept in memory (a run streamed to a folder: read it with ``RunFolder(path).to_dataframe()``)."""
+        import pyarrow as pa
+
+        if not self.has_outcomes:
+            raise ValueError("this run kept no per-replication outcomes in memory (run it with keep_outcomes=True, "
+                             "or read its folder: RunFolder(path).to_dataframe())")
+        cols = outcome_columns(self.outcomes, self.parameters, self.theatre)
+        layout = schema(self.scenario, self.reps, seed=self.seed, cols=cols)
+        size = block_size(self.scenario)
+        blocks = [block_table(layout, {k: v[start:start + size] for k, v in cols.items()}, first=start, block=b)
+                  for b, start in enumerate(range(0, self.reps, size))]
+        return frame(pa.concat_tables(blocks))
+
+    def to_xarray(self):
+        """The histograms as a labelled xarray Dataset (a copy of :attr:`histograms`)."""
+        return self.histograms.copy(deep=True)
+
+    def __repr__(self) -> str:
+        return describe(f"RunResult ({self.engine} engine)", self.summary)
+
+    def _repr_html_(self) -> str:
+        return describe_html(f"RunResult ({self.engine} engine)", self.summary)
 
 
 def row_bytes(scenario: Scenario) -> int:

@@ -238,3 +238,37 @@ def control_summary(agg: Aggregate) -> dict:
         "share_step": control_share.SHARE_STEP,
         "by_day": {f"{d:g}": control_quantiles(agg.control_hist[index[float(d)]]) for d in dict.fromkeys(days)},
     }
+
+
+def headline(summary: dict) -> list[tuple[str, str]]:
+    """A run's summary in a few labelled lines: what, as of when, how many replications, P(the
+    capital falls within the horizon) with its 95% interval, and the median fall day."""
+    import datetime as dt
+
+    horizon = summary["horizon_days"]
+    falls = summary.get("capital_falls_within", {}).get(str(horizon), {})
+    p, low, high = (falls.get(k) for k in ("p", "ci_low", "ci_high"))
+    median = summary["capital_fall_day"].get("p50")
+    on = "" if median is None else \
+        f" ({(dt.date.fromisoformat(summary['as_of']) + dt.timedelta(days=math.floor(median))).isoformat()})"
+    return [
+        ("scenario", f"{summary['scenario']}: {summary['title']}"),
+        ("as of", f"{summary['as_of']}, horizon {horizon} days"),
+        ("replications", f"{summary['reps']:,}, seed {summary['seed']}"),
+        ("P(capital falls)", "—" if p is None else f"{p:.1%} (95% CI {low:.1%} to {high:.1%}) within {horizon} days"),
+        ("median fall day", "— (never fell)" if median is None else f"day {median:g}{on}, among the runs where it fell"),
+    ]
+
+
+def describe(kind: str, summary: dict) -> str:
+    """A short text repr of a run: ``kind`` then :func:`headline`'s lines."""
+    return "\n".join([kind, *(f"  {label:<17}{text}" for label, text in headline(summary))])
+
+
+def describe_html(kind: str, summary: dict) -> str:
+    """:func:`describe` as a small HTML table, for notebooks."""
+    from html import escape
+
+    rows = "".join(f"<tr><th style='text-align:left'>{escape(label)}</th><td style='text-align:left'>"
+                   f"{escape(text)}</td></tr>" for label, text in headline(summary))
+    return f"<div><strong>{escape(kind)}</strong><table>{rows}</table></div>"

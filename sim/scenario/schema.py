@@ -288,6 +288,29 @@ class Scenario:
     def uncertain_parameters(self) -> list[tuple[str, Param]]:
         return [(path, p) for path, p in self.parameters() if p.dist.is_random]
 
+    def headline(self) -> list[tuple[str, str]]:
+        """The scenario in a few labelled lines (its notebook repr)."""
+        held = sum(n.controller == GOVERNMENT for n in self.nodes)
+        drawn = f"{len(self.uncertain_parameters())} uncertain parameters"
+        if self.posterior is not None:
+            drawn += f", a posterior of {len(self.posterior.rows):,} rows over {len(self.posterior.paths)}"
+        return [("scenario", f"{self.name}: {self.title}"),
+                ("as of", f"{self.as_of.isoformat()}, horizon {self.horizon_days} days"),
+                ("theatre", f"capital {self.capital}; {len(self.nodes)} nodes ({held} government-held), "
+                            f"{len(self.axes)} axes, {len(self.allies)} allies"),
+                ("drawn", drawn),
+                ("file", self.source_path or "(none)")]
+
+    def __repr__(self) -> str:
+        return "\n".join(["Scenario", *(f"  {label:<10}{text}" for label, text in self.headline())])
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(label)}</th><td style='text-align:left'>"
+                       f"{escape(text)}</td></tr>" for label, text in self.headline())
+        return f"<div><strong>Scenario</strong><table>{rows}</table></div>"
+
 
 def unit_of(path: str) -> str:
     """The unit of the parameter at a dotted path (``nodes.X.garrison`` -> ``fighters``; '' if unknown)."""

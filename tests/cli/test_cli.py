@@ -29,7 +29,7 @@ def flagship_run(tmp_path_factory):
 
 def test_run_writes_a_complete_results_folder(flagship_run):
     out, proc = flagship_run
-    for name in ["summary.json", "manifest.json", "scenario.toml", "outcomes.parquet", "histograms.npz",
+    for name in ["summary.json", "manifest.json", "scenario.toml", "outcomes.parquet", "histograms.nc",
                  "end_states.png", "fall_day.png"]:
         assert (out / name).is_file(), name
     assert not list(out.parent.glob(".*partial*"))

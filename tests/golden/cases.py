@@ -67,12 +67,28 @@ def digest_outcomes(out, draws) -> str:
     return digest_arrays(arrays)
 
 
+def histogram_arrays(path: Path) -> dict:
+    """A run's histograms.nc as the arrays histograms.npz held, under its names and dtypes, so the
+    digests taken of histograms.npz hold the netCDF file to the same counts."""
+    from sim.runs import histograms
+
+    ds = histograms.read(path)
+    return {"bin_days": np.array(float(ds.attrs["bin_days"])), "capital": ds["capital_falls"].values,
+            "capital_daily": ds["capital_falls_daily"].values, "nodes": ds["node_falls"].values,
+            "end_states": ds["end_state_falls"].values, "control": ds["control"].values,
+            "control_days": ds["control_day"].values, "control_weights": ds["control_weight"].values,
+            "control_basis": np.array(ds.attrs["control_basis"])}
+
+
 def digest_file(path: Path) -> str:
-    """The bytes of a text file; the arrays of an .npz (its zip entries carry timestamps) or of a
-    run's outcomes.parquet (its footer names the writer's version)."""
+    """The bytes of a text file; the arrays of an .npz (its zip entries carry timestamps), of a
+    run's histograms.nc (:func:`histogram_arrays`) or of its outcomes.parquet (its footer names the
+    writer's version)."""
     if path.suffix == ".npz":
         with np.load(path) as z:
             return digest_arrays({k: z[k] for k in z.files})
+    if path.suffix == ".nc":
+        return digest_arrays(histogram_arrays(path))
     if path.suffix == ".parquet":
         from sim.runs.folder import Columns
         columns = Columns(path)
@@ -160,10 +176,10 @@ CALIBRATION = "small-reference-class.toml"  # written by command_digests: the sh
 # in the order points finished, which a pool may change (their tables never change).
 COMMANDS = {
     "run": (["run", FLAGSHIP, "--reps", "3000", "--seed", "5", "--no-plots", "--out", "run"],
-            ["run/summary.json", "run/histograms.npz", "run/outcomes.parquet", "run/scenario.toml"]),
+            ["run/summary.json", "run/histograms.nc", "run/outcomes.parquet", "run/scenario.toml"]),
     "run_variant": (["run", SCENARIOS / "syria-2024-12-07-homs-holds.toml", "--reps", "2000", "--seed", "5",
                      "--no-plots", "--out", "variant", "--set", "allies.russia.capacity=0.6"],
-                    ["variant/summary.json", "variant/histograms.npz"]),
+                    ["variant/summary.json", "variant/histograms.nc"]),
     "sweep": (["sweep", FLAGSHIP, "--param", "allies.russia.capacity=0.1:0.9:3", "--param",
                "rebels.north.momentum=1.5,2.5", "--reps", "400", "--seed", "3", "--no-plots", "--out", "sweep", "--workers", "1"],
               ["sweep/sweep.json", "sweep/sweep.csv", "sweep/points.jsonl", "sweep/spec.json"]),

@@ -93,13 +93,13 @@ def test_fall_day_shows_the_summary(runs):
     run = RunFolder(runs[0])
     s, h = run.summary, run.histograms
     d = plots.fall_day(run).data
-    n, width = s["reps"], float(h["bin_days"])
+    n, width = s["reps"], float(h.attrs["bin_days"])
     assert d["cdf"][-1] == pytest.approx(1 - s["end_states"]["holds"]["p"])
     assert np.all(np.diff(d["cdf"]) >= 0) and np.all(d["ci_low"] <= d["cdf"]) and np.all(d["cdf"] <= d["ci_high"])
     # The marked percentiles are summary.json's, and the curve crosses them where they say.
     f = s["capital_fall_day"]
     for q in (10, 50, 90):
-        assert d[f"p{q}"] == f[f"p{q}"] == hist_quantile(h["capital"], width, q / 100)
+        assert d[f"p{q}"] == f[f"p{q}"] == hist_quantile(h["capital_falls"].values, width, q / 100)
         k = int(round(f[f"p{q}"] / width))
         assert d["cdf"][k] * n >= q / 100 * f["n"] > (d["cdf"][k - 1] * n if k else 0)
     # The daily bars, by end state, add up to the end-state probabilities.
@@ -112,11 +112,10 @@ def test_node_falls_show_the_summary_along_the_axes(runs):
     run = RunFolder(runs[0])
     d = plots.node_falls(run).data
     assert d["order"] == ["homs", "nabk", "damascus", "damascus_suburbs", "latakia", "tartus"]  # axes, then the rest
-    names = [n.name for n in run.scenario.nodes]
     for name, v in run.summary["nodes"].items():
         assert d["cdf"][name][-1] == pytest.approx(v["fallen"]["p"])
-        hist = run.histograms["nodes"][names.index(name)]
-        assert hist_quantile(hist, float(run.histograms["bin_days"]), 0.5) == v["median_day"]
+        hist = run.histograms["node_falls"].sel(node=name).values
+        assert hist_quantile(hist, float(run.histograms.attrs["bin_days"]), 0.5) == v["median_day"]
 
 
 def test_control_bands_show_the_summary(runs):
@@ -125,7 +124,7 @@ def test_control_bands_show_the_summary(runs):
     d = plots.control(run).data
     c = s["control_share"]
     assert c["weighted_by"] == d["basis"] == "population"
-    assert np.all(h["control"].sum(axis=1) == s["reps"])
+    assert np.all(h["control"].values.sum(axis=1) == s["reps"])
     for day, q in c["by_day"].items():
         j = list(d["days"]).index(float(day))
         for key, value in q.items():
@@ -135,19 +134,19 @@ def test_control_bands_show_the_summary(runs):
 
 
 def test_control_counts_follow_the_definition(runs):
-    """histograms.npz's control counts equal the shares computed directly from outcomes.parquet."""
+    """histograms.nc's control counts equal the shares computed directly from outcomes.parquet."""
     run = RunFolder(runs[0])
-    out, h = run.outcomes, run.histograms
+    out, h = run.columns, run.histograms
     names = [n.name for n in run.scenario.nodes]
     fall = np.column_stack([out[f"fall_day.{name}"] for name in names])
     retaken = np.column_stack([out[f"retaken_day.{name}"] for name in names])
-    shares = control.shares(fall, retaken, out["end_day"], h["control_weights"], h["control_days"])
+    shares = control.shares(fall, retaken, out["end_day"], h["control_weight"].values, h["control_day"].values)
     k = np.rint(shares / control.SHARE_STEP).astype(int)
     direct = np.stack([np.bincount(k[:, j], minlength=control.SHARE_BINS) for j in range(k.shape[1])])
-    assert np.array_equal(direct, h["control"])
+    assert np.array_equal(direct, h["control"].values)
     # Once the capital has fallen the government holds nothing.
     fell = ~np.isnan(out["end_day"])
-    after = h["control_days"][None, :] >= out["end_day"][fell, None]
+    after = h["control_day"].values[None, :] >= out["end_day"][fell, None]
     assert np.all(shares[fell][after] == 0)
 
 
@@ -191,7 +190,7 @@ def test_drivers_come_from_the_outcomes(runs):
     uncertain = [path for path, _ in run.scenario.uncertain_parameters()] + list(run.scenario.posterior.paths)
     assert sorted(d["ranked"]) == sorted(d["params"]) == sorted(uncertain)   # the posterior's columns too
     t = d["within_days"]
-    assert d["p_fall"] == count_within(h["capital_daily"], t) / s["reps"]  # the same definition, counted two ways
+    assert d["p_fall"] == count_within(h["capital_falls_daily"].values, t) / s["reps"]  # the same definition, counted two ways
     for q in d["params"].values():
         assert q["n"].sum() == s["reps"]
         assert q["p_captured"] @ q["n"] / s["reps"] == pytest.approx(s["end_states"]["captured"]["p"])
@@ -262,19 +261,18 @@ def test_report_is_one_self_contained_file(runs):
     assert other.count("data:image/png;base64,") == len(plots.FIGURES) - 1 and "figure left out" in other
 
 
-def test_a_run_from_before_control_counts_still_plots(runs, tmp_path):
-    old = tmp_path / "old"
+def test_a_run_from_before_histograms_nc_is_refused_and_rerun(runs, tmp_path, capsys):
+    """A folder that kept histograms.npz is one line naming the command that writes it again, and
+    that command (sim rerun OLD --out NEW) works on it."""
+    old, new = tmp_path / "old", tmp_path / "new"
     shutil.copytree(runs[1], old)
-    with np.load(old / "histograms.npz") as h:
-        np.savez_compressed(old / "histograms.npz", bin_days=h["bin_days"], capital=h["capital"], nodes=h["nodes"])
-    summary = json.loads((old / "summary.json").read_text())
-    del summary["control_share"]
-    (old / "summary.json").write_text(json.dumps(summary))
-    for p in old.glob("*.png"):
-        p.unlink()
-    written = plots.plot_run(old)
-    assert {p.stem for p in written} == {"end_states", "fall_day", "node_falls"}
-    assert set(plots.skipped(RunFolder(old))) == {"control", "drivers"}
+    (old / "histograms.nc").rename(old / "histograms.npz")
+    assert main(["plot", str(old)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "histograms.npz" in err[0] and f"sim rerun {old} --out NEW_FOLDER" in err[0]
+    assert main(["rerun", str(old), "--out", str(new)]) == 0
+    assert RunFolder(new).summary == RunFolder(runs[1]).summary
+    assert set(plots.skipped(RunFolder(new))) == {"drivers"}
 
 
 @pytest.mark.parametrize("args,words", [

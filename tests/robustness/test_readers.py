@@ -96,7 +96,7 @@ def test_every_input_file_refuses_a_hostile_file(tmp_path, reader, kind):
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 @pytest.mark.parametrize("name,command", [
-    ("summary.json", "plot"), ("summary.json", "report"), ("histograms.npz", "compare"),
+    ("summary.json", "plot"), ("summary.json", "report"), ("histograms.nc", "compare"),
     ("manifest.json", "rerun"), ("outcomes.parquet", "plot"), ("scenario.toml", "report"),
 ])
 def test_every_run_folder_file_refuses_a_hostile_file(finished, tmp_path, name, command, kind):
