@@ -42,7 +42,7 @@ from ..runs.folder import PARTIAL, RunFolder, require_complete  # noqa: E402
 from ..runs.runner import RunResult  # noqa: E402
 from ..runs.summary import CONTROL_QUANTILES, fell_within, hist_quantile, wilson  # noqa: E402
 from ..scenario.schema import GOVERNMENT, unit_of  # noqa: E402
-from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION  # noqa: E402
+from .style import BLACK, BLUE, GREY, SERIES, SKY, VERMILLION, pct  # noqa: E402
 from .style import END_STATES as COLOURS  # noqa: E402
 from . import style  # noqa: E402
 
@@ -50,7 +50,7 @@ Run = RunFolder | RunResult  # what a figure is drawn from: a run's folder, or a
 LINESTYLES = ["-", "--", "-.", ":"]
 FORMATS = ("png", "svg")
 RUN_FORMATS = ("png",)  # a run's figures; ``sim plot --svg`` adds vector copies (each costs as much again)
-DPI = 144
+DPI = style.DPI
 # The figures of one run, by file stem, in the order a report shows them.
 FIGURES = ("end_states", "fall_day", "node_falls", "control", "drivers")
 DRIVER_DAYS = (7, 14, 30, 90)   # candidate thresholds for "falls within T days" (and the horizon)
@@ -155,8 +155,7 @@ def _compact(v: float, _pos=None) -> str:
     return f"{v / 1000:g}k" if abs(v) >= 10_000 else f"{v:g}"
 
 
-def _pct(ax, axis: str = "y") -> None:
-    getattr(ax, f"{axis}axis").set_major_formatter(PercentFormatter(1.0, decimals=None))
+_pct = style.percent_axis
 
 
 # --------------------------------------------------------------------------- 1. end states
@@ -589,7 +588,7 @@ def compare_fall_day(runs: list[Run], labels: list[str]) -> Chart:
     caption = _run_caption(runs, labels) + [
         "Each line: share of that run's replications in which the capital had fallen by the date; bands: pointwise "
         "95% Wilson intervals; ticks on the bottom edge: each run's as-of date."]
-    fig = _figure(9.0, 5.0 + 0.17 * len(runs), caption)
+    fig = _figure(9.0, 5.0 + 0.3 * len(runs), caption)
     ax = fig.add_subplot()
     start = min(_x0(r.summary["as_of"]) for r in runs)
     end = start
@@ -602,7 +601,7 @@ def compare_fall_day(runs: list[Run], labels: list[str]) -> Chart:
         x = _x0(s["as_of"]) + edges
         style = _style(i)
         ax.fill_between(x, lo, hi, step="post", color=style["color"], alpha=0.2, lw=0)
-        ax.plot(x, cdf, drawstyle="steps-post", lw=1.8, label=f"{label}: {cdf[-1]:.0%} by its horizon", **style)
+        ax.plot(x, cdf, drawstyle="steps-post", lw=1.8, label=f"{label}: {pct(cdf[-1], 1)} by its horizon", **style)
         ax.plot([_x0(s["as_of"])], [0], marker="|", ms=14, mew=2, color=style["color"], clip_on=False)
         end = max(end, _x0(s["as_of"]) + _right_day(hist, width, s["horizon_days"]))
         curves[label] = cdf
@@ -612,14 +611,19 @@ def compare_fall_day(runs: list[Run], labels: list[str]) -> Chart:
     ax.set_ylabel("P(capital fallen by date)")
     fig.suptitle("When the capital falls, run by run: cumulative probability of its fall", fontsize=10.5)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    _legend_below(ax, len(runs))
     return Chart(fig, {"cdf": curves})
+
+
+def _legend_below(ax, n: int) -> None:
+    """The runs' legend under the axes, where it hides no curve or bar."""
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncols=2 if n > 2 else n, frameon=False)
 
 
 def compare_end_states(runs: list[Run], labels: list[str]) -> Chart:
     """The end-state probabilities of several runs side by side, with 95% Wilson intervals."""
     states = list(runs[0].summary["end_states"])
-    fig = _figure(9.0, 4.8 + 0.17 * len(runs), _run_caption(runs, labels) + ["Whiskers: 95% Wilson score intervals."])
+    fig = _figure(9.0, 4.8 + 0.3 * len(runs), _run_caption(runs, labels) + ["Whiskers: 95% Wilson score intervals."])
     ax = fig.add_subplot()
     width = 0.8 / len(runs)
     p = {}
@@ -629,10 +633,10 @@ def compare_end_states(runs: list[Run], labels: list[str]) -> Chart:
         x = np.arange(len(states)) - 0.4 + width * (i + 0.5)
         bars = ax.bar(x, v, width=width * 0.92, color=_style(i)["color"], yerr=[v - lo, hi - v], capsize=3,
                       error_kw={"elinewidth": 1.0}, label=label, hatch=["", "//", "..", "xx"][(i // len(SERIES)) % 4])
-        if len(runs) <= 4:
-            for bar, val in zip(bars, v):
-                ax.annotate(f"{val:.0%}", (bar.get_x() + bar.get_width() / 2, val), xytext=(0, 7),
-                            textcoords="offset points", ha="center", fontsize=7.5)
+        if len(runs) <= 8:
+            for bar, val, top in zip(bars, v, hi):
+                ax.annotate(pct(val, 0 if len(runs) > 3 else 1), (bar.get_x() + bar.get_width() / 2, top),
+                            xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7 if len(runs) > 3 else 7.5)
         p[label] = v
     ax.set_xticks(range(len(states)), [_END_LABELS.get(k, k) for k in states], fontsize=9)
     ax.set_ylim(0, 1.1)
@@ -641,5 +645,5 @@ def compare_end_states(runs: list[Run], labels: list[str]) -> Chart:
     ax.set_xlabel("how the capital ends within each run's horizon")
     fig.suptitle("End states, run by run: captured, collapsed or holds", fontsize=10.5)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    _legend_below(ax, len(runs))
     return Chart(fig, {"states": states, "p": p})

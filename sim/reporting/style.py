@@ -1,7 +1,10 @@
-"""One palette and one set of formatters for every figure and table, so that a date or a
-probability reads the same in a terminal, a figure, a comparison and a report.
+"""The house style: one palette, one set of formatters and one way of saving for every figure and
+table, so that a date or a probability reads the same in a terminal, a figure, a comparison and a
+report, and every PNG has the same resolution.
 
-The palette is Okabe and Ito's (colour-blind safe); end states keep one colour each everywhere.
+The palette is Okabe and Ito's (colour-blind safe); end states keep one colour each everywhere. A
+probability strictly between 0 and 1 is never written as 0% or 100%: 99.8% at no decimals is
+">99%", not "100%".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ OUTPUTS = {**END_STATES, "falls": PURPLE, "median_fall_day": GREEN}   # a study'
 GREY = "#555555"      # captions and secondary text
 DARK = "#333333"      # reference lines
 DASH = "—"            # a value that is not defined
+DPI = 144             # every figure's PNG: 1,296 pixels across a 9-inch figure
 
 DAY_MONTH = "%-d %b"            # 8 Dec: date ticks of spans under a year
 MONTH_YEAR = "%b %Y"            # Dec 2024: date ticks of longer spans, and spans in labels
@@ -26,8 +30,17 @@ LONG_DATE = "%-d %B %Y"         # 8 December 2024
 
 
 def pct(p, digits: int = 1) -> str:
-    """A probability as a percentage (``45.3%``); the dash when it is not defined."""
-    return DASH if p is None else f"{p:.{digits}%}"
+    """A probability as a percentage (``45.3%``); the dash when it is not defined; ``<0.1%`` or
+    ``>99.9%`` where rounding would say 0% or 100% of something that is neither."""
+    if p is None:
+        return DASH
+    text = f"{p:.{digits}%}"
+    step = 10.0 ** -digits
+    if 0 < p < 1 and float(text[:-1]) <= 0:
+        return f"<{step:.{digits}f}%"
+    if 0 < p < 1 and float(text[:-1]) >= 100:
+        return f">{100 - step:.{digits}f}%"
+    return text
 
 
 def pct_interval(p, low, high, digits: int = 1) -> str:
@@ -61,6 +74,27 @@ def day_date(as_of: dt.date | str, day: float | None) -> str:
 def short_day_date(as_of: dt.date | str, day: float) -> str:
     """``15 Dec (day 8)``, for figure legends."""
     return f"{on_day(as_of, day):{DAY_MONTH}} (day {day:g})"
+
+
+def percent_axis(ax, axis: str = "y") -> None:
+    """Tick labels of a probability axis as percentages."""
+    from matplotlib.ticker import PercentFormatter
+
+    getattr(ax, f"{axis}axis").set_major_formatter(PercentFormatter(1.0, decimals=None))
+
+
+def date_axis(ax, axis: str = "x") -> None:
+    """Tick labels of a calendar axis (matplotlib dates): ``8 Dec`` under a year, ``Dec 2024`` beyond."""
+    import matplotlib.dates as mdates
+
+    target = getattr(ax, f"{axis}axis")
+    lo, hi = sorted(getattr(ax, f"get_{axis}lim")())
+    target.set_major_formatter(mdates.DateFormatter(DAY_MONTH if hi - lo <= 366 else MONTH_YEAR))
+
+
+def save(fig, path) -> None:
+    """Write ``fig`` to ``path`` (PNG at :data:`DPI`, or SVG by the suffix)."""
+    fig.savefig(path, dpi=DPI)
 
 
 def offscreen() -> None:

@@ -20,11 +20,11 @@ offscreen()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .style import BLUE, DARK, GREY, SKY, VERMILLION  # noqa: E402
+from . import style  # noqa: E402
+from .style import BLUE, DARK, GREY, SKY, VERMILLION, pct  # noqa: E402
 from .style import OUTPUTS as COLOURS  # noqa: E402
 
 STATES = ("captured", "collapsed", "holds")
-DPI = 100
 
 
 def _read(path: Path) -> dict:
@@ -39,7 +39,7 @@ def _caption(fig, table: dict, extra: str = "") -> None:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI)
+    style.save(fig, path)
     plt.close(fig)
     return path
 
@@ -75,6 +75,7 @@ def plot_line(table: dict, path: Path) -> Path:
         ax1.plot(x, _col(rows, k), ls="--", color=DARK, label=f"falls within {k[9:-1]} days")
         ax1.fill_between(x, _col(rows, f"{k}_lo"), _col(rows, f"{k}_hi"), color=DARK, alpha=0.12, lw=0)
     ax1.set_ylim(-0.02, 1.02)
+    style.percent_axis(ax1)
     ax1.set_ylabel("probability")
     ax1.grid(alpha=0.3)
     ax1.legend(fontsize=8, ncol=2, loc="best")
@@ -116,7 +117,7 @@ def plot_heatmaps(table: dict, path: Path) -> Path:
         if annotate:
             for (i, j), v in np.ndenumerate(grid[k]):
                 if not np.isnan(v):
-                    ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7,
+                    ax.text(j, i, pct(v, 0), ha="center", va="center", fontsize=7,
                             color="black" if v > 0.6 else "white")
     for ax in axes.flat[len(keys):]:
         ax.set_visible(False)

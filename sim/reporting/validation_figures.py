@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import binom  # noqa: E402
 
+from . import style  # noqa: E402
 from .style import DARK, GREY, SERIES  # noqa: E402
 
 BINS = 5
@@ -52,6 +53,8 @@ def plot_validation(folder: Path) -> list[Path]:
             right.annotate(str(b["n"]), (xi, yi), textcoords="offset points", xytext=(6, -3), fontsize=8, color=GREY)
     right.set_xlim(-0.03, 1.03)
     right.set_ylim(-0.03, 1.03)
+    style.percent_axis(right, "x")
+    style.percent_axis(right, "y")
     right.set_xlabel("forecast P(capital falls within 7 / 30 / 90 days), binned")
     right.set_ylabel("observed frequency")
     right.set_title("Reliability, with consistency bars (Bröcker & Smith 2007)")
@@ -61,6 +64,6 @@ def plot_validation(folder: Path) -> list[Path]:
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     paths = [folder / "validation.png", folder / "validation.svg"]
     for path in paths:
-        fig.savefig(path, dpi=150)
+        style.save(fig, path)
     plt.close(fig)
     return paths

@@ -213,12 +213,17 @@ def diagnose(method: str, rows: list[dict], labels: dict[str, str]) -> list[str]
         else:
             top = max(block, key=lambda r: r["mu_star"] or 0.0)
             if top["mu_star"] and top["mu_star_conf"] is not None and top["mu_star_conf"] > 0.5 * top["mu_star"]:
-                said.append(f"the top factor's mu* ({top['parameter']}) is {top['mu_star']:.3g} "
-                            f"± {top['mu_star_conf']:.2g}")
+                said.append(f"the top factor's mu* ({top['parameter']}) is {_number(top['mu_star'])} "
+                            f"± {_number(top['mu_star_conf'])}")
             fix = "raise --samples (the trajectories) or --reps"
         if said:
             notes.append(f"{label}: {'; '.join(said)}: too few samples to rank the factors; {fix}")
     return notes
+
+
+def _number(v: float) -> str:
+    """Three significant digits, thousands separated, never in exponent form (164, 0.0153, 23,300)."""
+    return f"{float(f'{v:.3g}'):,}".removesuffix(".0")
 
 
 def _few(names: list[str]) -> str:

@@ -320,11 +320,21 @@ class EngineContract:
 
     def test_signature(self):
         sig = inspect.signature(self.engine.simulate)
-        assert list(sig.parameters) == ["scenario", "reps", "rng", "draws"]
+        assert list(sig.parameters) == ["scenario", "reps", "rng", "draws", "progress"]
         assert sig.parameters["rng"].kind is inspect.Parameter.KEYWORD_ONLY
-        assert sig.parameters["draws"].kind is inspect.Parameter.KEYWORD_ONLY
-        assert sig.parameters["draws"].default is None
+        for name in ("draws", "progress"):
+            assert sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+            assert sig.parameters[name].default is None
         assert ENGINES[self.name] is self.engine
+
+    def test_progress_is_reported_and_changes_nothing(self, make_scenario):
+        s = make_scenario(base_doc())
+        shares = []
+        told = self.simulate(s, 20, progress=shares.append)[0]
+        plain = self.outcomes(s, 20)
+        np.testing.assert_array_equal(told.end_day, plain.end_day)
+        np.testing.assert_array_equal(told.end_state, plain.end_state)
+        assert shares and shares == sorted(shares) and 0 < shares[0] and shares[-1] <= 1
 
     def test_parameters_are_drawn_first(self, make_scenario):
         s = make_scenario(base_doc())

@@ -180,3 +180,31 @@ def test_backtest_never_replaces_a_folder_that_is_not_a_backtest(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not a backtest folder" in proc.stderr
     assert (keep / "thesis.txt").read_text() == "precious"
+
+
+def test_the_backtest_figure_has_a_panel_per_target_cut_to_what_happened(flagship_backtest):
+    import datetime as dt
+
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from sim.reporting.backtest_figures import MARGIN_DAYS, MARGIN_SHARE, backtest_figure
+
+    out, _ = flagship_backtest
+    b = json.loads((out / "backtest.json").read_text())
+    with np.load(out / "cdfs.npz") as z:
+        fig = backtest_figure(b, z["grid"], {k[4:]: z[k] for k in z.files if k.startswith("cdf:")})
+    axes = fig.axes
+    assert len(axes) == len(b["targets"]) == 3
+    last = max(t["observed_days"][1] for t in b["targets"].values())  # every target happened: day 2
+    for ax, (name, t) in zip(axes, b["targets"].items()):
+        left, right = (mdates.num2date(x).date() for x in ax.get_xlim())
+        assert right == dt.date(2024, 12, 7) + dt.timedelta(days=last + max(MARGIN_DAYS, MARGIN_SHARE * last))
+        assert left <= dt.date(2024, 12, 7)
+        title = ax.get_title()
+        assert "forecast P(by then)" in title and "model CRPS" in title and "always holds" in title
+        assert f"{t['crps']['model']:,.1f} d" in title
+        assert ax.yaxis.get_major_formatter()(0.5, 0).endswith("%")
+    footer = fig.texts[-1].get_text()
+    assert "end state observed: collapsed" in footer and "capital falls within 7 days: yes" in footer
+    plt.close(fig)

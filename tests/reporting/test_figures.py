@@ -224,6 +224,31 @@ def test_compare_overlays_runs_and_prints_a_table(runs, tmp_path, capsys):
     chart.png()
 
 
+def test_six_compared_runs_stay_readable(runs, tmp_path):
+    """Six runs: the legend sits under the axes (it hides no curve or bar) and no label rounds a
+    probability below one to 100%."""
+    flag, homs = runs
+    six = [RunFolder(flag), RunFolder(homs)] * 3
+    labels = [f"run {i}" for i in range(6)]
+    for chart in (plots.compare_fall_day(six, labels), plots.compare_end_states(six, labels)):
+        fig = chart.figure
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        assert [t.get_text().split(":")[0] for t in legend.get_texts()] == labels
+        assert legend.get_window_extent().y1 < ax.get_window_extent().y0  # below the plotting area
+        texts = [t.get_text() for t in legend.get_texts()] + [t.get_text() for t in ax.texts]
+        assert not any("100%" in t or "100.0%" in t for t in texts), texts
+        chart.png()
+
+
+def test_a_probability_between_0_and_1_never_reads_0_or_100_percent():
+    from sim.reporting.style import pct
+
+    assert [pct(p, 0) for p in (0.998, 0.004, 0.5, 1.0, 0.0)] == [">99%", "<1%", "50%", "100%", "0%"]
+    assert [pct(p) for p in (0.9996, 0.00004, 0.9994, None)] == [">99.9%", "<0.1%", "99.9%", "—"]
+
+
 class _Images(HTMLParser):
     def __init__(self):
         super().__init__()
