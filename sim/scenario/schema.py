@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .distributions import Distribution, Fixed
+from .provenance import MODEL_DEFAULT, Period
 
 GOVERNMENT = "government"
 REBELS = "rebels"
@@ -24,7 +25,7 @@ class Param:
 
     dist: Distribution
     source: str | None = None
-    date: dt.date | None = None
+    date: Period | None = None  # the source's date, to the day, the month or the year
     note: str | None = None
 
     @property
@@ -43,7 +44,7 @@ def param_fields(cls) -> list:
 
 
 def default_param(value: float) -> Param:
-    return Param(Fixed(float(value)), source="model default (assumption)")
+    return Param(Fixed(float(value)), source=MODEL_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ class Scenario:
     posterior: JointSample | None = None
     source_path: str = ""
     resolved_toml: str = field(default="", repr=False, compare=False)
+    # Citations dated after as_of, one line each, in a scenario loaded with allow_lookahead (else empty).
+    lookahead: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def node_index(self, name: str) -> int:
         return [n.name for n in self.nodes].index(name)
@@ -296,3 +299,4 @@ def unit_of(path: str) -> str:
     name = "km" if head == "roads" else rest.rpartition(".")[2]
     meta = {f.name: f.metadata for f in param_fields(cls)} if cls else {}
     return meta.get(name, {}).get("unit", "")
+
