@@ -57,6 +57,17 @@ def _posterior_option(p) -> None:
                         "none: the scenario's values alone)")
 
 
+def _lookahead_option(p) -> None:
+    p.add_argument("--allow-lookahead", action="store_true",
+                   help="load a scenario that cites sources dated after its as_of (a warning each, for exploration)")
+
+
+def _warn_lookahead(scenario) -> None:
+    """One warning line on stderr for each citation after as_of that --allow-lookahead let through."""
+    for line in scenario.lookahead:
+        print(f"sim: warning: {one_line(line)}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sim", description="Monte Carlo forecasts of offensives on capitals.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -70,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     _posterior_option(r)
+    _lookahead_option(r)
     r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
     r.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
@@ -100,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     _posterior_option(b)
+    _lookahead_option(b)
     b.add_argument("--reference-class", type=Path, default=None, metavar="SPEC",
                    help="a calibration spec (e.g. scenarios/calibration/reference-class.toml): also score the "
                         "survival baseline, fitted on the cases of its shipped posterior")
@@ -140,7 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Sobol: also second-order indices (N(2k+2) points; without, N(k+2))")
     e.add_argument("--resamples", type=_positive_int, default=100, help="bootstrap resamples (default 100)")
     _sweep_options(e, "sensitivity")
+
+    v = sub.add_parser("validate", help="check a scenario file as sim run would, without running it")
+    v.add_argument("scenario", type=Path, help="scenario TOML file")
+    _scenario_options(v)
+    pa = sub.add_parser("params", help="list every parameter with its value, distribution, unit and provenance")
+    pa.add_argument("scenario", type=Path, help="scenario TOML file")
+    _scenario_options(pa)
+    pa.add_argument("--json", action="store_true", help="machine output: a JSON array, one object a parameter")
     return parser
+
+
+def _scenario_options(p) -> None:
+    """The options ``validate`` and ``params`` share: the scenario as ``sim run`` would load it."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a parameter, as sim run does (repeatable)")
+    _posterior_option(p)
+    _lookahead_option(p)
 
 
 def _sweep_options(p, command: str) -> None:
@@ -151,6 +180,7 @@ def _sweep_options(p, command: str) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter at every point (repeatable)")
     _posterior_option(p)
+    _lookahead_option(p)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE)
     p.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -171,7 +201,8 @@ def cmd_run(args) -> int:
     overrides = list(args.overrides)
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
-    scenario = load_scenario(args.scenario, overrides, posterior=args.posterior)
+    scenario = load_scenario(args.scenario, overrides, posterior=args.posterior, allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
     seed = new_seed() if args.seed is None else args.seed
     keep = args.save_outcomes if args.save_outcomes is not None else args.reps <= 1_000_000
     out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, args.reps)
@@ -256,7 +287,9 @@ def cmd_backtest(args) -> int:
     from .forecast.observed import load_observed
     from .scenario.load import load_scenario
 
-    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior)
+    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
+                             allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
     observed = load_observed(args.observed)
     survival = None
     if args.reference_class is not None:
@@ -317,7 +350,8 @@ def _sweep_setup(args, kind: str, *key):
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
     base = Base.load(args.scenario, overrides, reps=args.reps, seed=0, engine=args.engine,
-                     posterior=args.posterior)
+                     posterior=args.posterior, allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(base.scenario())
     out = args.out if args.out is not None else Path("results") / base.scenario().name / \
         f"{kind}-{sweep_key(kind, *key, args.reps, args.engine, overrides, args.seed)}"
     seed = args.seed
@@ -423,12 +457,52 @@ def cmd_rerun(args) -> int:
     return 0 if again.matches else 1
 
 
+def cmd_validate(args) -> int:
+    from .scenario.load import load_scenario
+    from .scenario.provenance import MODEL_DEFAULT, PROVENANCE_HINT, unsourced
+
+    try:
+        scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
+                                 allow_lookahead=args.allow_lookahead)
+    except ScenarioError as exc:  # the answer to "is it valid?", not a failure of the command
+        print(f"sim: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    _warn_lookahead(scenario)
+    params = scenario.parameters()
+    missing = unsourced(params)
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        print(f"sim: warning: {one_line(args.scenario)}: {len(missing)} figure(s) without provenance ({shown}): "
+              f"{PROVENANCE_HINT}", file=sys.stderr)
+    sources = {p.source for _, p in params if p.source and p.source not in (MODEL_DEFAULT, "assumption")}
+    print(f"{one_line(args.scenario)}: valid ({len(params)} parameters, {len(sources)} "
+          f"source{'s' * (len(sources) != 1)}, as of {scenario.as_of})")
+    return 0
+
+
+def cmd_params(args) -> int:
+    import json
+
+    from .reporting.text import format_parameters
+    from .scenario.load import load_scenario
+    from .scenario.schema import parameter_rows
+
+    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
+                             allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
+    rows = parameter_rows(scenario)
+    print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else format_parameters(scenario, rows))
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "report": cmd_report,
             "backtest": cmd_backtest, "calibrate": cmd_calibrate,
             "sweep": cmd_sweep, "sensitivity": cmd_sensitivity}
 
 
 COMMANDS["rerun"] = cmd_rerun
+COMMANDS["validate"] = cmd_validate
+COMMANDS["params"] = cmd_params
 
 
 class Terminated(KeyboardInterrupt):

@@ -300,3 +300,23 @@ def unit_of(path: str) -> str:
     meta = {f.name: f.metadata for f in param_fields(cls)} if cls else {}
     return meta.get(name, {}).get("unit", "")
 
+
+def parameter_rows(scenario: Scenario) -> list[dict]:
+    """Every parameter of ``scenario`` as plain data (``sim params``), in :meth:`Scenario.parameters`'
+    order: ``path``, ``value`` (a fixed one's, else None), ``mean``, ``distribution`` (as a file writes
+    it: ``{"dist": "triangular", "low": ...}``), ``unit``, ``source``, ``date`` (ISO, to the day, month
+    or year), ``note``, and ``posterior``: true where each replication draws the value from the
+    scenario's posterior rows instead (``mean`` is then the rows' mean, ``source`` the posterior's;
+    ``distribution`` is what the file falls back to with no posterior)."""
+    posterior = scenario.posterior
+    drawn = {path: j for j, path in enumerate(posterior.paths)} if posterior is not None else {}
+    rows = []
+    for path, p in scenario.parameters():
+        d = p.dist
+        spec = {"dist": d.name, **{f.name.rstrip("_"): float(getattr(d, f.name)) for f in fields(d)}}
+        mean = float(posterior.rows[:, drawn[path]].mean()) if path in drawn else p.mean
+        source = posterior.source if path in drawn else p.source
+        rows.append({"path": path, "value": None if d.is_random or path in drawn else float(d.mean), "mean": mean,
+                     "distribution": spec, "unit": unit_of(path), "source": source,
+                     "date": p.date.isoformat() if p.date else None, "note": p.note, "posterior": path in drawn})
+    return rows
