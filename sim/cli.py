@@ -70,6 +70,8 @@ EXAMPLES = {  # one worked example a command, shown at the end of its --help
     "calibrate": "sim calibrate scenarios/calibration/reference-class.toml --particles 20000 --seed 1",
     "sweep": "sim sweep scenarios/syria-2024-12-07.toml --param allies.russia.capacity=0:1:5 --reps 5000",
     "sensitivity": "sim sensitivity scenarios/syria-2024-12-07.toml --method morris --samples 10 --reps 1000",
+    "validate": "sim validate scenarios/syria-2024-12-07.toml",
+    "params": "sim params scenarios/syria-2024-12-07.toml --json",
 }
 
 
@@ -77,6 +79,17 @@ def _command(sub, name: str, summary: str) -> argparse.ArgumentParser:
     """A subcommand with its one-line summary and its example."""
     return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
                           epilog=f"example:\n  {EXAMPLES[name]}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _lookahead_option(p) -> None:
+    p.add_argument("--allow-lookahead", action="store_true",
+                   help="load a scenario that cites sources dated after its as_of (a warning each, for exploration)")
+
+
+def _warn_lookahead(scenario) -> None:
+    """One warning line on stderr for each citation after as_of that --allow-lookahead let through."""
+    for line in scenario.lookahead:
+        print(f"sim: warning: {one_line(line)}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     _posterior_option(r)
+    _lookahead_option(r)
     r.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     r.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     r.add_argument("--out", type=Path, default=None, help="results folder (default results/<scenario>/<run-id>)")
@@ -131,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, e.g. rebels.north.momentum=1.4 (repeatable)")
     _posterior_option(b)
+    _lookahead_option(b)
     b.add_argument("--reference-class", type=Path, default=None, metavar="SPEC",
                    help="a calibration spec (e.g. scenarios/calibration/reference-class.toml): also score the "
                         "survival baseline, fitted on the cases of its shipped posterior")
@@ -178,7 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Sobol: also second-order indices (N(2k+2) points; without, N(k+2))")
     e.add_argument("--resamples", type=_positive_int, default=100, help="bootstrap resamples (default 100)")
     _sweep_options(e, "sensitivity")
+
+    v = _command(sub, "validate", "check a scenario file as sim run would, without running it")
+    v.add_argument("scenario", type=Path, help="scenario TOML file")
+    _scenario_options(v)
+    pa = _command(sub, "params", "list every parameter with its value, distribution, unit and provenance")
+    pa.add_argument("scenario", type=Path, help="scenario TOML file")
+    _scenario_options(pa)
+    pa.add_argument("--json", action="store_true", help="machine output: a JSON array, one object a parameter")
     return parser
+
+
+def _scenario_options(p) -> None:
+    """The options ``validate`` and ``params`` share: the scenario as ``sim run`` would load it."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a parameter, as sim run does (repeatable)")
+    _posterior_option(p)
+    _lookahead_option(p)
 
 
 def _sweep_options(p, command: str) -> None:
@@ -189,6 +220,7 @@ def _sweep_options(p, command: str) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter at every point (repeatable)")
     _posterior_option(p)
+    _lookahead_option(p)
     p.add_argument("--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help=ENGINE_HELP)
     p.add_argument("--workers", type=_workers, default=CORES, help=WORKERS_HELP)
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -209,7 +241,8 @@ def cmd_run(args) -> int:
     overrides = list(args.overrides)
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
-    scenario = load_scenario(args.scenario, overrides, posterior=args.posterior)
+    scenario = load_scenario(args.scenario, overrides, posterior=args.posterior, allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
     seed = new_seed() if args.seed is None else args.seed
     keep = args.save_outcomes if args.save_outcomes is not None else args.reps <= 1_000_000
     out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, args.reps)
@@ -304,7 +337,9 @@ def cmd_backtest(args) -> int:
     from .forecast.observed import load_observed
     from .scenario.load import load_scenario
 
-    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior)
+    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
+                             allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
     observed = load_observed(args.observed)
     survival = None
     if args.reference_class is not None:
@@ -363,7 +398,8 @@ def _sweep_setup(args, kind: str, *key):
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
     base = Base.load(args.scenario, overrides, reps=args.reps, seed=0, engine=args.engine,
-                     posterior=args.posterior)
+                     posterior=args.posterior, allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(base.scenario())
     out = args.out if args.out is not None else Path("results") / base.scenario().name / \
         f"{kind}-{sweep_key(kind, *key, args.reps, args.engine, overrides, args.seed)}"
     seed = args.seed
@@ -481,12 +517,52 @@ def cmd_rerun(args) -> int:
     return 0 if again.matches else 1
 
 
+def cmd_validate(args) -> int:
+    from .scenario.load import load_scenario
+    from .scenario.provenance import MODEL_DEFAULT, PROVENANCE_HINT, unsourced
+
+    try:
+        scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
+                                 allow_lookahead=args.allow_lookahead)
+    except ScenarioError as exc:  # the answer to "is it valid?", not a failure of the command
+        print(f"sim: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    _warn_lookahead(scenario)
+    params = scenario.parameters()
+    missing = unsourced(params)
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        print(f"sim: warning: {one_line(args.scenario)}: {len(missing)} figure(s) without provenance ({shown}): "
+              f"{PROVENANCE_HINT}", file=sys.stderr)
+    sources = {p.source for _, p in params if p.source and p.source not in (MODEL_DEFAULT, "assumption")}
+    print(f"{one_line(args.scenario)}: valid ({len(params)} parameters, {len(sources)} "
+          f"source{'s' * (len(sources) != 1)}, as of {scenario.as_of})")
+    return 0
+
+
+def cmd_params(args) -> int:
+    import json
+
+    from .reporting.text import format_parameters
+    from .scenario.load import load_scenario
+    from .scenario.schema import parameter_rows
+
+    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
+                             allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
+    rows = parameter_rows(scenario)
+    print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else format_parameters(scenario, rows))
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "report": cmd_report,
             "backtest": cmd_backtest, "calibrate": cmd_calibrate,
             "sweep": cmd_sweep, "sensitivity": cmd_sensitivity}
 
 
 COMMANDS["rerun"] = cmd_rerun
+COMMANDS["validate"] = cmd_validate
+COMMANDS["params"] = cmd_params
 
 
 class Terminated(KeyboardInterrupt):

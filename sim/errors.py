@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 def one_line(text: str) -> str:
     """``text`` with every control character (newlines included) escaped, so it prints as one line."""
@@ -38,3 +40,18 @@ class ResultsError(ValueError):
 class SweepError(ValueError):
     """A sweep, sensitivity analysis or calibration that cannot run as asked (a folder holding another
     study, no Dask, an unreachable or failed scheduler): one line."""
+
+
+def did_you_mean(word: str, choices, *, prefix: str = "") -> str:
+    """`` (did you mean 'PREFIXX'?)`` for the choice X closest to a mistyped ``word``; '' if none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean {prefix + close[0]!r}?)" if close else ""
+
+
+def did_you_mean_path(path: str, known) -> str:
+    """:func:`did_you_mean` for a dotted parameter path: among the fields of its table when that table
+    exists (so a long shared prefix does not make every field look close), else among all ``known``."""
+    parent, _, leaf = path.rpartition(".")
+    prefix = f"{parent}." if parent else ""
+    siblings = [p[len(prefix):] for p in known if p.startswith(prefix) and "." not in p[len(prefix):]]
+    return did_you_mean(leaf, siblings, prefix=prefix) if siblings else did_you_mean(path, known)

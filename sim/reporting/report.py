@@ -81,6 +81,7 @@ def summary_html(s: dict) -> str:
 def parameters_html(scenario) -> str:
     """Every parameter with its value or distribution, unit and provenance; the uncertain ones first,
     parameters left at the model default folded away."""
+    from ..scenario.provenance import MODEL_DEFAULT
     from ..scenario.schema import unit_of
 
     def row(path, p):
@@ -91,8 +92,8 @@ def parameters_html(scenario) -> str:
 
     params = scenario.parameters()
     uncertain = [row(path, p) for path, p in params if p.dist.is_random]
-    default = [row(path, p) for path, p in params if not p.dist.is_random and p.source == "model default (assumption)"]
-    fixed = [row(path, p) for path, p in params if not p.dist.is_random and p.source != "model default (assumption)"]
+    default = [row(path, p) for path, p in params if not p.dist.is_random and p.source == MODEL_DEFAULT]
+    fixed = [row(path, p) for path, p in params if not p.dist.is_random and p.source != MODEL_DEFAULT]
     head = ["parameter", "value or distribution", "mean", "unit", "source", "date", "note"]
     return "\n".join([
         f"<p>{len(params)} parameters: {len(uncertain)} uncertain (drawn once per replication), {len(fixed)} fixed "

@@ -169,3 +169,36 @@ def format_comparison(labels: list[str], table: dict[str, list[str]]) -> str:
 
 
 __all__ = ["format_summary", "format_sweep", "format_indices", "format_backtest", "format_comparison"]
+
+
+def format_parameters(scenario, rows: list[dict], *, width: int = 72) -> str:
+    """``sim params``: one aligned line per parameter (:func:`sim.scenario.schema.parameter_rows`);
+    a provenance longer than ``width`` characters is cut (``--json`` gives it whole)."""
+    def value(r):
+        if r["value"] is not None:
+            return f"{r['value']:,.10g}"
+        return f"~{r['mean']:,.0f}" if abs(r["mean"]) >= 1000 else f"~{r['mean']:.4g}"
+
+    def dist(r):
+        if r["posterior"]:
+            return f"posterior, {len(scenario.posterior.rows):,} rows"
+        d = r["distribution"]
+        return "fixed" if d["dist"] == "fixed" else d["dist"] + "(" + ", ".join(
+            f"{k}={v:g}" for k, v in d.items() if k != "dist") + ")"
+
+    def provenance(r):
+        text = " · ".join(x for x in (r["date"], r["source"], r["note"]) if x)
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    table = [("parameter", "value", "distribution", "unit", "provenance")]
+    table += [(r["path"], value(r), dist(r), r["unit"], provenance(r)) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    drawn = sum(r["posterior"] for r in rows)
+    random = sum(r["distribution"]["dist"] != "fixed" and not r["posterior"] for r in rows)
+    lines = [f"{scenario.title}  [{scenario.name}]",
+             f"as of {scenario.as_of} · {len(rows)} parameters: {random} uncertain, {drawn} from the posterior, "
+             f"{len(rows) - random - drawn} fixed (~ marks a mean)", ""]
+    for row in table:
+        lines.append("  ".join(f"{c:<{w}}" if i != 1 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(row, widths)))
+                     + "  " + row[4])
+    return "\n".join(line.rstrip() for line in lines)

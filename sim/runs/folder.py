@@ -214,7 +214,7 @@ class RunFolder:
     def scenario(self):
         from ..scenario.load import load_scenario
         try:
-            return load_scenario(self.path / SCENARIO)
+            return load_scenario(self.path / SCENARIO, allow_lookahead=True)  # a run made, look-ahead or not
         except ScenarioError as exc:
             raise ResultsError(self.path / SCENARIO, f"the run's resolved scenario no longer loads: {exc.message}") \
                 from None

@@ -99,7 +99,8 @@ def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
     """
     run_dir = require_complete(run_dir, histograms=False)  # a rerun reads its scenario and manifest
     m = read_manifest(run_dir)
-    scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO))
+    # The run was made; if its scenario cites sources after its as_of, it was run with --allow-lookahead.
+    scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO), allow_lookahead=True)
     keep = m.get("save_outcomes")
     keep = keep if isinstance(keep, bool) else (run_dir / OUTCOMES).is_file()
     result = run(scenario, m["reps"], seed=m["seed"], engine=m["engine"], workers=workers, executor=executor,
@@ -121,6 +122,9 @@ def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
     if isinstance(original, dict) and original.get("format", 1) != result.summary["format"]:
         notes.append(f"the original's summary.json has layout {original.get('format', 1)!r}, this version writes "
                      f"layout {result.summary['format']}: the files differ in form, whatever the numbers")
+    if scenario.lookahead:
+        notes.append(f"the scenario cites {len(scenario.lookahead)} source(s) dated after its as_of (it was run "
+                     f"with --allow-lookahead): {scenario.lookahead[0]}")
     if m.get("numpy", np.__version__) != np.__version__:
         notes.append(f"the original drew its numbers with numpy {m['numpy']}, this with numpy {np.__version__}")
     return Rerun(run_dir, m, result, difference is None, before == after, difference, notes)

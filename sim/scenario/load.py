@@ -5,6 +5,10 @@ Files are only ever parsed as TOML and override values only as TOML literals: no
 ``extends`` names another regular file, relative to the file that names it. Every error is a
 :class:`~sim.errors.ScenarioError` naming the file, the key path and the problem.
 
+A scenario citing a source dated after its ``as_of`` is refused (the look-ahead rule,
+:mod:`sim.scenario.provenance`) unless loaded with ``allow_lookahead``. An unknown key or ``--set``
+path suggests the closest known one.
+
 Besides each field's range (``sim/scenario/schema.py``), the loader bounds what the engines could not
 simulate in finite numbers, time or memory: every number lies within +-MAX_MAGNITUDE, a log-normal's
 sigma is at most MAX_LOGNORMAL_SIGMA, a theatre has at most MAX_NODES nodes, MAX_AXES axes and
@@ -14,6 +18,7 @@ MAX_ALLIES allies, and as_of + horizon_days is a calendar date.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -24,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from .distributions import DISTRIBUTIONS, Distribution, Fixed, LogNormal
-from ..errors import ScenarioError
+from ..errors import ScenarioError, did_you_mean, did_you_mean_path
 from ..files import read_bytes
+from .provenance import PROVENANCE_KEYS, MODEL_DEFAULT, lookahead, period
 from .schema import (
     SECTIONS, SIDES, GOVERNMENT, REBELS, Ally, Axis, JointSample, Node, Param, Road, Scenario, param_fields,
 )
@@ -39,7 +45,6 @@ TOP_LEVEL = {"extends", "scenario", "nodes", "roads", "rebels", "allies", "poste
 POSTERIOR_KEYS = {"source", "cases", "paths", "rows"}
 MAX_POSTERIOR_ROWS = 100_000
 SCENARIO_KEYS = {"name", "title", "description", "as_of", "horizon_days", "capital"}
-PROVENANCE_KEYS = {"source", "date", "note"}
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # it names the results folder
 MAX_HORIZON_DAYS = 100_000
 MAX_FILE_BYTES = 5_000_000
@@ -78,11 +83,13 @@ V1_FIELDS = {
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *,
-                  posterior: str | Path | None = None) -> Scenario:
+                  posterior: str | Path | None = None, allow_lookahead: bool = False) -> Scenario:
     """Read, merge (``extends``), override (``PATH=VALUE`` strings) and validate a scenario file.
-    ``posterior`` (a posterior file, or ``"none"``) replaces the scenario's own ``[posterior]``."""
+    ``posterior`` (a posterior file, or ``"none"``) replaces the scenario's own ``[posterior]``.
+    ``allow_lookahead`` keeps a scenario that cites sources dated after its as_of (for exploration):
+    it loads, with each such citation in :attr:`Scenario.lookahead`."""
     doc, origins = resolved_document(path, overrides, posterior=posterior)
-    return scenario_from_document(doc, origins, str(path))
+    return scenario_from_document(doc, origins, str(path), allow_lookahead=allow_lookahead)
 
 
 def resolved_document(path: str | Path, overrides=(), *, posterior: str | Path | None = None) -> tuple[dict, dict]:
@@ -254,15 +261,30 @@ def apply_overrides(doc: dict, origins: dict, overrides) -> None:
                 if i == 0 and k in SECTIONS:
                     table[k] = {}
                 else:
-                    raise ScenarioError("--set", where, f"unknown parameter path: no table {'.'.join(keys[: i + 1])!r}")
+                    hint = did_you_mean_path(where, _paths(doc))
+                    raise ScenarioError("--set", where, f"unknown parameter path{hint}: "
+                                                        f"no table {'.'.join(keys[: i + 1])!r}")
             if not isinstance(table[k], dict):
                 raise ScenarioError("--set", where, f"{'.'.join(keys[: i + 1])!r} is a value, not a table")
             table = table[k]
         leaf = keys[-1]
         if leaf not in table and not _known_field(keys):
-            raise ScenarioError("--set", where, "unknown parameter path")
+            raise ScenarioError("--set", where, f"unknown parameter path{did_you_mean_path(where, _paths(doc))}")
         table[leaf] = value
         origins[tuple(keys)] = "--set"
+
+
+def _paths(doc: dict) -> list[str]:
+    """Every path ``--set`` accepts in ``doc``: the keys it holds and the fields the schema knows."""
+    out = [f"scenario.{k}" for k in SCENARIO_KEYS]
+    out += [f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in param_fields(cls)]
+    out += [f"roads.{k}" for k in doc.get("roads", {}) if isinstance(doc.get("roads"), dict)]
+    for kind, cls, extra in (("nodes", Node, ("controller",)), ("rebels", Axis, ("route",)),
+                             ("allies", Ally, ("side", "deploy_to"))):
+        table = doc.get(kind)
+        for name in table if isinstance(table, dict) else ():
+            out += [f"{kind}.{name}.{k}" for k in (*extra, *(f.name for f in param_fields(cls)))]
+    return out
 
 
 def _known_field(keys: list[str]) -> bool:
@@ -286,13 +308,17 @@ class _Checker:
         self.origins = origins
         self.default_file = default_file
 
-    def fail(self, path: tuple, message: str):
+    def error(self, path: tuple, message: str) -> ScenarioError:
+        """The error for the key at ``path``, naming the file (or option) that key came from."""
         file = self.default_file
         for n in range(len(path), 0, -1):
             if path[:n] in self.origins:
                 file = self.origins[path[:n]]
                 break
-        raise ScenarioError(file, ".".join(path), message)
+        return ScenarioError(file, ".".join(path), message)
+
+    def fail(self, path: tuple, message: str):
+        raise self.error(path, message)
 
     def table(self, doc, path: tuple, *, required=False) -> dict:
         v = doc.get(path[-1]) if isinstance(doc, dict) else None
@@ -304,10 +330,11 @@ class _Checker:
             self.fail(path, f"must be a table, not {_type_name(v)}")
         return v
 
-    def unknown(self, table: dict, allowed: set, path: tuple) -> None:
+    def unknown(self, table: dict, allowed, path: tuple) -> None:
         for k in table:
             if k not in allowed:
-                self.fail(path + (k,), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                hint = did_you_mean(k, allowed, prefix="".join(f"{p}." for p in path))
+                self.fail(path + (k,), f"unknown key{hint} (expected one of: {', '.join(sorted(allowed))})")
 
     def string(self, table, key, path, *, default=None, choices=None) -> str:
         v = table.get(key, default)
@@ -335,7 +362,7 @@ class _Checker:
         if f.name not in table:
             if meta["default"] is None:
                 self.fail(key_path, "required parameter is missing")
-            return Param(Fixed(float(meta["default"])), source="model default (assumption)")
+            return Param(Fixed(float(meta["default"])), source=MODEL_DEFAULT)
         return self.param_value(table[f.name], key_path, meta)
 
     def param_value(self, v, path: tuple, meta: dict) -> Param:
@@ -347,7 +374,7 @@ class _Checker:
             if "dist" in body:
                 dist = self.distribution(body, path)
             elif "value" in body:
-                self.unknown(body, {"value"}, path)
+                self.unknown(body, {"value", *PROVENANCE_KEYS}, path)
                 dist = Fixed(self.number(body["value"], path + ("value",)))
             else:
                 self.fail(path, "a parameter table needs 'value' or 'dist'")
@@ -361,8 +388,9 @@ class _Checker:
         if source is not None and not isinstance(source, str):
             self.fail(path + ("source",), "must be a string")
         date = extra.get("date")
-        if date is not None and (not isinstance(date, dt.date) or isinstance(date, dt.datetime)):
-            self.fail(path + ("date",), "must be a TOML date such as 2024-12-06")
+        if date is not None and (date := period(date)) is None:
+            self.fail(path + ("date",), 'must be a TOML date such as 2024-12-06, or a month or a year '
+                                        'such as "1991-05" or 1958')
         note = extra.get("note")
         if note is not None and not isinstance(note, str):
             self.fail(path + ("note",), "must be a string")
@@ -375,7 +403,7 @@ class _Checker:
         if name not in DISTRIBUTIONS:
             self.fail(path + ("dist",), f"unknown distribution {name!r} (expected one of: {', '.join(DISTRIBUTIONS)})")
         cls, required, optional = DISTRIBUTIONS[name]
-        self.unknown(body, {"dist", *required, *optional}, path)
+        self.unknown(body, {"dist", *required, *optional, *PROVENANCE_KEYS}, path)
         args = {}
         for k in required:
             if k not in body:
@@ -445,8 +473,9 @@ def read_param(value, *, file: str, key: tuple, spec: dict) -> Param:
     return _Checker({}, file).param_value(value, tuple(key), spec)
 
 
-def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
-    """Validate a merged document into a :class:`Scenario`."""
+def scenario_from_document(doc: dict, origins: dict, file: str, *, allow_lookahead: bool = False) -> Scenario:
+    """Validate a merged document into a :class:`Scenario`; a citation dated after its as_of is an
+    error unless ``allow_lookahead`` (:func:`sim.scenario.provenance.lookahead`)."""
     ck = _Checker(origins, file)
     _check_v1(ck, doc)
     ck.unknown(doc, TOP_LEVEL, ())
@@ -495,11 +524,18 @@ def scenario_from_document(doc: dict, origins: dict, file: str) -> Scenario:
 
     posterior = _posterior(ck, doc)
 
-    return Scenario(
+    scenario = Scenario(
         name=name, title=title, description=description, as_of=as_of, horizon_days=horizon,
         capital=capital, nodes=nodes, roads=roads, axes=axes, allies=allies, **sections,
         posterior=posterior, source_path=file, resolved_toml=dumps(doc),
     )
+    found = lookahead(scenario.parameters(), as_of)
+    if found and not allow_lookahead:
+        path, what = found[0]
+        ck.fail(path, f"look-ahead: {what}; only what was known at as_of may go in (--allow-lookahead loads it "
+                      "anyway, for exploration)")
+    return dataclasses.replace(scenario, lookahead=tuple(str(ck.error(path, f"look-ahead: {what}"))
+                                                         for path, what in found)) if found else scenario
 
 
 def _posterior(ck: _Checker, doc: dict) -> JointSample | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .distributions import Distribution, Fixed
+from .provenance import MODEL_DEFAULT, Period
 
 GOVERNMENT = "government"
 REBELS = "rebels"
@@ -24,7 +25,7 @@ class Param:
 
     dist: Distribution
     source: str | None = None
-    date: dt.date | None = None
+    date: Period | None = None  # the source's date, to the day, the month or the year
     note: str | None = None
 
     @property
@@ -43,7 +44,7 @@ def param_fields(cls) -> list:
 
 
 def default_param(value: float) -> Param:
-    return Param(Fixed(float(value)), source="model default (assumption)")
+    return Param(Fixed(float(value)), source=MODEL_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ class Scenario:
     posterior: JointSample | None = None
     source_path: str = ""
     resolved_toml: str = field(default="", repr=False, compare=False)
+    # Citations dated after as_of, one line each, in a scenario loaded with allow_lookahead (else empty).
+    lookahead: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def node_index(self, name: str) -> int:
         return [n.name for n in self.nodes].index(name)
@@ -319,3 +322,24 @@ def unit_of(path: str) -> str:
     name = "km" if head == "roads" else rest.rpartition(".")[2]
     meta = {f.name: f.metadata for f in param_fields(cls)} if cls else {}
     return meta.get(name, {}).get("unit", "")
+
+
+def parameter_rows(scenario: Scenario) -> list[dict]:
+    """Every parameter of ``scenario`` as plain data (``sim params``), in :meth:`Scenario.parameters`'
+    order: ``path``, ``value`` (a fixed one's, else None), ``mean``, ``distribution`` (as a file writes
+    it: ``{"dist": "triangular", "low": ...}``), ``unit``, ``source``, ``date`` (ISO, to the day, month
+    or year), ``note``, and ``posterior``: true where each replication draws the value from the
+    scenario's posterior rows instead (``mean`` is then the rows' mean, ``source`` the posterior's;
+    ``distribution`` is what the file falls back to with no posterior)."""
+    posterior = scenario.posterior
+    drawn = {path: j for j, path in enumerate(posterior.paths)} if posterior is not None else {}
+    rows = []
+    for path, p in scenario.parameters():
+        d = p.dist
+        spec = {"dist": d.name, **{f.name.rstrip("_"): float(getattr(d, f.name)) for f in fields(d)}}
+        mean = float(posterior.rows[:, drawn[path]].mean()) if path in drawn else p.mean
+        source = posterior.source if path in drawn else p.source
+        rows.append({"path": path, "value": None if d.is_random or path in drawn else float(d.mean), "mean": mean,
+                     "distribution": spec, "unit": unit_of(path), "source": source,
+                     "date": p.date.isoformat() if p.date else None, "note": p.note, "posterior": path in drawn})
+    return rows

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, did_you_mean_path
 from .load import apply_overrides, resolved_document, scenario_from_document
 from .schema import Scenario
 
@@ -34,13 +34,16 @@ class Variant:
     origins: dict
     file: str
     base: Scenario = field(repr=False, compare=False)  # the scenario itself, validated once
+    allow_lookahead: bool = False
 
     @classmethod
-    def load(cls, path: str | Path, overrides=(), *, posterior: str | Path | None = None) -> "Variant":
-        """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings) and
-        ``posterior`` as :func:`~sim.scenario.load.load_scenario` does, raising its errors."""
+    def load(cls, path: str | Path, overrides=(), *, posterior: str | Path | None = None,
+             allow_lookahead: bool = False) -> "Variant":
+        """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings),
+        ``posterior`` and ``allow_lookahead`` as :func:`~sim.scenario.load.load_scenario` does, raising its errors."""
         doc, origins = resolved_document(path, overrides, posterior=posterior)
-        return cls(doc, origins, str(path), scenario_from_document(copy.deepcopy(doc), dict(origins), str(path)))
+        base = scenario_from_document(copy.deepcopy(doc), dict(origins), str(path), allow_lookahead=allow_lookahead)
+        return cls(doc, origins, str(path), base, allow_lookahead)
 
     @property
     def resolved_toml(self) -> str:
@@ -55,12 +58,13 @@ class Variant:
         apply_overrides(doc, origins, [override(p, v) for p, v in values.items()])
         for p in values:  # errors in these values name where they came from, not --set
             origins[tuple(k.strip() for k in p.split("."))] = origin
-        return scenario_from_document(doc, origins, self.file)
+        return scenario_from_document(doc, origins, self.file, allow_lookahead=self.allow_lookahead)
 
     def check_paths(self, paths, *, origin: str = "--param") -> None:
         """Raise :class:`ScenarioError` unless every path names a numeric parameter of the scenario."""
-        known = {p for p, _ in self.scenario().parameters()}
+        known = [p for p, _ in self.scenario().parameters()]
         for path in paths:
             if path not in known:
-                raise ScenarioError(origin, path, "unknown parameter path (a numeric parameter such as "
+                hint = did_you_mean_path(path, known)
+                raise ScenarioError(origin, path, f"unknown parameter path{hint} (a numeric parameter such as "
                                                   "rebels.NAME.momentum; see docs/MODEL.md section 9)")

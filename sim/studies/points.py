@@ -107,15 +107,16 @@ class Base:
 
     @classmethod
     def load(cls, path: str | Path, overrides=(), *, reps: int, seed: int, engine: str = "vectorised",
-             within_days=WITHIN_DAYS, posterior=None) -> "Base":
+             within_days=WITHIN_DAYS, posterior=None, allow_lookahead: bool = False) -> "Base":
         """Read and validate the scenario at ``path`` with ``overrides`` (``PATH=VALUE`` strings).
 
-        Raises :class:`ScenarioError` as :func:`sim.scenario.load.load_scenario` does, and ``ValueError``
-        for reps < 1.
+        Raises :class:`ScenarioError` as :func:`sim.scenario.load.load_scenario` does (``allow_lookahead``
+        as there), and ``ValueError`` for reps < 1.
         """
         if reps < 1:
             raise ValueError(f"reps must be at least 1, got {reps}")
-        return cls(Variant.load(path, overrides, posterior=posterior), reps, seed, engine, tuple(within_days))
+        return cls(Variant.load(path, overrides, posterior=posterior, allow_lookahead=allow_lookahead), reps, seed,
+                   engine, tuple(within_days))
 
     @property
     def resolved_toml(self) -> str:

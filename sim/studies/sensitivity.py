@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, did_you_mean_path
 from ..scenario.distributions import Distribution
 from ..scenario.schema import Scenario
 from .points import MAX_POINTS, finish, metric_columns, run_points
@@ -95,12 +95,12 @@ def factors(scenario: Scenario, paths=None) -> list[Factor]:
                             "(give one a distribution, e.g. with --set 'PATH={dist=\"uniform\", low=..., high=...}')")
     if not paths:
         return [Factor(p, param.dist) for p, param in uncertain.items()]
-    known = {p for p, _ in scenario.parameters()}
+    known = [p for p, _ in scenario.parameters()]
     out = []
     for p in dict.fromkeys(paths):
         if p not in uncertain:
             why = ("is fixed in the scenario; give it a distribution with --set to vary it" if p in known
-                   else "unknown parameter path")
+                   else f"unknown parameter path{did_you_mean_path(p, known)}")
             raise ScenarioError("--params", p, why)
         out.append(Factor(p, uncertain[p].dist))
     return out

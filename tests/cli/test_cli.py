@@ -90,7 +90,6 @@ def test_plot_redraws_from_files(flagship_run):
     (["run", FLAGSHIP, "--engine", "quantum"], "--engine"),
     (["run", FLAGSHIP, "--frobnicate"], "unrecognized arguments"),
     (["fly"], "invalid choice"),
-    ([], "required"),
     (["plot", "/nonexistent"], "not a finished run folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, words):

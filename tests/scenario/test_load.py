@@ -151,3 +151,41 @@ def test_bad_overrides(make_scenario, override, words):
     with pytest.raises(ScenarioError) as info:
         make_scenario(base_doc(), [override])
     assert str(info.value).startswith("--set") and words in str(info.value)
+
+
+@pytest.mark.parametrize("change,key,suggested", [
+    ({"rebels": {"north": {"momentun": 1.2}}}, "rebels.north.momentun", "rebels.north.momentum"),
+    ({"beleif": {"initial": 0.5}}, "beleif", "belief"),
+    ({"belief": {"initial": {"value": 0.5, "sorce": "AFP"}}}, "belief.initial.sorce", "belief.initial.source"),
+    ({"belief": {"initial": {"dist": "uniform", "low": 0.4, "high": 0.6, "nte": "why"}}}, "belief.initial.nte",
+     "belief.initial.note"),
+])
+def test_an_unknown_key_suggests_the_one_meant(make_scenario, change, key, suggested):
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(merge(base_doc(), change))
+    assert f": {key}: unknown key (did you mean {suggested!r}?) (expected one of: " in str(info.value)
+
+
+def test_a_parameter_table_lists_the_provenance_keys_it_takes(make_scenario):
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(merge(base_doc(), {"belief": {"initial": {"value": 0.5, "origin": "AFP"}}}))
+    assert str(info.value).endswith("belief.initial.origin: unknown key (expected one of: date, note, source, value)")
+
+
+@pytest.mark.parametrize("override,suggested", [
+    ("rebels.north.momentun=1", "rebels.north.momentum"),
+    ("rebels.nort.momentum=1", "rebels.north.momentum"),
+    ("belief.intial=0.5", "belief.initial"),
+    ("nodes.cap.garison=10", "nodes.cap.garrison"),
+])
+def test_an_unknown_override_path_suggests_the_one_meant(make_scenario, override, suggested):
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(base_doc(), [override])
+    assert str(info.value).startswith(f"--set: {override.split('=')[0]}: unknown parameter path "
+                                      f"(did you mean {suggested!r}?)")
+
+
+def test_no_suggestion_when_nothing_is_close(make_scenario):
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(base_doc(), ["weather.rain=1"])
+    assert "did you mean" not in str(info.value)
