@@ -4,7 +4,6 @@ backtest folder's files."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import matplotlib
@@ -14,16 +13,18 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..files import read_json  # noqa: E402
+from ..runs.folder import read_npz  # noqa: E402
 from .style import DATE, GREY, SERIES  # noqa: E402
 
 
 def plot_backtest(folder: Path) -> list[Path]:
     folder = Path(folder)
-    b = json.loads((folder / "backtest.json").read_text(encoding="utf-8"))
+    b = read_json(folder / "backtest.json")
     as_of = dt.date.fromisoformat(b["as_of"])
-    with np.load(folder / "cdfs.npz") as z:
-        grid = z["grid"]
-        curves = {k[len("cdf:"):]: z[k] for k in z.files if k.startswith("cdf:")}
+    z = read_npz(folder / "cdfs.npz")
+    grid = z["grid"]
+    curves = {k[len("cdf:"):]: v for k, v in z.items() if k.startswith("cdf:")}
     fig, ax = plt.subplots(figsize=(8.5, 5.0))
     for colour, (name, cdf) in zip(SERIES * 3, curves.items()):
         dates = [as_of + dt.timedelta(days=float(x)) for x in grid]
