@@ -1,5 +1,6 @@
 # make run: create .venv, install what running needs, run the flagship scenario (results/ and plots).
-# make test: the same environment plus the test dependencies, then the whole test suite, one process per core.
+# make test: the same environment plus the test dependencies (and Chromium, for the report's browser test),
+#   then the whole test suite, one process per core.
 # make golden: record the golden hashes of seeded outputs (only when a change of numbers is meant).
 # make bench: engines side by side, whole runs as typed (sim run with its defaults), the Sobol benchmark.
 # make validation: calibrate on the reference class, ship its posterior, regenerate docs/VALIDATION.md.
@@ -20,9 +21,14 @@ $(BIN)/sim: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(BIN)/sim
 
-# The test dependencies, installed on top (a stamp of their own, so make run never installs them).
+# The test dependencies, installed on top (a stamp of their own, so make run never installs them), and
+# Debian's Chromium for the report's browser test (only where it is missing and apt-get is there; as root).
 $(VENV)/.test-deps: $(BIN)/sim
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "make: warning: Debian's chromium did not install: the browser test of the report will be skipped"; \
+	fi
 	touch $@
 
 venv: $(BIN)/sim

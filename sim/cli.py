@@ -134,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="finished runs' folders (one or more)")
     cp.add_argument("--out", type=Path, default=None,
                     help="folder for the figures and the table (default results/compare/<time>)")
-    rp = _command(sub, "report", "write a finished run's self-contained report.html")
-    rp.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run's folder")
-    rp.add_argument("--out", type=Path, default=None, help="the HTML file (default RUN_DIR/report.html)")
+    rp = _command(sub, "report", "write a result folder's self-contained report.html (run, compare, sweep, "
+                                 "sensitivity or backtest)")
+    rp.add_argument("folder", type=Path, metavar="FOLDER", help="a finished result folder (its kind is read from it)")
+    rp.add_argument("--out", type=Path, default=None, help="the HTML file (default FOLDER/report.html)")
     b = _command(sub, "backtest", "score a scenario's forecast against an observed timeline")
     b.add_argument("scenario", type=Path, help="scenario TOML file")
     b.add_argument("--observed", type=Path, required=True, help="observed-timeline TOML file")
@@ -322,10 +323,14 @@ def cmd_compare(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .reporting.report import write_report
+    from .reporting.reports import kind_of, write_report
 
-    with _reading("report", [args.run_dir]):
-        path = write_report(_run_folder(args.run_dir, "report"), args.out)
+    try:
+        kind_of(args.folder)
+    except ResultsError as exc:
+        raise UsageError(f"sim report: {exc}") from None
+    with _reading("report", [args.folder]):
+        path = write_report(args.folder, args.out)
     print(path)
     return 0
 

@@ -5,7 +5,6 @@ a margin, the observed date or window shaded, and the target's scores beside its
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 from .style import offscreen
@@ -14,6 +13,7 @@ offscreen()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..files import read_json, read_npz  # noqa: E402
 from . import style  # noqa: E402
 from .style import BLUE, GREY, VERMILLION  # noqa: E402
 
@@ -54,10 +54,10 @@ def _scores(target: dict) -> str:
 def plot_backtest(folder: Path) -> list[Path]:
     """backtest.png and backtest.svg from the folder's backtest.json and cdfs.npz."""
     folder = Path(folder)
-    b = json.loads((folder / "backtest.json").read_text(encoding="utf-8"))
-    with np.load(folder / "cdfs.npz") as z:
-        grid = z["grid"]
-        curves = {k[len("cdf:"):]: z[k] for k in z.files if k.startswith("cdf:")}
+    b = read_json(folder / "backtest.json")
+    z = read_npz(folder / "cdfs.npz")
+    grid = z["grid"]
+    curves = {k[len("cdf:"):]: v for k, v in z.items() if k.startswith("cdf:")}
     fig = backtest_figure(b, grid, curves)
     written = []
     for ext in ("png", "svg"):

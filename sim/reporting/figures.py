@@ -58,6 +58,8 @@ DRIVER_GROUPS = 5               # quintiles of each parameter's draws
 DRIVER_PANELS = 9
 DRIVER_BARS = 24                # parameters the ranking shows, largest first (the rest are listed as a count)
 DRIVER_SAMPLE = 100_000         # replications the drivers figure reads at most (its first block)
+DRIVER_WIDTH = 10.0             # inches: at a report's width its smallest text (MIN_FONT_PT) stays readable
+MIN_FONT_PT = 7.5               # the smallest text in any of a run's figures
 
 
 @dataclass
@@ -417,18 +419,21 @@ def drivers(run: Run) -> Chart:
     t, ranked, params = d["within_days"], d["ranked"], d["params"]
     what = f"P(capital falls within {t} days)"
     caption = [_run_line(s),
-               f"Left: change in {what} from the lowest fifth of a parameter's draws to the highest (for a 0/1 or "
+               f"Top: change in {what} from the lowest fifth of a parameter's draws to the highest (for a 0/1 or "
                "few-valued parameter: its lowest value to its highest); whiskers: 95% intervals, so bars within "
                "them are sampling noise.",
-               f"Right: the {min(DRIVER_PANELS, len(ranked))} largest, by fifths of the draws (points at each fifth's "
+               f"Below: the {min(DRIVER_PANELS, len(ranked))} largest, by fifths of the draws (points at each fifth's "
                f"mean draw). {_drawn_how(s)}; overall {what} = {d['p_fall']:.1%}"
                + (f" (in the first {d['n']:,} of the {s['reps']:,} replications)." if d["n"] < s["reps"] else ".")]
     panels = min(DRIVER_PANELS, len(ranked))
     cols, rows = min(3, panels), -(-panels // 3)
     shown = ranked[:DRIVER_BARS]
-    fig = _figure(4.9 + 3.4 * cols, max(2.3 + 2.9 * rows, 2.6 + 0.22 * len(shown)), caption)
-    left, right = fig.subfigures(1, 2, width_ratios=[4.9, 3.4 * cols])
-    ax = left.add_subplot()
+    # The ranking above the panels, not beside them: the figure stays DRIVER_WIDTH inches wide, so
+    # its smallest text is still readable when a report scales it to the page's width.
+    rank_height, panel_height = 1.4 + 0.22 * len(shown), 0.6 + 2.7 * rows
+    fig = _figure(DRIVER_WIDTH, rank_height + panel_height + 0.6, caption)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[rank_height, panel_height])
+    ax = top.add_subplot()
     effects = np.array([params[q]["effect"] for q in shown])
     ci = np.array([params[q]["effect_ci"] for q in shown])
     y = np.arange(len(shown))[::-1]
@@ -443,7 +448,7 @@ def drivers(run: Run) -> Chart:
                  "blue: later)", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     for i, path in enumerate(ranked[:DRIVER_PANELS]):
-        pa = right.add_subplot(rows, cols, i + 1)
+        pa = bottom.add_subplot(rows, cols, i + 1)
         q = params[path]
         pa.plot(q["x"], q["p_fall"], "o-", color=BLACK, lw=1.6, ms=4, label=what)
         pa.plot(q["x"], q["p_captured"], "s--", color=COLOURS["captured"], lw=1.2, ms=3.5, label="P(captured)")
@@ -459,7 +464,7 @@ def drivers(run: Run) -> Chart:
         if i % cols == 0:
             pa.set_ylabel("probability", fontsize=8)
         if i == 0:
-            right.legend(loc="outside upper center", ncols=3, fontsize=8.5, frameon=False)
+            bottom.legend(loc="outside upper center", ncols=3, fontsize=8.5, frameon=False)
     fig.suptitle(f"Drivers: what the capital's fate was sensitive to — {s['title']}", fontsize=11.5)
     return Chart(fig, d)
 

@@ -10,6 +10,7 @@ probability strictly between 0 and 1 is never written as 0% or 100%: 99.8% at no
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
 
 # Okabe–Ito, in the order series take them.
@@ -27,6 +28,29 @@ DAY_MONTH = "%-d %b"            # 8 Dec: date ticks of spans under a year
 MONTH_YEAR = "%b %Y"            # Dec 2024: date ticks of longer spans, and spans in labels
 DATE = "%-d %b %Y"              # 8 Dec 2024
 LONG_DATE = "%-d %B %Y"         # 8 December 2024
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def number(v, digits: int = 4) -> str:
+    """A number for people: ``23,333``, ``0.35``, ``1.255``: thousands separators, at most ``digits``
+    significant digits (a number of ``digits`` or more whole digits in full), trailing zeros dropped,
+    ``1.2 × 10⁻⁶`` below a millionth, never ``2.333e+04``; the dash when it is not defined."""
+    if v is None or not math.isfinite(float(v)):
+        return DASH if v is None or math.isnan(float(v)) else ("∞" if v > 0 else "−∞")
+    v = float(v)
+    if v == 0:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(abs(v)))
+    if decimals <= 0:
+        return f"{v:,.0f}"
+    if abs(v) < 1e-6:
+        mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    text = f"{v:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pct(p, digits: int = 1) -> str:

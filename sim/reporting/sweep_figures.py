@@ -11,7 +11,6 @@ is printed on the figure.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .style import offscreen
@@ -20,6 +19,7 @@ offscreen()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..files import read_json  # noqa: E402
 from . import style  # noqa: E402
 from .style import BLUE, DARK, GREY, SKY, VERMILLION, pct  # noqa: E402
 from .style import OUTPUTS as COLOURS  # noqa: E402
@@ -28,7 +28,7 @@ STATES = ("captured", "collapsed", "holds")
 
 
 def _read(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return read_json(path)
 
 
 def _caption(fig, table: dict, extra: str = "") -> None:
@@ -205,7 +205,7 @@ def plot_indices(table: dict, path: Path) -> Path:
     shown_outputs = _varying(table) or dict(list(outputs.items())[:1])
     note += _omitted(table, shown_outputs)
     warned = len(table.get("warnings") or [])
-    fig, axes = plt.subplots(1, len(shown_outputs), figsize=(3.6 * len(shown_outputs) + 2.4,
+    fig, axes = plt.subplots(1, len(shown_outputs), figsize=(2.9 * len(shown_outputs) + 2.4,
                                                              0.3 * len(names) + 1.9 + 0.15 * warned), sharey=True)
     for ax, (out, label) in zip(np.atleast_1d(axes), shown_outputs.items()):
         by = {r["parameter"]: r for r in rows if r["output"] == out}
@@ -228,7 +228,7 @@ def plot_indices(table: dict, path: Path) -> Path:
         ax.set_title(label, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(labelsize=8)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7.5, loc="lower right")
     np.atleast_1d(axes)[0].set_yticks(y, names, fontsize=8)
     what = "Morris screening" if method == "morris" else "Sobol' indices"
     fig.suptitle(f"{table['title']}: {what}, {table['n_points']:,} points (bars: 95% bootstrap intervals)",
@@ -311,7 +311,9 @@ def plot_tornado(table: dict, path: Path) -> Path:
     outputs = {o: v for o, v in labels.items() if any(r["swing"] > 0 for r in rows if r["output"] == o)} \
         or dict(list(labels.items())[:1])
     shown = min(n, MAX_FACTORS)
-    fig, axes = plt.subplots(1, len(outputs), figsize=(4.4 * len(outputs) + 1.0, 0.3 * shown + 1.9))
+    # One panel under another: each has its own factor labels, and side by side they would make the
+    # figure too wide for its text to be read at a page's width.
+    fig, axes = plt.subplots(len(outputs), 1, figsize=(8.0, len(outputs) * (0.26 * shown + 1.3) + 0.8))
     for ax, (out, label) in zip(np.atleast_1d(axes), outputs.items()):
         block = sorted([r for r in rows if r["output"] == out], key=lambda r: r["swing"])[-shown:]
         y = np.arange(len(block))
@@ -325,7 +327,7 @@ def plot_tornado(table: dict, path: Path) -> Path:
         ax.set_title(f"{label}\n(all factors at their medians: {centre:.3g})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(labelsize=7.5)
-    np.atleast_1d(axes)[0].legend(fontsize=7, loc="best")
+    np.atleast_1d(axes)[0].legend(fontsize=7.5, loc="best")
     fig.suptitle(f"{table['title']}: one factor at a time, from its 5% to its 95% quantile", fontsize=10)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     _caption(fig, table, (f" · the {shown} widest swings of {n} factors" if shown < n else "")

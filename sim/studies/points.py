@@ -80,7 +80,7 @@ WITHIN_DAYS = (7, 30)
 # What a finished sweep or sensitivity run writes besides its points: removed when a folder is reused.
 OUTPUT_FILES = ("sweep.csv", "sweep.json", "sweep_line.png", "sweep_heatmap.png", "indices.csv", "indices.json",
                 "indices.png", "tornado.csv", "tornado.json", "tornado.png", "samples.csv", "samples.json",
-                "manifest.json")
+                "manifest.json", "report.html")
 UNIT = "points"  # what a study's progress counts
 FORMAT = 2  # version of the points/spec files: a resume across versions is refused (2: points run in batches)
 BATCH_KEY = 1  # spawn key of the batches' process streams, apart from a run's blocks (keys of length 1)

@@ -1,11 +1,9 @@
 """Figures, comparisons and reports: valid files, drawn from the run's files, showing summary.json's numbers."""
 
-import base64
 import io
 import json
 import shutil
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -249,43 +247,6 @@ def test_a_probability_between_0_and_1_never_reads_0_or_100_percent():
     assert [pct(p) for p in (0.9996, 0.00004, 0.9994, None)] == [">99.9%", "<0.1%", "99.9%", "—"]
 
 
-class _Images(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.srcs, self.refs, self.tags = [], [], set()
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        a = dict(attrs)
-        if tag == "img":
-            self.srcs.append(a.get("src", ""))
-        self.refs += [v for k, v in attrs if k in ("src", "href") and v]
-
-
-def test_report_is_one_self_contained_file(runs):
-    flag, homs = runs
-    assert main(["report", str(flag)]) == 0
-    text = (flag / "report.html").read_text(encoding="utf-8")
-    parsed = _Images()
-    parsed.feed(text)
-    assert len(parsed.srcs) == len(plots.FIGURES)
-    for src in parsed.srcs:
-        assert src.startswith("data:image/png;base64,")
-        check_png(base64.b64decode(src.split(",", 1)[1]))
-    assert all(ref.startswith("data:") for ref in parsed.refs)
-    assert not parsed.tags & {"script", "link", "iframe"} and "http://" not in text.split("<body>")[0]
-    summary, scenario = RunFolder(flag).summary, RunFolder(flag).scenario
-    for words in (summary["title"], "syria-2024-12-07", "7 December 2024", scenario.description[:60],
-                  "Parameters", "nodes.damascus.garrison", "triangular(10000, 20000, 40000)",
-                  "Syria CBS 2004 census", f"{summary['end_states']['captured']['p']:.1%}"):
-        assert words in text, words
-    # A run without outcomes gets a report too, with a note where the drivers figure would be.
-    out = flag.parent / "homs-report.html"
-    assert main(["report", str(homs), "--out", str(out)]) == 0
-    other = out.read_text(encoding="utf-8")
-    assert other.count("data:image/png;base64,") == len(plots.FIGURES) - 1 and "figure left out" in other
-
-
 def test_a_run_from_before_histograms_nc_is_refused_and_rerun(runs, tmp_path, capsys):
     """A folder that kept histograms.npz is one line naming the command that writes it again, and
     that command (sim rerun OLD --out NEW) works on it."""
@@ -302,7 +263,6 @@ def test_a_run_from_before_histograms_nc_is_refused_and_rerun(runs, tmp_path, ca
 
 @pytest.mark.parametrize("args,words", [
     (["compare", "/nonexistent", "/nonexistent2"], "sim compare: /nonexistent: not a finished run folder"),
-    (["report", "/nonexistent"], "sim report: /nonexistent: not a finished run folder"),
 ])
 def test_bad_folders_are_one_line_errors(args, words, capsys):
     assert main(args) == 2
