@@ -63,4 +63,4 @@ bench-sensitivity: venv
 	$(BIN)/python benchmarks/sensitivity.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

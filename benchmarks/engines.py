@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
 
 from sim.engines.draws import draw_parameters  # noqa: E402
 from sim.engines.reference import Replication  # noqa: E402
@@ -79,7 +79,7 @@ def vectorised_speed(scenario, reps: int, seed: int = 1):
 
 
 def whole_run(reps: int, workers: int) -> dict:
-    code = CHILD.format(root=str(ROOT), scenario=str(FLAGSHIP), reps=reps, workers=workers)
+    code = CHILD.format(root=str(ROOT / "src"), scenario=str(FLAGSHIP), reps=reps, workers=workers)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

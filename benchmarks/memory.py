@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
 
 from sim.runs.runner import BLOCK_BUDGET, block_size, row_bytes  # noqa: E402
 from sim.scenario.load import load_scenario  # noqa: E402
@@ -92,7 +92,7 @@ def main() -> None:
         path = tmp / "largest.toml"
         path.write_text(dumps(largest_theatre()), encoding="utf-8")
         s = load_scenario(path)
-        out = subprocess.run([sys.executable, "-c", BLOCK.format(root=str(ROOT), path=str(path))], check=True,
+        out = subprocess.run([sys.executable, "-c", BLOCK.format(root=str(ROOT / "src"), path=str(path))], check=True,
                              capture_output=True, text=True).stdout.split()
         label = f"one block of the largest theatre ({block_size(s):,} replications)"
         print(f"{label:<62}{float(out[0]):>9.1f}{int(out[1]) / 1024:>14,.0f}")

@@ -47,7 +47,7 @@ def _peak_mib() -> float:
 
 
 def engine_only(reps: int, engine: str) -> float:
-    code = ENGINE_ONLY.format(root=str(ROOT), scenario=str(FLAGSHIP), reps=reps, workers=CORES, engine=engine)
+    code = ENGINE_ONLY.format(root=str(ROOT / "src"), scenario=str(FLAGSHIP), reps=reps, workers=CORES, engine=engine)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["engine_s"]
 

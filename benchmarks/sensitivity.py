@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
 
 from sim.studies.sensitivity import run_sensitivity, sample_size, tornado_points, factors  # noqa: E402
 from sim.studies.points import Base, points_per_batch  # noqa: E402

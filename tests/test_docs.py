@@ -1,9 +1,9 @@
 """docs/MODEL.md stays true to the code.
 
 Its parameter reference tables (section 9) are generated from the field metadata in
-sim/scenario/schema.py; print them with ``.venv/bin/python tests/test_docs.py`` and paste the output over
+src/sim/scenario/schema.py; print them with ``.venv/bin/python tests/test_docs.py`` and paste the output over
 the old tables. These tests fail when a parameter, its unit, range or default changes in the schema
-but not in the doc, and when a rule function in sim/rules/ is not named in the doc.
+but not in the doc, and when a rule function in src/sim/rules/ is not named in the doc.
 """
 
 from __future__ import annotations

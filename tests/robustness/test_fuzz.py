@@ -748,7 +748,7 @@ CODE_PATHS = re.compile(r"(?<![\w.])(eval|exec|compile|__import__)\(|import_modu
 def test_no_code_path_evaluates_text():
     """Scenario files are only ever parsed as TOML, --set values only as TOML literals; nothing in
     the package evaluates text, unpickles or hands a string to a shell."""
-    bad = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in sorted((ROOT / "sim").rglob("*.py"))
+    bad = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in sorted((ROOT / "src" / "sim").rglob("*.py"))
            for m in CODE_PATHS.finditer(p.read_text(encoding="utf-8"))]
     assert not bad, bad
 

@@ -4,7 +4,7 @@ import re
 
 from tests.conftest import ROOT
 
-SIM = ROOT / "sim"
+SIM = ROOT / "src" / "sim"
 PLACES = re.compile(r"aleppo|damascus|\bhoms\b|\bhama\b|idlib|daraa|syria|kabul|saigon|tripoli|mosul", re.I)
 GLOBAL_RNG = re.compile(r"np\.random\.(seed|rand|randn|random|normal|uniform|exponential|choice|poisson|binomial"
                         r"|triangular|lognormal|beta|gamma|shuffle|permutation|randint)\(|^\s*import random\b"

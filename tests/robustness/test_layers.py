@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-SIM = ROOT / "sim"
+SIM = ROOT / "src" / "sim"
 
 
 def test_imports_point_down_the_layers_and_never_in_a_cycle():
@@ -21,7 +21,7 @@ def test_imports_point_down_the_layers_and_never_in_a_cycle():
 
 def _modules():
     for path in sorted(SIM.rglob("*.py")):
-        parts = path.relative_to(ROOT).with_suffix("").parts
+        parts = path.relative_to(SIM.parent).with_suffix("").parts
         yield path, ".".join(parts[:-1] if parts[-1] == "__init__" else parts), parts[-1] == "__init__"
 
 

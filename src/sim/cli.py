@@ -60,18 +60,18 @@ def _posterior_option(p) -> None:
                         "none: the scenario's values alone)")
 
 
-EXAMPLES = {  # one worked example a command, shown at the end of its --help
-    "run": "sim run scenarios/syria-2024-12-07.toml --reps 100000 --seed 20241207",
-    "plot": "sim plot results/example --svg",
-    "rerun": "sim rerun results/example",
-    "compare": "sim compare results/flagship results/homs-holds --out results/compare/homs",
-    "report": "sim report results/example",
-    "backtest": "sim backtest scenarios/syria-2024-12-07.toml --observed scenarios/observed/syria-2024.toml",
-    "calibrate": "sim calibrate scenarios/calibration/reference-class.toml --particles 20000 --seed 1",
-    "sweep": "sim sweep scenarios/syria-2024-12-07.toml --param allies.russia.capacity=0:1:5 --reps 5000",
-    "sensitivity": "sim sensitivity scenarios/syria-2024-12-07.toml --method morris --samples 10 --reps 1000",
-    "validate": "sim validate scenarios/syria-2024-12-07.toml",
-    "params": "sim params scenarios/syria-2024-12-07.toml --json",
+EXAMPLES = {  # one worked example a command, shown at the end of its --help (names in capitals are yours)
+    "run": "sim run SCENARIO.toml --reps 100000 --seed 1 --set belief.initial=0.4",
+    "plot": "sim plot RUN_DIR --svg",
+    "rerun": "sim rerun RUN_DIR --out RUN_DIR_AGAIN",
+    "compare": "sim compare RUN_DIR OTHER_RUN_DIR --out COMPARE_DIR",
+    "report": "sim report RUN_DIR",
+    "backtest": "sim backtest SCENARIO.toml --observed OBSERVED.toml --reps 20000",
+    "calibrate": "sim calibrate SPEC.toml --particles 20000 --seed 1",
+    "sweep": "sim sweep SCENARIO.toml --param belief.initial=0.2:0.8:4 --reps 5000 --seed 1",
+    "sensitivity": "sim sensitivity SCENARIO.toml --method sobol --samples 64 --output falls-within --within 14",
+    "validate": "sim validate SCENARIO.toml",
+    "params": "sim params SCENARIO.toml --json",
 }
 
 
@@ -97,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="sim", description="Monte Carlo forecasts of offensives on capitals: how likely a capital "
                      "falls, how soon, and what decides it.",
-                     epilog="example:\n  sim run scenarios/syria-2024-12-07.toml --reps 10000 --seed 1\n\n"
-                            "sim COMMAND --help shows a command's options.",
+                     epilog="example:\n  sim run SCENARIO.toml --reps 10000 --seed 1\n\n"
+                            "scenarios/ holds the shipped scenarios (README: the flagship and its variants);\n"
+                            "sim COMMAND --help shows a command's options and an example.",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"sim {__version__}",
                         help="print the version and exit")
