@@ -172,7 +172,7 @@ def test_a_sensitivity_report_names_the_top_factors(folders):
     block = sorted((r for r in t["rows"] if r["output"] == "falls"), key=lambda r: -r["mu_star"])
     assert "P(capital falls within the horizon): top factor" in head and block[0]["parameter"] in head
     assert f"mu* {number(block[0]['mu_star'], 3)}" in head
-    assert html.count("data:image/png;base64,") == 2
+    assert html.count("data:image/png;base64,") == 3 and "mu*-sigma plane" in html  # indices, morris, tornado
 
 
 def test_a_backtest_report_scores_what_happened(folders):

@@ -13,6 +13,11 @@ from . import folder_json, folder_png
 from .page import Card, Section, cards, command_line, commands, figure, note, page, table
 
 FIGURES = (("indices.png", "Indices", "Each output's indices by factor, with 95% bootstrap intervals."),
+           ("morris.png", "Morris's mu*-sigma plane",
+            "Far right: a factor that matters; above the line sigma = mu*: one acting through interactions or "
+            "non-linearly; near the origin: one that can be fixed."),
+           ("second_order.png", "Second-order indices",
+            "The share of each output's variance that a pair of factors explains together and neither alone."),
            ("tornado.png", "One factor at a time",
             "Each factor moved alone from its 5% to its 95% quantile, the others at their medians."))
 
