@@ -324,7 +324,11 @@ def plot_tornado(table: dict, path: Path) -> Path:
         ax.barh(y, hi - centre, left=centre, color=VERMILLION, alpha=0.8, label="at the 95% quantile")
         ax.axvline(centre, color=DARK, lw=0.8)
         ax.set_yticks(y, [r["parameter"] for r in block], fontsize=8)
-        ax.set_title(f"{label}\n(all factors at their medians: {centre:.3g})", fontsize=9)
+        probability = not out.endswith("_day")  # every output but the fall day is a probability
+        if probability:
+            style.percent_axis(ax, "x")
+        at = pct(centre) if probability else f"day {centre:.3g}"
+        ax.set_title(f"{label}\n(all factors at their medians: {at})", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(labelsize=7.5)
     np.atleast_1d(axes)[0].legend(fontsize=7.5, loc="best")
