@@ -50,6 +50,18 @@ WORKERS_HELP = f"processes (default: the cores available, {CORES} here; the numb
 _positive_int, _seed, _horizon = (_whole(1, maximum=MAX_REPS), _whole(0, maximum=MAX_SEED),
                                   _whole(0, "whole number of days", maximum=MAX_HORIZON_DAYS))
 _workers = _whole(1, maximum=MAX_WORKERS)
+ADAPTIVE_CAP = 10_000_000  # replications an adaptive run (--precision) may run unless --reps says
+
+
+def _half_width(text: str) -> float:
+    """An argparse type: a half-width strictly between 0 and 0.5."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < v < 0.5:
+        raise argparse.ArgumentTypeError(f"must be a half-width between 0 and 0.5 (e.g. 0.005), got {text!r}")
+    return v
 ENGINE_HELP = (f"vectorised: numpy, all replications at once; reference: simpy, one at a time, the readable "
                f"statement of the model (the same distribution, other numbers; default {DEFAULT_ENGINE})")
 
@@ -108,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = _command(sub, "run", "run a scenario and write its results folder")
     r.add_argument("scenario", type=Path, help="scenario TOML file")
-    r.add_argument("--reps", type=_positive_int, default=10_000, help="replications (default 10000)")
+    r.add_argument("--reps", type=_positive_int, default=None,
+                   help="replications (default 10000); with --precision the most it may run (default 10,000,000)")
+    r.add_argument("--precision", type=_half_width, default=None, metavar="HALF_WIDTH",
+                   help="add blocks of 10,000 replications until every end state's and milestone's 95%% interval "
+                        "is within ±HALF_WIDTH (e.g. 0.005), then stop")
     r.add_argument("--seed", type=_seed, default=None, help="seed (default: fresh entropy, recorded)")
     r.add_argument("--horizon", type=_horizon, default=None, help="horizon in days (overrides the scenario)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -246,15 +262,19 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, overrides, posterior=args.posterior, allow_lookahead=args.allow_lookahead)
     _warn_lookahead(scenario)
     seed = new_seed() if args.seed is None else args.seed
-    keep = args.save_outcomes if args.save_outcomes is not None else args.reps <= 1_000_000
-    out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, args.reps)
+    reps = args.reps if args.reps is not None else ADAPTIVE_CAP if args.precision is not None else 10_000
+    keep = args.save_outcomes if args.save_outcomes is not None else reps <= 1_000_000 or args.precision is not None
+    out = args.out if args.out is not None else Path("results") / scenario.name / run_id(seed, reps)
     with _progress(args, f"sim run {scenario.name}") as progress:
-        result = run_to_folder(scenario, args.reps, out, seed=seed, save_outcomes=keep, overrides=overrides,
-                               plots=args.plots, engine=args.engine, workers=args.workers, progress=progress)
+        result = run_to_folder(scenario, reps, out, seed=seed, save_outcomes=keep, overrides=overrides,
+                               plots=args.plots, engine=args.engine, workers=args.workers, progress=progress,
+                               precision=args.precision)
     if args.quiet:
         print(f"wrote {out}")
         return 0
     print(format_summary(result.summary))
+    if result.stopped:
+        print(f"\nstopped: {result.stopped}")
     print(f"\nwrote {out}  ({result.wall_seconds:.2f} s, {args.engine} engine)")
     if args.plots and not keep:
         print("left out the drivers figure: per-replication outcomes were not saved (--save-outcomes keeps them)")

@@ -3,8 +3,9 @@ so often in a log file.
 
 The layers below report progress through a plain callable, ``progress(done, total, unit)`` (work done
 of ``total``, in ``unit``: replications, points, particle-cases); a :class:`Progress` is such a
-callable. A new ``unit`` or ``total`` starts a new bar, so a command with stages (a calibration
-simulates, then emulates, then forecasts) shows one bar a stage.
+callable. A new ``unit`` starts a new bar, so a command with stages (a calibration simulates, then
+emulates, then forecasts) shows one bar a stage; a new ``total`` in the same unit is a new estimate
+of the work (an adaptive run's) and moves the bar's end.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ class Progress:
     def __call__(self, done: float, total: float, unit: str = "replications") -> None:
         if not self.enabled:
             return
-        if self._key != (unit, total):
+        if self._key != unit:
             self.close()
-            self._bar, self._key = self._new(total, unit, initial=done), (unit, total)
+            self._bar, self._key = self._new(total, unit, initial=done), unit
             return
+        if int(total) != self._bar.total:  # a new estimate of the work (an adaptive run's)
+            self._bar.total = int(total)
         step = int(done) - self._bar.n
         if step > 0:  # a display only moves forward (blocks may be reported out of order)
             self._bar.update(step)

@@ -22,7 +22,7 @@ from ..files import (
 from . import histograms
 from .histograms import HISTOGRAMS
 from .outcomes_file import OUTCOMES, Columns, OutcomesFile, outcome_columns
-from .runner import RunResult, block_size, run
+from .runner import RunResult, run
 from .outcomes_file import frame
 from .summary import SUMMARY_FORMAT, describe, describe_html
 
@@ -68,7 +68,9 @@ def manifest(result: RunResult, *, overrides=(), command=None, saved: bool | Non
         "seed": result.seed,
         "reps": result.reps,
         "engine": result.engine,
-        "block_size": block_size(s),
+        "block_size": result.block,
+        "precision": result.precision,
+        "stopped": result.stopped,
         "horizon_days": s.horizon_days,
         "save_outcomes": result.outcomes is not None if saved is None else saved,
         "summary_sha256": hashlib.sha256(json_bytes(result.summary)).hexdigest(),
@@ -86,7 +88,7 @@ def write_run(result: RunResult, out_dir: Path, *, overrides=(), extras=()) -> P
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
         if result.outcomes is not None:
             sink = OutcomesFile(tmp / OUTCOMES, result.scenario, result.reps, seed=result.seed)
-            size = block_size(result.scenario)
+            size = result.block
             for start in range(0, result.reps, size):
                 rows = slice(start, min(start + size, result.reps))
                 sink.add(result.outcomes.take(rows), {k: v[rows] for k, v in (result.parameters or {}).items()})
@@ -103,7 +105,8 @@ def run_to_folder(scenario, reps: int, out_dir: Path, *, seed: int, save_outcome
     holds no outcomes in memory."""
     out_dir = Path(out_dir)
     with staged_folder(out_dir, kind=KIND, owns=is_earlier_run, error="cannot write the results folder") as tmp:
-        sink = OutcomesFile(tmp / OUTCOMES, scenario, reps, seed=seed) if save_outcomes else None
+        adaptive = run_options.get("precision") is not None  # reps is only a cap
+        sink = OutcomesFile(tmp / OUTCOMES, scenario, None if adaptive else reps, seed=seed) if save_outcomes else None
         result = run(scenario, reps, seed=seed, keep_outcomes=False, sink=sink, **run_options)
         if sink is not None:
             sink.close()

@@ -89,9 +89,10 @@ def frame(table):
 
 class OutcomesFile:
     """outcomes.parquet written block by block, one row group per block, so memory holds one block.
-    Compressed with LZ4, which writes at about disk speed."""
+    Compressed with LZ4, which writes at about disk speed. ``reps`` is None for an adaptive run, which
+    does not know how many will arrive (the metadata's ``reps`` is then null; the rows say)."""
 
-    def __init__(self, path: Path, scenario, reps: int, *, seed: int):
+    def __init__(self, path: Path, scenario, reps: int | None, *, seed: int):
         self.path, self.reps, self.seed, self.done, self.blocks = Path(path), reps, seed, 0, 0
         self.scenario = scenario
         self.theatre = Theatre.from_scenario(scenario)
@@ -115,7 +116,7 @@ class OutcomesFile:
 
     def close(self) -> None:
         """Finish the file (its footer); every replication must have arrived."""
-        if self.done != self.reps:
+        if self.reps is not None and self.done != self.reps:
             raise RuntimeError(f"{self.done} of {self.reps} replications reached the outcomes file")
         if self.writer is not None:
             self.writer.close()

@@ -20,7 +20,7 @@ from ..errors import ResultsError
 from ..files import json_bytes, read_bytes, read_json
 from ..scenario.load import load_scenario
 from .folder import MANIFEST, OUTCOMES, SCENARIO, SUMMARY, TIMING_FIELDS, require_complete
-from .runner import MAX_REPS, RunResult, block_size, run
+from .runner import MAX_REPS, RunResult, run
 
 __all__ = ["Rerun", "first_difference", "read_manifest", "rerun"]
 
@@ -54,6 +54,8 @@ def read_manifest(run_dir: Path) -> dict:
 
     whole("seed", 0, 2**128 - 1)
     whole("reps", 1, MAX_REPS)
+    if "block_size" in m:  # written by every version that ran in blocks; older runs ran in this version's
+        whole("block_size", 1, MAX_REPS)
     if not isinstance(m.get("engine"), str) or m["engine"] not in ENGINES:
         raise ResultsError(path, f"engine: must be one of {', '.join(sorted(ENGINES))}, not {m.get('engine')!r}")
     scenario = m.get("resolved_scenario", SCENARIO)
@@ -103,8 +105,10 @@ def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
     scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO), allow_lookahead=True)
     keep = m.get("save_outcomes")
     keep = keep if isinstance(keep, bool) else (run_dir / OUTCOMES).is_file()
+    # The same blocks, seeded by index, give the same numbers: an adaptive run's too (its blocks, as many
+    # as it ran, with no stopping rule).
     result = run(scenario, m["reps"], seed=m["seed"], engine=m["engine"], workers=workers, executor=executor,
-                 keep_outcomes=keep, progress=progress)
+                 keep_outcomes=keep, progress=progress, block=m.get("block_size"))
     before = read_bytes(run_dir / SUMMARY, limit=50_000_000, error=lambda m: ResultsError(run_dir / SUMMARY, m))
     try:
         original = json.loads(before)
@@ -113,10 +117,6 @@ def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
     after = json_bytes(result.summary)
     difference = first_difference(_without_timing(original), _without_timing(json.loads(after)))
     notes = []
-    size = block_size(scenario)
-    if m.get("block_size", size) != size:
-        notes.append(f"the original ran in blocks of {m['block_size']!r} replications, this version in "
-                     f"blocks of {size:,}: the random streams differ")
     if m.get("version", __version__) != __version__:
         notes.append(f"the original was written by sim {m['version']}, this is sim {__version__}")
     if isinstance(original, dict) and original.get("format", 1) != result.summary["format"]:

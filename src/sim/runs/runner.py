@@ -9,6 +9,7 @@ from the theatre's dimensions alone, so it is the same for every run, machine an
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import Executor
 from contextlib import nullcontext
@@ -26,12 +27,13 @@ from . import control_share
 from .executors import InProcess, executor_for
 from .histograms import dataset as histogram_dataset
 from .outcomes_file import InMemoryColumns, block_table, frame, outcome_columns, schema
-from .summary import Aggregate, describe, describe_html, summarise
+from .summary import Aggregate, describe, describe_html, summarise, widest_interval
 
 BLOCK_SIZE = 100_000  # part of the seeding contract: changing it changes every result
 BLOCK_BUDGET = 512 * 2**20   # bytes a block may need (engine state, draws and outcomes), estimated
 BLOCK_STEP = 1_000           # a smaller block is a multiple of this
 UNIT = "replications"        # what a run's progress counts
+ADAPTIVE_BLOCK = 10_000      # replications a block of an adaptive run (--precision): the step it grows by
 MAX_REPS = 10**9     # 10,000 blocks of 100,000; hours of computing
 
 
@@ -55,6 +57,9 @@ class RunResult:
     outcomes: Outcomes | None
     parameters: dict[str, np.ndarray] | None
     wall_seconds: float
+    block: int = BLOCK_SIZE          # replications a seeded block (the last may be smaller)
+    precision: float | None = None   # the half-width an adaptive run was asked for
+    stopped: str | None = None       # why an adaptive run stopped where it did
 
     @property
     def theatre(self) -> Theatre:
@@ -165,8 +170,16 @@ def new_seed() -> int:
 
 def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised", workers: int = 1,
         keep_outcomes: bool = True, executor: Executor | None = None, progress=None,
-        in_flight: int | None = None, sink=None) -> RunResult:
+        in_flight: int | None = None, sink=None, block: int | None = None,
+        precision: float | None = None) -> RunResult:
     """Simulate ``reps`` replications of ``scenario`` and summarise them.
+
+    Replications run in blocks of ``block`` (default :func:`block_size`), block i seeded by the i-th
+    child of ``SeedSequence(seed)``, so a run is the first blocks of any longer run in the same
+    blocks. With ``precision`` (an adaptive run) ``reps`` is a cap: blocks (of ADAPTIVE_BLOCK unless
+    ``block`` is given) are added, in order, until every interval :func:`widest_interval` measures
+    has a half-width of at most ``precision``; the result says how many ran and why it stopped
+    (``stopped``). The stop is decided on the blocks in order, so it is the same whatever runs them.
 
     ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress(done, total,
     "replications")`` is called after each block, and within a block that runs in this process. ``in_flight`` blocks (default twice the workers, at least 2) are
@@ -178,31 +191,55 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
         raise ValueError(f"unknown engine {engine!r} (expected one of: {', '.join(ENGINES)})")
     if not 1 <= reps <= MAX_REPS:
         raise ValueError(f"reps must be at least 1 and at most {MAX_REPS:,}, got {reps}")
+    if precision is not None and not 0 < precision < 0.5:
+        raise ValueError(f"precision is a half-width between 0 and 0.5, got {precision}")
     start = time.perf_counter()
-    sizes = block_sizes(reps, block_size(scenario))
+    size = block if block is not None else \
+        min(ADAPTIVE_BLOCK, block_size(scenario)) if precision is not None else block_size(scenario)
+    if size < 1:
+        raise ValueError(f"block must be at least 1, got {size}")
+    sizes = block_sizes(reps, size)
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     th = Theatre.from_scenario(scenario)
     agg = empty_aggregate(scenario, th)
     kept: list[BlockResult] = []
+    stopped = None
     where = executor_for(workers, tasks=len(sizes)) if executor is None else nullcontext((executor, 0, ""))
     with where as (executor, _, _):
-        window = max(1, in_flight) if in_flight is not None else max(2, 2 * workers)
-        pending = []
-        done = 0
+        here = isinstance(executor, InProcess)  # a block runs as it is handed over: no point in more
+        window = 1 if here else max(1, in_flight) if in_flight is not None else max(2, 2 * workers)
+        pending, blocks = [], iter(zip(sizes, seeds))
+        done = submitted = 0
+        total = reps if precision is None else min(reps, 2 * size)  # an adaptive run's total is a guess
         keep = keep_outcomes or sink is not None
-        submitted = 0
-        for size, ss in zip(sizes, seeds):
-            within = _within(progress, submitted, size, reps) if isinstance(executor, InProcess) else None
-            pending.append(executor.submit(run_block, scenario, engine, size, ss, keep, within))
-            submitted += size
-            while len(pending) >= window:
+        try:
+            while True:
+                while len(pending) < window and (nxt := next(blocks, None)) is not None:
+                    n, ss = nxt
+                    within = _within(progress, submitted, n, total) if here else None
+                    pending.append(executor.submit(run_block, scenario, engine, n, ss, keep, within))
+                    submitted += n
+                if not pending:
+                    break
                 done += _fold(pending.pop(0).result(), agg, kept, keep, sink)
+                if precision is not None:
+                    half, what = widest_interval(agg, scenario.horizon_days)
+                    if half <= precision:
+                        stopped = (f"precision reached: every interval within ±{precision:g} after {done:,} "
+                                   f"replications (widest ±{half:.4f}, {what})")
+                        break
+                    total = min(reps, max(done + size, _needed(agg, precision, scenario.horizon_days)))
                 if progress:
-                    progress(done, reps, UNIT)
-        for fut in pending:
-            done += _fold(fut.result(), agg, kept, keep, sink)
-            if progress:
-                progress(done, reps, UNIT)
+                    progress(done, total, UNIT)
+        finally:
+            for fut in pending:
+                fut.cancel()
+    if precision is not None and stopped is None:
+        half, what = widest_interval(agg, scenario.horizon_days)
+        stopped = (f"cap reached: {done:,} replications, the widest interval still ±{half:.4f} ({what}); "
+                   f"raise --reps for ±{precision:g}")
+    if progress:
+        progress(done, done if precision is not None else reps, UNIT)
     in_memory = keep_outcomes and sink is None
     outcomes = Outcomes.concatenate([b.outcomes for b in kept]) if in_memory else None
     params = {k: np.concatenate([b.parameters[k] for b in kept]) for k in kept[0].parameters} if in_memory else None
@@ -210,7 +247,15 @@ def run(scenario: Scenario, reps: int, *, seed: int, engine: str = "vectorised",
         agg, scenario=scenario, seed=seed, node_names=th.node_names,
         government_nodes={n.name for n in scenario.nodes if n.controller == GOVERNMENT},
         ally_names=th.ally_names)
-    return RunResult(scenario, reps, seed, engine, summary, agg, outcomes, params, time.perf_counter() - start)
+    return RunResult(scenario, done, seed, engine, summary, agg, outcomes, params, time.perf_counter() - start,
+                     block=size, precision=precision, stopped=stopped)
+
+
+def _needed(agg: Aggregate, precision: float, horizon_days: int) -> int:
+    """About how many replications the widest interval needs to be ±``precision`` wide (its half-width
+    falls as one over the square root of the replications)."""
+    half, _ = widest_interval(agg, horizon_days)
+    return int(math.ceil(agg.n * (half / precision) ** 2))
 
 
 def _within(progress, before: int, size: int, reps: int):

@@ -161,6 +161,18 @@ def milestones(horizon_days: int) -> list[int]:
     return list(dict.fromkeys([d for d in MILESTONES if d <= horizon_days] + [horizon_days]))
 
 
+def widest_interval(agg: Aggregate, horizon_days: int) -> tuple[float, str]:
+    """The widest half-width of the 95% Wilson intervals a summary reports for the end states and for
+    P(falls within d days) at the milestones, and which probability it is: what an adaptive run
+    (``sim run --precision``) narrows."""
+    k = [(f"P({state})", int(agg.end_counts[i])) for i, state in enumerate(END_STATES)]
+    k += [(f"P(falls within {d} days)", count_within(agg.capital_daily, d)) for d in milestones(horizon_days)]
+    low, high = wilson(np.array([c for _, c in k]), agg.n)
+    half = (high - low) / 2
+    i = int(np.argmax(half))
+    return float(half[i]), k[i][0]
+
+
 def proportion(k: int, n: int) -> dict:
     """A proportion with its 95% Wilson score interval."""
     if n == 0:
