@@ -561,7 +561,11 @@ def test_fuzzed_arguments_of_every_command(fixtures, data):
         assert isinstance(status, int), f"{case}\n{status}"
         assert "Traceback" not in stderr + stdout, f"{case}\n{stderr}"
         if status == 0 and name != "validate":  # which warns of figures without provenance
-            assert not stderr.strip() or "warning" not in stderr.lower(), f"{case}\n{stderr}"
+            # The one warning a fuzzed command may give: a sensitivity analysis of a few samples says
+            # it is too small to rank the factors (each such line names the remedy).
+            unexpected = [line for line in stderr.strip().splitlines()
+                          if "warning" in line.lower() and "too few samples to rank the factors" not in line]
+            assert not unexpected, f"{case}\n{stderr}"
         elif status != 0:
             # rerun: the summaries differ; validate: the scenario is not valid (its one-line error)
             assert status == 2 or (name in ("rerun", "validate") and status == 1), f"{case}\nexit {status}\n{stderr}"
