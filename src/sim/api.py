@@ -74,6 +74,14 @@ def run_sensitivity(base, method: str, n: int, out_dir: Path, *, plots: bool = T
                                         extras=(sweep_figures.plot_sensitivity,) if plots else (), **kw)
 
 
+def write_paths(table: dict, out_dir: Path, *, plots: bool = True) -> Path:
+    """A paths folder (:func:`sim.runs.paths.write_paths`) with its figure unless ``plots`` is False."""
+    from .reporting.paths_figures import plot_paths
+    from .runs.paths import write_paths as _write_paths
+
+    return _write_paths(table, out_dir, extras=(plot_paths,) if plots else ())
+
+
 def write_backtest(scores: dict, result: RunResult, out_dir: Path) -> None:
     """A backtest's folder with its figure."""
     _backtest.write_backtest(scores, result, out_dir, extras=(backtest_figures.plot_backtest,))

@@ -83,6 +83,7 @@ EXAMPLES = {  # one worked example a command, shown at the end of its --help (na
     "sweep": "sim sweep SCENARIO.toml --param belief.initial=0.2:0.8:4 --reps 5000 --seed 1",
     "sensitivity": "sim sensitivity SCENARIO.toml --method sobol --samples 64 --output falls-within --within 14",
     "validate": "sim validate SCENARIO.toml",
+    "paths": "sim paths RUN_DIR --depth 2 --given 'homs<3'",
     "params": "sim params SCENARIO.toml --json",
 }
 
@@ -212,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--resamples", type=_positive_int, default=100, help="bootstrap resamples (default 100)")
     _sweep_options(e, "sensitivity")
 
+    pt = _command(sub, "paths", "the most frequent paths to the end of a finished run, and what follows an event")
+    pt.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run's folder, with its outcomes")
+    pt.add_argument("--depth", type=_whole(1, maximum=20), default=3,
+                    help="events a path holds before its end state (default 3: the first three)")
+    pt.add_argument("--top", type=_positive_int, default=10, help="paths printed, most frequent first (default 10)")
+    pt.add_argument("--given", action="append", default=[], metavar="CONDITION",
+                    help="a condition on an event, e.g. 'homs<3' (fell before day 3), 'homs>=3' (not by day 3), "
+                         "'not homs', 'ruler<5', 'russia.arrives'; repeatable, all must hold")
+    pt.add_argument("--out", type=Path, default=None, help="folder for paths.json and paths.png (default RUN_DIR/paths)")
+    pt.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
     v = _command(sub, "validate", "check a scenario file as sim run would, without running it")
     v.add_argument("scenario", type=Path, help="scenario TOML file")
     _scenario_options(v)
@@ -353,6 +364,35 @@ def cmd_report(args) -> int:
     with _reading("report", [args.folder]):
         path = write_report(args.folder, args.out)
     print(path)
+    return 0
+
+
+def cmd_paths(args) -> int:
+    from .api import write_paths
+    from .reporting.text import format_paths
+    from .runs.folder import RunFolder
+    from .runs.paths import given, parse_condition, paths
+    from .runs.summary import milestones
+
+    run = RunFolder(_run_folder(args.run_dir, "paths"))
+    if run.columns is None:
+        raise UsageError(f"sim paths: {args.run_dir}: the run kept no per-replication outcomes; "
+                         f"rerun it with them: sim rerun {args.run_dir} --out NEW_FOLDER")
+    with _reading("paths", [args.run_dir]):
+        cols = run.columns
+        try:
+            conditions = [parse_condition(text, cols) for text in args.given]
+        except ValueError as exc:
+            raise UsageError(f"sim paths: --given: {exc}") from None
+        s = run.summary
+        table = {"run": str(args.run_dir), **{k: s[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps",
+                                                               "seed")},
+                 "depth": args.depth, "paths": paths(cols, depth=args.depth),
+                 "given": given(cols, conditions, milestones(s["horizon_days"])) if conditions else None}
+    out = args.out if args.out is not None else args.run_dir / "paths"
+    write_paths(table, out, plots=args.plots)
+    print(format_paths(table, args.top))
+    print(f"\nwrote {out}  (paths.json{', paths.png' if args.plots else ''})")
     return 0
 
 
@@ -588,6 +628,7 @@ COMMANDS = {"run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "report": 
 
 COMMANDS["rerun"] = cmd_rerun
 COMMANDS["validate"] = cmd_validate
+COMMANDS["paths"] = cmd_paths
 COMMANDS["params"] = cmd_params
 
 

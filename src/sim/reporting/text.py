@@ -4,7 +4,7 @@ comparison of runs. Dates and percentages come from :mod:`sim.reporting.style`."
 from __future__ import annotations
 
 from ..studies.sensitivity import OUTPUTS
-from .style import DASH, day_date, pct
+from .style import DASH, day_date, pct, pct_interval
 
 
 def format_summary(summary: dict) -> str:
@@ -168,7 +168,7 @@ def format_comparison(labels: list[str], table: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_summary", "format_sweep", "format_indices", "format_backtest", "format_comparison"]
+__all__ = ["format_summary", "format_sweep", "format_indices", "format_backtest", "format_comparison", "format_paths"]
 
 
 def format_parameters(scenario, rows: list[dict], *, width: int = 72) -> str:
@@ -202,3 +202,30 @@ def format_parameters(scenario, rows: list[dict], *, width: int = 72) -> str:
         lines.append("  ".join(f"{c:<{w}}" if i != 1 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(row, widths)))
                      + "  " + row[4])
     return "\n".join(line.rstrip() for line in lines)
+
+
+def format_paths(table: dict, top: int = 10) -> str:
+    """The ``top`` most frequent paths (events in order, then the end state) with their probabilities
+    and intervals, then, for a query, the end states and falls given its conditions."""
+    shown = table["paths"][:top]
+    lines = [f"{table['title']}  [{table['scenario']}]",
+             f"the paths of {table['reps']:,} replications, first {table['depth']} events then the end state; "
+             f"{len(table['paths']):,} distinct paths, the {len(shown)} most frequent:", ""]
+    width = max([len(" → ".join(p["events"] or ["(no event)"])) for p in shown] + [10])
+    for p in shown:
+        path = " → ".join(p["events"] or ["(no event)"])
+        lines.append(f"  {path:<{width}}  ⇒ {p['end_state']:<9}  {pct_interval(p['p'], p['ci_low'], p['ci_high'])}")
+    rest = sum(p["p"] for p in table["paths"][top:])
+    if rest:
+        lines.append(f"  {'(the other paths)':<{width}}    {'':<9}  {pct(rest)}")
+    g = table.get("given")
+    if g:
+        lines += ["", f"given {' and '.join(g['conditions'])}: {g['n']:,} replications "
+                      f"({pct_interval(g['share']['p'], g['share']['ci_low'], g['share']['ci_high'])} of the run)"]
+        if g["n"]:
+            rows = [(f"P({state} | given)", v) for state, v in g["end_states"].items()]
+            rows += [(f"P(capital falls within {d} days | given)", v) for d, v in g["capital_falls_within"].items()]
+            label = max(len(r[0]) for r in rows)
+            for name, v in rows:
+                lines.append(f"  {name:<{label}}  {pct_interval(v['p'], v['ci_low'], v['ci_high']):>22}")
+    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""The paths by which a run's outcomes came about, and what they say given an event.
+
+A replication's path is the sequence of its decisive events in the order they happened, read from
+its per-replication outcomes (outcomes.parquet): each city's fall, an ally's arrival or withdrawal
+after as_of, the ruler's flight and a hand-over, then the end state (captured, collapsed or holds).
+Events on the same day keep a fixed order: falls, then allies, then the ruler. A path of ``depth``
+k is its first k events and the end state, so paths of depth 1 say which city fell first.
+
+Every replication has exactly one path, so the paths' probabilities sum to one; a condition
+(:func:`parse_condition`: ``homs<3``, ``homs>=3``, ``not homs``, ``ruler<5``, ``russia.arrives<10``)
+selects replications, and :func:`given` gives the end states and the capital's falls within d days
+among them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engines.outcomes import END_STATES
+from ..files import manifest_base, staged_folder, write_json
+from .summary import proportion
+
+__all__ = ["Event", "events", "paths", "Condition", "parse_condition", "given", "write_paths", "KIND", "PATHS"]
+
+FALL, ARRIVES, WITHDRAWS = "fall_day.", "ally_arrival_day.", "ally_withdrawal_day."
+RULER = {"leader_fled_day": "the ruler flees", "handover_day": "hand-over"}
+CONDITION = re.compile(r"^\s*(not\s+)?([A-Za-z0-9_\-]+(?:\.(?:arrives|withdraws))?)\s*(?:(<=|<|>=|>)\s*([0-9.]+))?\s*$")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A kind of event: its column in the outcomes and how a path names it."""
+
+    column: str
+    label: str
+
+
+def events(columns: Mapping[str, np.ndarray]) -> list[Event]:
+    """The events the outcomes record, in their order on a tied day."""
+    found = [Event(c, f"{c[len(FALL):]} falls") for c in columns if c.startswith(FALL)]
+    found += [Event(c, f"{c[len(ARRIVES):]} arrives") for c in columns if c.startswith(ARRIVES)]
+    found += [Event(c, f"{c[len(WITHDRAWS):]} withdraws") for c in columns if c.startswith(WITHDRAWS)]
+    found += [Event(c, label) for c, label in RULER.items() if c in columns]
+    return found
+
+
+def _days(columns: Mapping[str, np.ndarray], e: Event) -> np.ndarray:
+    """The day of event ``e`` in each replication; NaN where it did not happen after as_of (an ally
+    there from the start, day 0, is not news)."""
+    d = np.asarray(columns[e.column], dtype=float)
+    return np.where(d > 0, d, np.nan) if e.column.startswith(ARRIVES) else d
+
+
+def paths(columns: Mapping[str, np.ndarray], *, depth: int = 3) -> list[dict]:
+    """Every path of ``depth`` events and the end state, most frequent first: ``events`` (labels),
+    ``end_state``, ``count`` and ``p`` with its 95% Wilson interval (``ci_low``, ``ci_high``)."""
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    kinds = events(columns)
+    days = np.column_stack([_days(columns, e) for e in kinds]) if kinds else np.zeros((len(columns["end_state"]), 0))
+    n = len(days)
+    # Sort each replication's events by day (ties in the fixed order); NaN (never) sorts last.
+    order = np.argsort(np.where(np.isnan(days), np.inf, days), axis=1, kind="stable")[:, :depth]
+    happened = ~np.isnan(np.take_along_axis(days, order, axis=1))
+    codes = np.where(happened, order, -1)
+    end = np.asarray(columns["end_state"])
+    counts = Counter(zip(map(tuple, codes.tolist()), end.tolist()))
+    out = []
+    for (code, state), k in counts.most_common():
+        out.append({"events": [kinds[c].label for c in code if c >= 0], "end_state": END_STATES[state],
+                    "count": k, **proportion(k, n)})
+    return out
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``event`` happened before day ``day`` (``op`` "<" or "<="), or not (">=", ">": not by then,
+    or never); ``op`` None: it happened at all (``negate``: it never did)."""
+
+    text: str
+    event: Event
+    op: str | None
+    day: float | None
+    negate: bool
+
+    def mask(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        d = _days(columns, self.event)
+        if self.op is None:
+            m = ~np.isnan(d)
+        elif self.op in ("<", "<="):
+            m = (d < self.day) if self.op == "<" else (d <= self.day)
+        else:  # not by that day: later, or never
+            m = ~((d < self.day) if self.op == ">=" else (d <= self.day))
+        return ~m if self.negate else m
+
+
+def parse_condition(text: str, columns: Mapping[str, np.ndarray]) -> Condition:
+    """A condition on an event: ``NAME`` (a city, ``ruler``, ``handover`` or ``ALLY.arrives`` /
+    ``ALLY.withdraws``), optionally ``< D``, ``<= D``, ``>= D`` or ``> D`` (days after as_of), or
+    ``not NAME``. Raises ``ValueError`` naming what is wrong."""
+    m = CONDITION.match(text)
+    if not m:
+        raise ValueError(f"{text!r}: expected NAME, NAME<DAY, NAME>=DAY or not NAME (e.g. homs<3)")
+    negate, name, op, day = bool(m.group(1)), m.group(2), m.group(3), m.group(4)
+    if negate and op:
+        raise ValueError(f"{text!r}: 'not' takes a name alone (not {name}); write {name}>=DAY for 'not by DAY'")
+    by_name = {"ruler": Event("leader_fled_day", RULER["leader_fled_day"]),
+               "handover": Event("handover_day", RULER["handover_day"])}
+    for e in events(columns):
+        if e.column.startswith(FALL):
+            by_name[e.column[len(FALL):]] = e
+        elif e.column.startswith(ARRIVES):
+            by_name[f"{e.column[len(ARRIVES):]}.arrives"] = e
+        elif e.column.startswith(WITHDRAWS):
+            by_name[f"{e.column[len(WITHDRAWS):]}.withdraws"] = e
+    if name not in by_name or by_name[name].column not in columns:
+        import difflib
+        near = difflib.get_close_matches(name, list(by_name), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"{text!r}: no event {name!r} in this run{hint}; expected a city, ruler, handover, "
+                         "ALLY.arrives or ALLY.withdraws")
+    return Condition(text.strip(), by_name[name], op, float(day) if day is not None else None, negate)
+
+
+def given(columns: Mapping[str, np.ndarray], conditions: list[Condition], within_days: list[int]) -> dict:
+    """The replications meeting every condition: how many (``n``, and their share ``p`` of the run
+    with its interval), their end states and P(capital falls within d days) for ``within_days``, each
+    with its 95% Wilson interval (None where no replication meets them)."""
+    end = np.asarray(columns["end_state"])
+    keep = np.ones(len(end), dtype=bool)
+    for c in conditions:
+        keep &= c.mask(columns)
+    n = int(keep.sum())
+    end_day = np.asarray(columns["end_day"], dtype=float)[keep]
+    fell = end[keep] != END_STATES.index("holds")
+    return {"conditions": [c.text for c in conditions], "n": n, "share": proportion(n, len(end)),
+            "end_states": {s: proportion(int((end[keep] == i).sum()), n) for i, s in enumerate(END_STATES)},
+            "capital_falls_within": {str(d): proportion(int((fell & (end_day <= d)).sum()), n) for d in within_days}}
+
+
+KIND = "paths"
+PATHS = "paths.json"
+
+
+def write_paths(table: dict, out_dir, *, extras=(), command=None) -> Path:
+    """Write a paths folder: ``paths.json`` (``table``), then each of ``extras`` (``extra(folder)``:
+    the figure), then manifest.json, staged so that the folder is whole or absent."""
+    out_dir = Path(out_dir)
+    with staged_folder(out_dir, kind=KIND, error="cannot write the paths folder") as tmp:
+        write_json(tmp / PATHS, table, allow_nan=False)
+        for extra in extras:
+            extra(tmp)
+        write_json(tmp / "manifest.json", {**manifest_base(KIND, command), "run": table["run"]})
+    return out_dir

@@ -1,0 +1,111 @@
+"""Paths (sim paths): each replication's events in order, then its end state; the paths'
+probabilities sum to one and match counts made directly from the outcomes; conditions select the
+replications a query asks about."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.engines.outcomes import END_STATES
+from sim.runs.folder import RunFolder
+from sim.runs.paths import given, parse_condition, paths
+
+from tests.conftest import SCENARIOS
+
+NAN = np.nan
+CAPTURED, COLLAPSED, HOLDS = (END_STATES.index(s) for s in ("captured", "collapsed", "holds"))
+
+
+def hand_made():
+    """Five replications whose paths are known by construction."""
+    return {
+        "end_state": np.array([CAPTURED, CAPTURED, HOLDS, COLLAPSED, CAPTURED], dtype=np.int8),
+        "end_day": np.array([5.0, 6.0, NAN, 2.0, 9.0]),
+        "fall_day.a": np.array([1.0, 2.0, NAN, 1.0, 3.0]),
+        "fall_day.cap": np.array([5.0, 6.0, NAN, NAN, 9.0]),
+        "ally_arrival_day.x": np.array([0.0, 1.0, 4.0, NAN, NAN]),   # day 0: there from the start, no news
+        "ally_withdrawal_day.x": np.array([NAN, NAN, NAN, NAN, 3.0]),
+        "leader_fled_day": np.array([NAN, NAN, NAN, 1.5, NAN]),
+        "handover_day": np.array([NAN, NAN, NAN, NAN, NAN]),
+    }
+
+
+def test_each_replication_has_the_path_its_events_make():
+    got = {(tuple(p["events"]), p["end_state"]): p["count"] for p in paths(hand_made(), depth=2)}
+    assert got == {
+        (("a falls", "cap falls"), "captured"): 1,                  # a on day 1, the capital on day 5
+        (("x arrives", "a falls"), "captured"): 1,                  # x on day 1, then a on day 2
+        (("x arrives",), "holds"): 1,                               # nothing else happened
+        (("a falls", "the ruler flees"), "collapsed"): 1,
+        (("a falls", "x withdraws"), "captured"): 1,                # a day 3 before x day 3: falls first on a tie
+    }
+
+
+def test_paths_sum_to_one_and_match_direct_counts_on_a_run(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", str(SCENARIOS / "syria-2024-12-07.toml"), "--reps", "3000", "--seed", "4", "--no-plots",
+                 "--out", str(out), "--quiet"]) == 0
+    cols = RunFolder(out).columns
+    table = paths(cols, depth=1)
+    assert sum(p["count"] for p in table) == 3000 and sum(p["p"] for p in table) == pytest.approx(1.0)
+    # Direct count: Homs fell first (before any other event, ties to falls) and the capital was captured.
+    fall = {c: np.asarray(cols[c]) for c in cols if c.startswith("fall_day.")}
+    others = [np.asarray(cols[c]) for c in cols if c.startswith(("ally_withdrawal_day.", "leader_fled_day",
+                                                                "handover_day"))]
+    others += [np.where(np.asarray(cols[c]) > 0, cols[c], NAN) for c in cols if c.startswith("ally_arrival_day.")]
+    homs = fall.pop("fall_day.homs")
+    first = np.isfinite(homs)
+    for d in fall.values():
+        first &= ~(d < homs)
+    for d in others:
+        first &= ~(d < homs)
+    direct = int((first & (np.asarray(cols["end_state"]) == CAPTURED)).sum())
+    by_path = {(tuple(p["events"]), p["end_state"]): p["count"] for p in table}
+    assert by_path[(("homs falls",), "captured")] == direct > 0
+    # A query's numbers are direct counts too.
+    g = given(cols, [parse_condition("homs<3", cols)], [7, 180])
+    among = homs < 3
+    assert g["n"] == int(among.sum())
+    assert g["end_states"]["captured"]["p"] == pytest.approx(
+        ((np.asarray(cols["end_state"]) == CAPTURED) & among).sum() / among.sum())
+
+
+def test_conditions_select_what_they_say():
+    cols = hand_made()
+    n = lambda *texts: given(cols, [parse_condition(t, cols) for t in texts], [7])["n"]  # noqa: E731
+    assert n("a<2") == 2 and n("a<=2") == 3 and n("a>=2") == 3 and n("not a") == 1 and n("a") == 4
+    assert n("x.arrives") == 2 and n("ruler<2") == 1 and n("a<2", "not ruler") == 1
+    g = given(cols, [parse_condition("a<3", cols)], [7])
+    assert g["end_states"]["captured"]["p"] == pytest.approx(2 / 3)
+    assert g["capital_falls_within"]["7"]["p"] == pytest.approx(1.0)   # days 5, 6 and 2
+
+
+@pytest.mark.parametrize("text, words", [("b<3", "no event 'b'"), ("ax<3", "did you mean 'a'"),
+                                         ("not a<3", "'not' takes a name alone"), ("a<<3", "expected NAME")])
+def test_a_bad_condition_says_what_is_wrong(text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_condition(text, hand_made())
+
+
+def test_sim_paths_writes_its_folder_and_answers_a_query(tmp_path, capsys):
+    run, out = tmp_path / "run", tmp_path / "paths"
+    assert main(["run", str(SCENARIOS / "syria-2024-12-07.toml"), "--reps", "1000", "--seed", "2", "--no-plots",
+                 "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["paths", str(run), "--depth", "2", "--given", "homs<3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    table = json.loads((out / "paths.json").read_text())
+    assert (out / "paths.png").stat().st_size > 10_000 and table["depth"] == 2
+    top = table["paths"][0]
+    assert " → ".join(top["events"]) in printed and "given homs<3" in printed and "P(captured | given)" in printed
+    assert main(["paths", str(run), "--given", "hom<3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did you mean 'homs'" in err[0]
+    bare = tmp_path / "bare"
+    assert main(["run", str(SCENARIOS / "syria-2024-12-07.toml"), "--reps", "100", "--seed", "2", "--no-plots",
+                 "--no-save-outcomes", "--out", str(bare), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["paths", str(bare)]) == 2
+    assert "kept no per-replication outcomes" in capsys.readouterr().err
