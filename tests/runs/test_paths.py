@@ -100,6 +100,11 @@ def test_sim_paths_writes_its_folder_and_answers_a_query(tmp_path, capsys):
     assert (out / "paths.png").stat().st_size > 10_000 and table["depth"] == 2
     top = table["paths"][0]
     assert " → ".join(top["events"]) in printed and "given homs<3" in printed and "P(captured | given)" in printed
+    assert main(["report", str(out)]) == 0  # a paths folder has its report: the top paths first, then the query
+    html = (out / "report.html").read_text(encoding="utf-8")
+    head = html[:html.index("<nav")]
+    assert "path 1" in head and " → ".join(top["events"]) in head
+    assert "Given <b>homs&lt;3</b>" in html and "P(captured | given)" in html and "data:image/png;base64," in html
     assert main(["paths", str(run), "--given", "hom<3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "did you mean 'homs'" in err[0]
