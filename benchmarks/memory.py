@@ -85,10 +85,10 @@ def main() -> None:
         run = tmp / "run"
         wall, rss = peak_of([*sim, "run", str(FLAGSHIP), "--reps", str(args.reps), "--seed", "1", "--save-outcomes",
                              "--out", str(run), "--quiet"], ROOT)
-        size = (run / "outcomes.npz").stat().st_size / 2**20
+        size = (run / "outcomes.parquet").stat().st_size / 2**20
         print(f"{f'sim run --reps {args.reps:,} --save-outcomes (figures too)':<62}{wall:>9.1f}{rss:>14,.0f}")
         wall, rss2 = peak_of([*sim, "plot", str(run)], ROOT)
-        print(f"{'sim plot of it':<62}{wall:>9.1f}{rss2:>14,.0f}   (outcomes.npz {size:,.0f} MiB)")
+        print(f"{'sim plot of it':<62}{wall:>9.1f}{rss2:>14,.0f}   (outcomes.parquet {size:,.0f} MiB)")
         path = tmp / "largest.toml"
         path.write_text(dumps(largest_theatre()), encoding="utf-8")
         s = load_scenario(path)
