@@ -83,7 +83,7 @@ EXAMPLES = {  # one worked example a command, shown at the end of its --help (na
     "sweep": "sim sweep SCENARIO.toml --param belief.initial=0.2:0.8:4 --reps 5000 --seed 1",
     "sensitivity": "sim sensitivity SCENARIO.toml --method sobol --samples 64 --output falls-within --within 14",
     "validate": "sim validate SCENARIO.toml",
-    "paths": "sim paths RUN_DIR --depth 2 --given 'homs<3'",
+    "paths": "sim paths RUN_DIR --depth 2 --given 'CITY<3'",
     "params": "sim params SCENARIO.toml --json",
 }
 
@@ -219,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="events a path holds before its end state (default 3: the first three)")
     pt.add_argument("--top", type=_positive_int, default=10, help="paths printed, most frequent first (default 10)")
     pt.add_argument("--given", action="append", default=[], metavar="CONDITION",
-                    help="a condition on an event, e.g. 'homs<3' (fell before day 3), 'homs>=3' (not by day 3), "
-                         "'not homs', 'ruler<5', 'russia.arrives'; repeatable, all must hold")
+                    help="a condition on an event, e.g. 'CITY<3' (it fell before day 3), 'CITY>=3' (not by day 3), "
+                         "'not CITY', 'ruler<5', 'ALLY.arrives'; repeatable, all must hold")
     pt.add_argument("--out", type=Path, default=None, help="folder for paths.json and paths.png (default RUN_DIR/paths)")
     pt.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
     v = _command(sub, "validate", "check a scenario file as sim run would, without running it")

@@ -7,7 +7,7 @@ Events on the same day keep a fixed order: falls, then allies, then the ruler. A
 k is its first k events and the end state, so paths of depth 1 say which city fell first.
 
 Every replication has exactly one path, so the paths' probabilities sum to one; a condition
-(:func:`parse_condition`: ``homs<3``, ``homs>=3``, ``not homs``, ``ruler<5``, ``russia.arrives<10``)
+(:func:`parse_condition`: ``CITY<3``, ``CITY>=3``, ``not CITY``, ``ruler<5``, ``ALLY.arrives<10``)
 selects replications, and :func:`given` gives the end states and the capital's falls within d days
 among them.
 """
@@ -106,7 +106,8 @@ def parse_condition(text: str, columns: Mapping[str, np.ndarray]) -> Condition:
     ``not NAME``. Raises ``ValueError`` naming what is wrong."""
     m = CONDITION.match(text)
     if not m:
-        raise ValueError(f"{text!r}: expected NAME, NAME<DAY, NAME>=DAY or not NAME (e.g. homs<3)")
+        raise ValueError(f"{text!r}: expected NAME, NAME<DAY, NAME>=DAY or not NAME (a city of the run, ruler, "
+                         "handover, ALLY.arrives or ALLY.withdraws; e.g. CITY<3)")
     negate, name, op, day = bool(m.group(1)), m.group(2), m.group(3), m.group(4)
     if negate and op:
         raise ValueError(f"{text!r}: 'not' takes a name alone (not {name}); write {name}>=DAY for 'not by DAY'")

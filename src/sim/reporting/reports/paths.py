@@ -34,7 +34,7 @@ def headline(t: dict) -> str:
 
 def given_html(g: dict | None) -> str:
     if not g:
-        return note("No query: sim paths RUN_DIR --given 'homs<3' asks what follows an event.")
+        return note("No query: sim paths RUN_DIR --given 'CITY<3' asks what follows an event.")
     head = f"<p>Given <b>{escape(' and '.join(g['conditions']))}</b>: {number(g['n'])} replications " \
            f"({_interval(g['share'])} of the run).</p>"
     if not g["n"]:
