@@ -93,7 +93,7 @@ class RunResult:
                              "or read its folder: RunFolder(path).to_dataframe())")
         cols = outcome_columns(self.outcomes, self.parameters, self.theatre)
         layout = schema(self.scenario, self.reps, seed=self.seed, cols=cols)
-        size = block_size(self.scenario)
+        size = self.block  # the blocks the run ran in: their ids are the file's
         blocks = [block_table(layout, {k: v[start:start + size] for k, v in cols.items()}, first=start, block=b)
                   for b, start in enumerate(range(0, self.reps, size))]
         return frame(pa.concat_tables(blocks))
@@ -258,11 +258,11 @@ def _needed(agg: Aggregate, precision: float, horizon_days: int) -> int:
     return int(math.ceil(agg.n * (half / precision) ** 2))
 
 
-def _within(progress, before: int, size: int, reps: int):
+def _within(progress, before: int, size: int, total: int):
     """A block's ``progress(share)`` as the run's ``progress(done, total, unit)``, or None."""
     if progress is None:
         return None
-    return lambda share: progress(before + share * size, reps, UNIT)
+    return lambda share: progress(before + share * size, total, UNIT)
 
 
 def _fold(block: BlockResult, agg: Aggregate, kept: list, keep: bool, sink=None) -> int:
