@@ -51,6 +51,8 @@ _positive_int, _seed, _horizon = (_whole(1, maximum=MAX_REPS), _whole(0, maximum
                                   _whole(0, "whole number of days", maximum=MAX_HORIZON_DAYS))
 _workers = _whole(1, maximum=MAX_WORKERS)
 ADAPTIVE_CAP = 10_000_000  # replications an adaptive run (--precision) may run unless --reps says
+ENGINE_HELP = (f"vectorised: numpy, all replications at once; reference: simpy, one at a time, the readable "
+               f"statement of the model (the same distribution, other numbers; default {DEFAULT_ENGINE})")
 
 
 def _half_width(text: str) -> float:
@@ -62,8 +64,6 @@ def _half_width(text: str) -> float:
     if not 0 < v < 0.5:
         raise argparse.ArgumentTypeError(f"must be a half-width between 0 and 0.5 (e.g. 0.005), got {text!r}")
     return v
-ENGINE_HELP = (f"vectorised: numpy, all replications at once; reference: simpy, one at a time, the readable "
-               f"statement of the model (the same distribution, other numbers; default {DEFAULT_ENGINE})")
 
 
 def _posterior_option(p) -> None:
@@ -103,6 +103,17 @@ def _warn_lookahead(scenario) -> None:
     """One warning line on stderr for each citation after as_of that --allow-lookahead let through."""
     for line in scenario.lookahead:
         print(f"sim: warning: {one_line(line)}", file=sys.stderr)
+
+
+def _load_scenario(args, overrides=None):
+    """The command's scenario, loaded as every command loads it (``--set``, ``--posterior``,
+    ``--allow-lookahead``), with a warning for each citation the last let through."""
+    from .scenario.load import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides if overrides is None else overrides,
+                             posterior=args.posterior, allow_lookahead=args.allow_lookahead)
+    _warn_lookahead(scenario)
+    return scenario
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", type=Path, default=None,
                     help="folder for the figures and the table (default results/compare/<time>)")
     rp = _command(sub, "report", "write a result folder's self-contained report.html (run, compare, sweep, "
-                                 "sensitivity or backtest)")
+                                 "sensitivity, backtest or paths)")
     rp.add_argument("folder", type=Path, metavar="FOLDER", help="a finished result folder (its kind is read from it)")
     rp.add_argument("--out", type=Path, default=None, help="the HTML file (default FOLDER/report.html)")
     b = _command(sub, "backtest", "score a scenario's forecast against an observed timeline")
@@ -265,13 +276,11 @@ def cmd_run(args) -> int:
     from .reporting.text import format_summary
     from .runs.folder import run_id
     from .runs.runner import new_seed
-    from .scenario.load import load_scenario
 
     overrides = list(args.overrides)
     if args.horizon is not None:
         overrides.append(f"scenario.horizon_days={args.horizon}")
-    scenario = load_scenario(args.scenario, overrides, posterior=args.posterior, allow_lookahead=args.allow_lookahead)
-    _warn_lookahead(scenario)
+    scenario = _load_scenario(args, overrides)
     seed = new_seed() if args.seed is None else args.seed
     reps = args.reps if args.reps is not None else ADAPTIVE_CAP if args.precision is not None else 10_000
     keep = args.save_outcomes if args.save_outcomes is not None else reps <= 1_000_000 or args.precision is not None
@@ -371,24 +380,18 @@ def cmd_paths(args) -> int:
     from .api import write_paths
     from .reporting.text import format_paths
     from .runs.folder import RunFolder
-    from .runs.paths import given, parse_condition, paths
-    from .runs.summary import milestones
+    from .runs.paths import parse_condition, paths_table
 
     run = RunFolder(_run_folder(args.run_dir, "paths"))
     if run.columns is None:
         raise UsageError(f"sim paths: {args.run_dir}: the run kept no per-replication outcomes; "
                          f"rerun it with them: sim rerun {args.run_dir} --out NEW_FOLDER")
     with _reading("paths", [args.run_dir]):
-        cols = run.columns
         try:
-            conditions = [parse_condition(text, cols) for text in args.given]
+            conditions = [parse_condition(text, run.columns) for text in args.given]
         except ValueError as exc:
             raise UsageError(f"sim paths: --given: {exc}") from None
-        s = run.summary
-        table = {"run": str(args.run_dir), **{k: s[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps",
-                                                               "seed")},
-                 "depth": args.depth, "paths": paths(cols, depth=args.depth),
-                 "given": given(cols, conditions, milestones(s["horizon_days"])) if conditions else None}
+        table = paths_table(run, depth=args.depth, conditions=conditions, name=str(args.run_dir))
     out = args.out if args.out is not None else args.run_dir / "paths"
     write_paths(table, out, plots=args.plots)
     print(format_paths(table, args.top))
@@ -401,11 +404,8 @@ def cmd_backtest(args) -> int:
     from .forecast.backtest import backtest
     from .reporting.text import format_backtest
     from .forecast.observed import load_observed
-    from .scenario.load import load_scenario
 
-    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
-                             allow_lookahead=args.allow_lookahead)
-    _warn_lookahead(scenario)
+    scenario = _load_scenario(args)
     observed = load_observed(args.observed)
     survival = None
     if args.reference_class is not None:
@@ -584,16 +584,13 @@ def cmd_rerun(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .scenario.load import load_scenario
     from .scenario.provenance import MODEL_DEFAULT, PROVENANCE_HINT, unsourced
 
     try:
-        scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
-                                 allow_lookahead=args.allow_lookahead)
+        scenario = _load_scenario(args)
     except ScenarioError as exc:  # the answer to "is it valid?", not a failure of the command
         print(f"sim: error: {one_line(exc)}", file=sys.stderr)
         return 1
-    _warn_lookahead(scenario)
     params = scenario.parameters()
     missing = unsourced(params)
     if missing:
@@ -610,26 +607,17 @@ def cmd_params(args) -> int:
     import json
 
     from .reporting.text import format_parameters
-    from .scenario.load import load_scenario
     from .scenario.schema import parameter_rows
 
-    scenario = load_scenario(args.scenario, args.overrides, posterior=args.posterior,
-                             allow_lookahead=args.allow_lookahead)
-    _warn_lookahead(scenario)
+    scenario = _load_scenario(args)
     rows = parameter_rows(scenario)
     print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else format_parameters(scenario, rows))
     return 0
 
 
-COMMANDS = {"run": cmd_run, "plot": cmd_plot, "compare": cmd_compare, "report": cmd_report,
-            "backtest": cmd_backtest, "calibrate": cmd_calibrate,
-            "sweep": cmd_sweep, "sensitivity": cmd_sensitivity}
-
-
-COMMANDS["rerun"] = cmd_rerun
-COMMANDS["validate"] = cmd_validate
-COMMANDS["paths"] = cmd_paths
-COMMANDS["params"] = cmd_params
+COMMANDS = {"run": cmd_run, "plot": cmd_plot, "rerun": cmd_rerun, "compare": cmd_compare, "report": cmd_report,
+            "backtest": cmd_backtest, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "sensitivity": cmd_sensitivity,
+            "paths": cmd_paths, "validate": cmd_validate, "params": cmd_params}
 
 
 class Terminated(KeyboardInterrupt):

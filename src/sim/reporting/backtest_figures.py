@@ -15,12 +15,11 @@ import numpy as np  # noqa: E402
 
 from ..files import read_json, read_npz  # noqa: E402
 from . import style  # noqa: E402
-from .style import BLUE, GREY, VERMILLION  # noqa: E402
+from .style import BLUE, GREY, SCORERS, VERMILLION  # noqa: E402
 
 MARGIN_DAYS = 7       # at least this much on either side of what happened
 MARGIN_SHARE = 0.5    # and half the span from as_of to the last observed day
 COLUMNS = 3           # panels a row
-BASELINES = {"always_holds": "always holds", "uniform_hazard": "uniform hazard", "survival": "survival"}
 
 
 def _window(target: dict, horizon: float) -> tuple[float, float, bool]:
@@ -47,7 +46,7 @@ def _label(name: str) -> str:
 def _scores(target: dict) -> str:
     crps = target.get("crps") or {}
     parts = [f"model CRPS {crps['model']:,.1f} d" if crps.get("model") is not None else ""]
-    parts += [f"{BASELINES.get(k, k)} {v:,.1f}" for k, v in crps.items() if k != "model" and v is not None]
+    parts += [f"{SCORERS.get(k, k)} {v:,.1f}" for k, v in crps.items() if k != "model" and v is not None]
     return " · ".join(p for p in parts if p)
 
 
@@ -120,7 +119,7 @@ def _footer(b: dict) -> str:
     lines = [f"{b['reps']:,} replications · seed {b['seed']} · CRPS in days (lower is better; baselines after "
              "the model's) · axis cut to the observed dates plus a margin"]
     if e.get("observed"):
-        logs = " · ".join(f"{BASELINES.get(k, k)} {v:.2f}" for k, v in e["log"].items()
+        logs = " · ".join(f"{SCORERS.get(k, k)} {v:.2f}" for k, v in e["log"].items()
                           if k != "model" and v is not None)
         lines.append(f"end state observed: {e['observed']}, forecast {style.pct(e['p'][e['observed']])} "
                      f"(log score {e['log']['model']:.2f}; {logs})")

@@ -23,6 +23,8 @@ GREY = "#555555"      # captions and secondary text
 DARK = "#333333"      # reference lines
 DASH = "—"            # a value that is not defined
 DPI = 144             # every figure's PNG: 1,296 pixels across a 9-inch figure
+SCORERS = {"model": "model", "always_holds": "always holds", "uniform_hazard": "uniform hazard",
+           "survival": "survival"}   # a backtest's forecasters, as tables and figures name them
 
 DAY_MONTH = "%-d %b"            # 8 Dec: date ticks of spans under a year
 MONTH_YEAR = "%b %Y"            # Dec 2024: date ticks of longer spans, and spans in labels

@@ -4,7 +4,7 @@ comparison of runs. Dates and percentages come from :mod:`sim.reporting.style`."
 from __future__ import annotations
 
 from ..studies.sensitivity import OUTPUTS
-from .style import DASH, day_date, pct, pct_interval
+from .style import DASH, SCORERS, day_date, pct, pct_interval
 
 
 def format_summary(summary: dict) -> str:
@@ -120,8 +120,7 @@ def format_backtest(b: dict) -> str:
     class's survival model, when it was given)."""
     w = b["what_happened"]
     columns = _SCORED + ((_SURVIVAL,) if "survival" in w["p"] else ())
-    names = {"model": "model", "always_holds": "always holds", "uniform_hazard": "uniform hazard", "survival": "survival"}
-    head = f"{'':<26}" + "".join(f"{names[k]:>{n}}" for k, n in columns)
+    head = f"{'':<26}" + "".join(f"{SCORERS[k]:>{n}}" for k, n in columns)
     lines = [f"backtest of {b['scenario']} (as of {b['as_of']}) against {b['observed']} · "
              f"{b['reps']:,} replications · seed {b['seed']}", "",
              "what happened: " + _what_happened(w), head,
@@ -134,7 +133,7 @@ def format_backtest(b: dict) -> str:
         lines.append(f"{name:<26}" + _cells(t["crps"], columns, lambda v: f"{v:.2f}") + f"   PIT {pit}")
     e = b["end_state"]
     lines += ["", f"log score (higher is better; floored at {b['probability_floor']:g}) / Brier (lower is better)",
-              f"{'':<26}" + "".join(f"{names[k]:>{n}}" for k, n in _SCORED)]
+              f"{'':<26}" + "".join(f"{SCORERS[k]:>{n}}" for k, n in _SCORED)]
     if "observed" in e:
         lines.append(f"{'end state = ' + e['observed']:<26}" + _cells(e["log"], _SCORED, lambda v: f"{v:.2f}"))
         lines.append(f"{'  Brier':<26}" + _cells(e["brier"], _SCORED, lambda v: f"{v:.3f}"))

@@ -21,9 +21,8 @@ from ..files import (
 )
 from . import histograms
 from .histograms import HISTOGRAMS
-from .outcomes_file import OUTCOMES, Columns, OutcomesFile, outcome_columns
+from .outcomes_file import OUTCOMES, Columns, OutcomesFile, frame, outcome_columns
 from .runner import RunResult, run
-from .outcomes_file import frame
 from .summary import SUMMARY_FORMAT, describe, describe_html
 
 __all__ = ["SUMMARY", "MANIFEST", "SCENARIO", "OUTCOMES", "HISTOGRAMS", "INCOMPLETE", "PARTIAL", "TIMING_FIELDS",

@@ -24,9 +24,10 @@ import numpy as np
 
 from ..engines.outcomes import END_STATES
 from ..files import manifest_base, staged_folder, write_json
-from .summary import proportion
+from .summary import milestones, proportion
 
-__all__ = ["Event", "events", "paths", "Condition", "parse_condition", "given", "write_paths", "KIND", "PATHS"]
+__all__ = ["Event", "events", "paths", "Condition", "parse_condition", "given", "paths_table", "write_paths", "KIND",
+           "PATHS"]
 
 FALL, ARRIVES, WITHDRAWS = "fall_day.", "ally_arrival_day.", "ally_withdrawal_day."
 RULER = {"leader_fled_day": "the ruler flees", "handover_day": "hand-over"}
@@ -147,6 +148,16 @@ def given(columns: Mapping[str, np.ndarray], conditions: list[Condition], within
 
 KIND = "paths"
 PATHS = "paths.json"
+
+
+def paths_table(run, *, depth: int = 3, conditions: list[Condition] = (), name: str = "") -> dict:
+    """What ``sim paths`` writes of a run (a :class:`sim.runs.folder.RunFolder`, or a RunResult with
+    its outcomes): the run's header, every path of ``depth`` events (:func:`paths`) and, for
+    ``conditions`` (:func:`parse_condition`), what :func:`given` says of the milestones."""
+    cols, s = run.columns, run.summary
+    return {"run": name, **{k: s[k] for k in ("scenario", "title", "as_of", "horizon_days", "reps", "seed")},
+            "depth": depth, "paths": paths(cols, depth=depth),
+            "given": given(cols, list(conditions), milestones(s["horizon_days"])) if conditions else None}
 
 
 def write_paths(table: dict, out_dir, *, extras=(), command=None) -> Path:

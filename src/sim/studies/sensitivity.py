@@ -35,8 +35,8 @@ from ..scenario.distributions import Distribution
 from ..scenario.schema import Scenario
 from .points import MAX_POINTS, finish, metric_columns, run_points
 
-__all__ = ["METHODS", "OUTPUTS", "OUTPUT_CHOICES", "outputs", "diagnose", "TAIL", "TORNADO_QUANTILES", "Factor", "factors", "problem", "sample",
-           "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
+__all__ = ["METHODS", "OUTPUTS", "OUTPUT_CHOICES", "outputs", "diagnose", "TAIL", "TORNADO_QUANTILES", "Factor",
+           "factors", "problem", "sample", "sample_size", "points_from", "tornado_points", "outputs_from", "analyse", "tornado_table", "run_sensitivity",
            "factors_table"]
 
 KIND = "sensitivity"
@@ -160,9 +160,9 @@ def outputs(names=(), within=None) -> dict[str, str]:
     ``falls-within`` is P(the capital falls within ``within`` days), ``median-day`` the median fall day
     (held = horizon), the end states their probabilities. Raises ``ValueError`` for an unknown name,
     or ``falls-within`` without ``within`` (or ``within`` without it)."""
+    if within is not None and "falls-within" not in names:
+        raise ValueError("--within is the day of --output falls-within; give that output too")
     if not names:
-        if within is not None:
-            raise ValueError("--within is the day of --output falls-within; give that output too")
         return dict(OUTPUTS)
     out = {}
     for name in dict.fromkeys(names):
@@ -178,8 +178,6 @@ def outputs(names=(), within=None) -> dict[str, str]:
             out[name] = f"P({name})"
         else:
             raise ValueError(f"unknown output {name!r} (expected one of: {', '.join(OUTPUT_CHOICES)})")
-    if within is not None and "falls-within" not in names:
-        raise ValueError("--within is the day of --output falls-within; give that output too")
     return out
 
 

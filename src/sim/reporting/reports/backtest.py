@@ -13,12 +13,9 @@ import numpy as np
 
 from ...errors import ResultsError
 from ...files import MANIFEST, read_npz
-from ..style import DASH, date, long_date, number, pct
+from ..style import DASH, SCORERS, date, long_date, number, pct
 from . import folder_json, folder_png, hover
 from .page import Card, Section, cards, command_line, commands, figure, note, page, table
-
-SCORERS = {"model": "model", "always_holds": "always holds", "uniform_hazard": "uniform hazard",
-           "survival": "survival"}
 
 
 def _scorers(values: dict) -> list[str]:
