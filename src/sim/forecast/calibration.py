@@ -310,20 +310,16 @@ def emulate(spec: Spec, particles: np.ndarray, distance: np.ndarray, progress=No
 
     C, n = distance.shape
     log_l, eps = np.zeros((C, n)), np.full(C, np.nan)
-    total, done = sum(case.calibrate for case in spec.cases), 0
-    for c, case in enumerate(spec.cases):
-        if not case.calibrate:
-            continue
-        done += 1
+    calibrating = [c for c, case in enumerate(spec.cases) if case.calibrate]
+    for done, c in enumerate(calibrating, 1):
         eps[c] = np.quantile(distance[c], spec.close_share)
         close = distance[c] <= eps[c]
-        if close.all() or not close.any():    # no run tells one particle from another
-            continue
-        model = make_pipeline(StandardScaler(), PolynomialFeatures(2), LogisticRegression(max_iter=1000))
-        model.fit(particles, close)
-        log_l[c] = model.predict_log_proba(particles)[:, 1]
-        if progress:
-            progress(done, total, "case likelihoods emulated")
+        if close.any() and not close.all():    # else no run tells one particle from another
+            model = make_pipeline(StandardScaler(), PolynomialFeatures(2), LogisticRegression(max_iter=1000))
+            model.fit(particles, close)
+            log_l[c] = model.predict_log_proba(particles)[:, 1]
+        if progress:  # every case counts, emulated or not, so the bar ends full
+            progress(done, len(calibrating), "case likelihoods emulated")
     return log_l, eps
 
 
