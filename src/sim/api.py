@@ -33,7 +33,7 @@ from .studies import grid, sensitivity as _sensitivity
 from .studies.points import Base
 
 __all__ = ["load_scenario", "run", "write_run", "run_to_folder", "run_grid", "run_sensitivity", "write_backtest",
-           "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"]
+           "write_paths", "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"]
 
 
 def _progress(progress, description: str):
