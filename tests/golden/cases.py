@@ -7,6 +7,17 @@ at several seeds; a multi-block run through one and two workers; and the files t
 numpy may change its Generator streams between versions, and its SIMD ``exp`` can differ in the
 last bit between CPUs, so the digests are a guard on the machine that took them (its numpy and CPU
 are recorded), not a cross-platform promise. Regenerate with ``make golden`` and say why in the commit.
+
+A machine with more SIMD than the recorded one reproduces its digests when numpy and OpenBLAS are
+told to dispatch as it did (checked: an AVX-512 Xeon gives every digest of the recorded AVX2 EPYC)::
+
+    NPY_DISABLE_CPU_FEATURES="AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR \
+      AVX512BF16 AVX512BITALG AVX512BW AVX512DQ AVX512FP16 AVX512IFMA AVX512VBMI AVX512VBMI2 AVX512VL \
+      AVX512VNNI AVX512VPOPCNTDQ X86_V4 GFNI" OPENBLAS_CORETYPE=Haswell \
+      python -m tests.golden.cases --check          # or --write --keep-machine
+
+``--check`` prints the keys whose digests differ; ``--keep-machine`` writes new digests under the
+recorded machine's description, so the tests keep running there.
 """
 
 from __future__ import annotations
@@ -229,14 +240,23 @@ def compute(tmp: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tests.golden.cases --write`` (``make golden``) records the digests of this code."""
+    """``python -m tests.golden.cases --write`` (``make golden``) records the digests of this code;
+    ``--write --keep-machine`` records them under the machine already recorded; ``--check`` prints
+    the keys that differ from the record (exit 1 if any)."""
     import tempfile
 
-    if argv != ["--write"]:
-        print("usage: python -m tests.golden.cases --write", file=sys.stderr)
+    if argv not in (["--write"], ["--write", "--keep-machine"], ["--check"]):
+        print("usage: python -m tests.golden.cases --write [--keep-machine] | --check", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        golden = {"machine": machine(), **compute(Path(tmp))}
+        digests = compute(Path(tmp))
+    recorded = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    if argv == ["--check"]:
+        differ = [f"{group}/{k}" for group in digests for k in sorted(set(digests[group]) | set(recorded[group]))
+                  if digests[group].get(k) != recorded[group].get(k)]
+        print("\n".join(differ) if differ else "every digest matches the record")
+        return 1 if differ else 0
+    golden = {"machine": recorded["machine"] if "--keep-machine" in argv else machine(), **digests}
     GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {GOLDEN.relative_to(ROOT)}")
     return 0
