@@ -33,7 +33,7 @@ from .studies import grid, sensitivity as _sensitivity
 from .studies.points import Base
 
 __all__ = ["load_scenario", "run", "write_run", "run_to_folder", "run_grid", "run_sensitivity", "write_backtest",
-           "write_paths", "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"]
+           "write_paths", "write_update", "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"]
 
 
 def _progress(progress, description: str):
@@ -80,6 +80,15 @@ def write_paths(table: dict, out_dir: Path, *, plots: bool = True) -> Path:
     from .runs.paths import write_paths as _write_paths
 
     return _write_paths(table, out_dir, extras=(plot_paths,) if plots else ())
+
+
+def write_update(data: dict, out_dir: Path, *, plots: bool = True) -> Path:
+    """An update or timeline folder (:func:`sim.forecast.update.write_update`) with its figure
+    unless ``plots`` is False."""
+    from .forecast.update import write_update as _write_update
+    from .reporting.update_figures import plot_update
+
+    return _write_update(data, out_dir, extras=(plot_update,) if plots else ())
 
 
 def write_backtest(scores: dict, result: RunResult, out_dir: Path) -> None:

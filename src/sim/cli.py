@@ -55,6 +55,20 @@ ENGINE_HELP = (f"vectorised: numpy, all replications at once; reference: simpy, 
                f"statement of the model (the same distribution, other numbers; default {DEFAULT_ENGINE})")
 
 
+def _iso_date(text: str):
+    """An argparse type: a calendar date written YYYY-MM-DD."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2024-12-05, got {text!r}") from None
+
+
+MAX_PARTICLES = 10_000_000  # a filter's particles all live in memory at once
+_particles = _whole(1, maximum=MAX_PARTICLES)
+
+
 def _half_width(text: str) -> float:
     """An argparse type: a half-width strictly between 0 and 0.5."""
     try:
@@ -85,6 +99,8 @@ EXAMPLES = {  # one worked example a command, shown at the end of its --help (na
     "validate": "sim validate SCENARIO.toml",
     "paths": "sim paths RUN_DIR --depth 2 --given 'CITY<3'",
     "params": "sim params SCENARIO.toml --json",
+    "update": "sim update SCENARIO.toml --observed OBSERVED.toml --through 2024-12-05 --seed 1",
+    "timeline": "sim timeline SCENARIO.toml --observed OBSERVED.toml --seed 1",
 }
 
 
@@ -234,6 +250,30 @@ def build_parser() -> argparse.ArgumentParser:
                          "'not CITY', 'ruler<5', 'ALLY.arrives'; repeatable, all must hold")
     pt.add_argument("--out", type=Path, default=None, help="folder for paths.json and paths.png (default RUN_DIR/paths)")
     pt.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
+    for name, summary in (("update", "the forecast updated on the news: conditioned on what was observed by each "
+                                     "date it came (a particle filter)"),
+                          ("timeline", "the forecast replayed day by day on the news, drawn against what happened")):
+        u = _command(sub, name, summary)
+        u.add_argument("scenario", type=Path, metavar="SCENARIO|RUN_DIR",
+                       help="scenario TOML file, or a finished run's folder (its scenario and seed): the forecast "
+                            "before any news")
+        u.add_argument("--observed", type=Path, required=True,
+                       help="observed timeline TOML file: the news (cities fallen or held, the ruler, allies)")
+        u.add_argument("--through", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+                       help="use the news up to this date only (default: all of it, to the day before the capital fell)")
+        u.add_argument("--skip", action="append", default=[], metavar="NAME",
+                       help="leave out the record's facts about this node, ally or 'ruler' (repeatable)")
+        u.add_argument("--particles", type=_particles, default=20_000,
+                       help="replications the filter carries (default 20000)")
+        u.add_argument("--seed", type=_seed, default=None, help="seed (default: fresh entropy, recorded)")
+        u.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                       help="override a parameter, as sim run does (repeatable)")
+        _posterior_option(u)
+        _lookahead_option(u)
+        u.add_argument("--out", type=Path, default=None,
+                       help=f"folder for {name}.json and {name}.png (default results/<scenario>/{name}-<observed>)")
+        u.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
+        u.add_argument("--quiet", action="store_true", help="no progress and no table: print only where it went")
     v = _command(sub, "validate", "check a scenario file as sim run would, without running it")
     v.add_argument("scenario", type=Path, help="scenario TOML file")
     _scenario_options(v)
@@ -396,6 +436,62 @@ def cmd_paths(args) -> int:
     write_paths(table, out, plots=args.plots)
     print(format_paths(table, args.top))
     print(f"\nwrote {out}  (paths.json{', paths.png' if args.plots else ''})")
+    return 0
+
+
+def cmd_update(args) -> int:
+    """``sim update`` and ``sim timeline``: one forecast per date the news came, or per day."""
+    import datetime as dt
+
+    from .api import write_update
+    from .forecast.observed import load_observed
+    from .forecast.update import TIMELINE, UPDATE, news_dates, table, update
+    from .forecast.news import facts
+    from .reporting.text import format_update
+    from .runs.runner import new_seed
+
+    kind = TIMELINE if args.command == "timeline" else UPDATE
+    seed = args.seed
+    if args.scenario.is_dir():  # a finished run: its resolved scenario, and its seed unless --seed says
+        from .runs.rerun import SCENARIO, read_manifest
+        from .scenario.load import load_scenario
+
+        run_dir = _run_folder(args.scenario, kind, histograms=False)
+        m = read_manifest(run_dir)
+        scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO), args.overrides,
+                                 posterior=args.posterior, allow_lookahead=True)
+        seed = m["seed"] if seed is None else seed
+    else:
+        scenario = _load_scenario(args)
+    observed = load_observed(args.observed)
+    seed = seed if seed is not None else new_seed()
+    fs = facts(observed, scenario)
+    if kind == TIMELINE:
+        last = news_dates(fs, observed, scenario)[-1:] or [scenario.as_of]
+        dates = [scenario.as_of + dt.timedelta(days=i) for i in range((last[-1] - scenario.as_of).days + 1)]
+        if observed.capital is not None:
+            dates = [d for d in dates if d < observed.capital.earliest]
+    else:
+        dates = news_dates(fs, observed, scenario)
+    if args.through is not None:
+        if args.through < scenario.as_of:
+            raise UsageError(f"sim {kind}: --through {args.through} is before the scenario's as_of ({scenario.as_of})")
+        dates = [d for d in dates if d <= args.through]
+    try:
+        with _progress(args, f"sim {kind} {scenario.name}") as progress:
+            result = update(scenario, observed, particles=args.particles, seed=seed, dates=dates,
+                            skip=tuple(args.skip), progress=progress)
+    except ValueError as exc:
+        raise UsageError(f"sim {kind}: {exc}") from None
+    data = table(result, kind=kind)
+    out = args.out if args.out is not None else Path("results") / scenario.name / f"{kind}-{observed.name}"
+    write_update(data, out, plots=args.plots)
+    for line in result.warnings:
+        print(f"sim: warning: {line}", file=sys.stderr)
+    if not args.quiet:
+        print(format_update(data))
+        print()
+    print(f"wrote {out}")
     return 0
 
 
@@ -617,7 +713,8 @@ def cmd_params(args) -> int:
 
 COMMANDS = {"run": cmd_run, "plot": cmd_plot, "rerun": cmd_rerun, "compare": cmd_compare, "report": cmd_report,
             "backtest": cmd_backtest, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "sensitivity": cmd_sensitivity,
-            "paths": cmd_paths, "validate": cmd_validate, "params": cmd_params}
+            "paths": cmd_paths, "validate": cmd_validate, "params": cmd_params, "update": cmd_update,
+            "timeline": cmd_update}
 
 
 class Terminated(KeyboardInterrupt):

@@ -500,7 +500,7 @@ GOOD = {"run": ["{scenario}"], "plot": ["{run}"], "rerun": ["{run}"], "report": 
         "sweep": ["{scenario}", "--param", "rebels.north.momentum=1,1.5"],
         "sensitivity": ["{scenario}", "--method", "morris"], "validate": ["{scenario}"], "params": ["{scenario}"]}
 # Appended last, so that a valid command stays small and writes only under the case's folder.
-SAFE = {"--reps": "3", "--proposals": "2", "--samples": "2", "--resamples": "2", "--horizon": "5"}
+SAFE = {"--reps": "3", "--proposals": "2", "--samples": "2", "--resamples": "2", "--horizon": "5", "--particles": "20"}
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,17 @@ confidence mark; scoring turns them into days counted from a scenario's ``as_of`
 
     [leadership]
     fled = { earliest = 2024-12-07, latest = 2024-12-08, source = "...", confidence = "CF" }
+
+    [allies.patron]
+    arrived = 2024-12-06            # its support arrived (a date or a window); optional
+    withdrew = { earliest = 2024-12-09, latest = 2024-12-10 }   # optional
+    source = "..."
+
+    [allies.neighbour]
+    absent = true                   # its support never arrived by `until`
+    source = "..."
+
+Allies are news for ``sim update``; backtests score the capital, the nodes and the ruler.
 """
 
 from __future__ import annotations
@@ -68,6 +79,8 @@ class Observed:
     fled: Window | None
     retaken: dict[str, Window] = field(default_factory=dict)
     source_path: str = ""
+    arrived: dict[str, Window | None] = field(default_factory=dict)  # an arrival window, or None: absent to ``until``
+    withdrew: dict[str, Window] = field(default_factory=dict)
 
 
 def _date(v, file: str, key: str) -> dt.date:
@@ -108,8 +121,8 @@ def load_observed(path: str | Path) -> Observed:
     file = str(path)
     doc = read_toml(path, what="observed timeline")
     for k in doc:
-        if k not in {"observed", "capital", "nodes", "leadership"}:
-            raise ScenarioError(file, k, "unknown key (expected observed, capital, nodes, leadership)")
+        if k not in {"observed", "capital", "nodes", "leadership", "allies"}:
+            raise ScenarioError(file, k, "unknown key (expected observed, capital, nodes, leadership, allies)")
     head = doc.get("observed")
     if not isinstance(head, dict):
         raise ScenarioError(file, "observed", "required table is missing")
@@ -187,8 +200,44 @@ def load_observed(path: str | Path) -> Observed:
         if not isinstance(lead["fled"], dict):
             raise ScenarioError(file, "leadership.fled", "must be a table with a date or a window")
         fled = _window(lead["fled"], file, "leadership.fled", "date", until)
+    arrived, withdrew = _allies(doc.get("allies", {}), file, until)
     return Observed(name, head.get("description", ""), until, state, window, source, nodes, fled,
-                    retaken=retaken, source_path=file)
+                    retaken=retaken, source_path=file, arrived=arrived, withdrew=withdrew)
+
+
+def _allies(table, file: str, until: dt.date) -> tuple[dict[str, Window | None], dict[str, Window]]:
+    """``[allies.NAME]``: when its support arrived (or ``absent = true``) and when it withdrew."""
+    if not isinstance(table, dict):
+        raise ScenarioError(file, "allies", "must be a table of allies")
+    arrived: dict[str, Window | None] = {}
+    withdrew: dict[str, Window] = {}
+    for ally, body in table.items():
+        key = f"allies.{ally}"
+        if not NAME.match(ally) or not isinstance(body, dict):
+            raise ScenarioError(file, key, "each ally is a table named like the scenario's allies")
+        for k in body:
+            if k not in {"arrived", "absent", "withdrew", "source", "confidence", "note"}:
+                raise ScenarioError(file, f"{key}.{k}", "unknown key (expected arrived, absent, withdrew, source, "
+                                                        "confidence, note)")
+        source = body.get("source")
+        if not isinstance(source, str) or not source:
+            raise ScenarioError(file, f"{key}.source", "every observed fact needs a source")
+        extra = {"source": source, **({"confidence": body["confidence"]} if "confidence" in body else {})}
+        if "absent" in body:
+            if body["absent"] is not True or "arrived" in body or "withdrew" in body:
+                raise ScenarioError(file, f"{key}.absent", "must be true, with no arrived or withdrew date "
+                                                           "(its support never came)")
+            if body.get("confidence") is not None and body["confidence"] not in CONFIDENCE:
+                raise ScenarioError(file, f"{key}.confidence", f"must be one of {', '.join(sorted(CONFIDENCE))}")
+            arrived[ally] = None
+            continue
+        if "arrived" not in body and "withdrew" not in body:
+            raise ScenarioError(file, key, "needs 'arrived', 'withdrew' or 'absent = true'")
+        for what, into in (("arrived", arrived), ("withdrew", withdrew)):
+            if what in body:
+                when = body[what] if isinstance(body[what], dict) else {"date": body[what]}
+                into[ally] = _window({**extra, **when}, file, f"{key}.{what}", "date", until)
+    return arrived, withdrew
 
 
 def censored(until: dt.date, as_of: dt.date) -> tuple[float, float]:

@@ -4,7 +4,7 @@ comparison of runs. Dates and percentages come from :mod:`sim.reporting.style`."
 from __future__ import annotations
 
 from ..studies.sensitivity import OUTPUTS
-from .style import DASH, SCORERS, day_date, pct, pct_interval
+from .style import DASH, SCORERS, date, day_date, pct, pct_interval
 
 
 def format_summary(summary: dict) -> str:
@@ -227,4 +227,31 @@ def format_paths(table: dict, top: int = 10) -> str:
             label = max(len(r[0]) for r in rows)
             for name, v in rows:
                 lines.append(f"  {name:<{label}}  {pct_interval(v['p'], v['ci_low'], v['ci_high']):>22}")
+    return "\n".join(lines)
+
+
+def format_update(data: dict) -> str:
+    """One line per forecast of an update or timeline: its date, the end states, P(the capital
+    falls within 7/30/90 days), the median fall date, the effective sample and the news it brought;
+    then the parameters the news moved most."""
+    rows = data["forecasts"]
+    lines = [f"{data['title']}  [{data['scenario']}]",
+             f"updated on {data['observed']} ({data['particles']:,} particles, seed {data['seed']}); "
+             f"P(falls within d days) counts from the end of each date", "",
+             f"  {'as of':<11}  {'captured':>8}  {'collapsed':>9}  {'holds':>6}  {'≤7 d':>6}  {'≤30 d':>6}  "
+             f"{'≤90 d':>6}  {'median fall':<11}  {'ESS':>7}  {'draws':>6}  {'P(news)':>8}  news"]
+    for r in rows:
+        w = r["falls_within"]
+        median = date(r["median_fall"]) if r["median_fall"] else "held"
+        lines.append(f"  {date(r['date']):<11}  {pct(r['captured']):>8}  {pct(r['collapsed']):>9}  {pct(r['holds']):>6}"
+                     f"  {pct(w['7']):>6}  {pct(w['30']):>6}  {pct(w['90']):>6}  {median:<11}  {r['ess']:>7,}"
+                     f"  {r['ancestors']:>6,}  {r['evidence']:>8.2g}  {'; '.join(r['news'])}")
+    moved = data.get("parameters_moved") or []
+    if moved:
+        lines += ["", f"the parameters the news moved most by {date(rows[-1]['date'])} (posterior mean vs prior, "
+                      "in prior standard deviations):"]
+        width = max(len(m["parameter"]) for m in moved)
+        for m in moved:
+            lines.append(f"  {m['parameter']:<{width}}  {m['prior_mean']:>10.4g} → {m['posterior_mean']:<10.4g}"
+                         f"  {m['shift_sd']:+.2f} sd")
     return "\n".join(lines)

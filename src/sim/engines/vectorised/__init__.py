@@ -22,6 +22,9 @@ are numpy's fast paths, several times faster than gathering rows of a row-major 
 
 from __future__ import annotations
 
+import copy
+from dataclasses import fields
+
 import numpy as np
 
 from ... import rules
@@ -146,28 +149,79 @@ class Block:
             due = due[hz.next_time[due] < until]
 
     def run(self, progress=None) -> Outcomes:
-        reg = self.regime
+        """Set up, then every day to the horizon; the outcomes of every row."""
         self.setup()
-        for d in range(max(self.horizon, 0)):
-            # Ended rows stay in the arrays, unread, until they are a quarter of them: compacting
-            # every day would copy the whole state each time.
-            ended = np.count_nonzero(reg.ended)
-            if ended == len(reg.t):
+        return self.run_days(0, progress)
+
+    def run_days(self, first: int, progress=None) -> Outcomes:
+        """Days ``first`` to the horizon, from a state whose next step is day ``first``'s events
+        (right after :meth:`setup` for ``first`` = 0, or after :meth:`tick` at ``first``)."""
+        for d in range(first, max(self.horizon, 0)):
+            if not self.events_until(d + 1.0):
                 break
-            if 4 * ended > len(reg.t):
-                effects.record(self, np.flatnonzero(reg.ended))
-                self.compact(~reg.ended)
-            self.day(d + 1.0)
             if progress:
                 progress((d + 1) / self.horizon)
             if d + 1 >= self.horizon:
                 break
-            live = np.flatnonzero(~reg.ended)
-            calendar.advance(self, live, d + 1.0)
+            self.advance(d + 1.0)
             self.tick()
-        effects.end(self, np.flatnonzero(~reg.ended), HOLDS)
+        return self.finish()
+
+    def events_until(self, until: float) -> bool:
+        """The day's events before the tick at ``until``; False (doing nothing) if every row has ended."""
+        reg = self.regime
+        # Ended rows stay in the arrays, unread, until they are a quarter of them: compacting
+        # every day would copy the whole state each time.
+        ended = np.count_nonzero(reg.ended)
+        if ended == len(reg.t):
+            return False
+        if 4 * ended > len(reg.t):
+            effects.record(self, np.flatnonzero(reg.ended))
+            self.compact(~reg.ended)
+        self.day(until)
+        return True
+
+    def advance(self, t: float) -> None:
+        """Every live row on to time ``t`` (the next tick), its positions and residuals with it."""
+        calendar.advance(self, np.flatnonzero(~self.regime.ended), t)
+
+    def finish(self) -> Outcomes:
+        """The rows still live hold at the horizon; the outcomes of every row."""
+        effects.end(self, np.flatnonzero(~self.regime.ended), HOLDS)
         effects.record(self, ALL)
         return self.out
+
+    # ------------------------------------------------------------------ a population of particles
+
+    def copy(self, rng: np.random.Generator) -> "Block":
+        """An independent copy of the block's state going on with ``rng`` (parameters are shared:
+        they are never written, only gathered)."""
+        new = copy.copy(self)
+        new.rng = rng
+        new.out = Outcomes(**{f.name: getattr(self.out, f.name).copy() for f in fields(Outcomes)})
+        for name in ("regime", "nodes", "axes", "allies", "hazards"):
+            rows = getattr(self, name)
+            setattr(new, name, type(rows)(**{f.name: _copied(getattr(rows, f.name)) for f in fields(rows)}))
+        new.p = copy.copy(self.p)
+        for name, group in vars(self.p).items():
+            setattr(new.p, name, copy.copy(group))
+        return new
+
+    def resample(self, index: np.ndarray) -> None:
+        """Replace the rows by rows ``index`` (repeats allowed), numbered afresh; each copy's
+        hazard residual is drawn anew, which is exact at a tick (the residual of a hazard that has
+        not fired is a fresh unit exponential, whatever its past) and lets copies part."""
+        index = np.asarray(index, dtype=np.int64)
+        rid = self.regime.rid[index]
+        self.out = Outcomes(**{f.name: getattr(self.out, f.name)[rid] for f in fields(Outcomes)})
+        for rows in (self.regime, self.nodes, self.axes, self.allies, self.hazards, *self.p.groups()):
+            rows.gather(index)
+        self.regime.rid = np.arange(len(index))
+        self.hazards.residual = self.rng.exponential(1.0, len(index))
+
+
+def _copied(a):
+    return a if a is None or not a.ndim else a.copy()
 
 
 def simulate(scenario: Scenario, reps: int, *, rng: np.random.Generator,

@@ -41,6 +41,18 @@ class Rows:
             else:  # C-contiguous, as flat() indexing needs
                 setattr(self, f.name, v.compress(keep, axis=-1))
 
+    def gather(self, index: np.ndarray) -> None:
+        """Make the rows the rows ``index`` (an index array; repeats allowed)."""
+        n = len(index)
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None or not v.ndim:
+                continue
+            if v.strides[-1] == 0:
+                setattr(self, f.name, np.broadcast_to(v[..., :1], v.shape[:-1] + (n,)))
+            else:
+                setattr(self, f.name, v.take(index, axis=-1))
+
 
 def take(a: np.ndarray, r) -> np.ndarray:
     """Rows ``r`` (an index array, or ALL) of an array whose last axis runs over rows; a parameter
