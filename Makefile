@@ -4,6 +4,7 @@
 # make golden: record the golden hashes of seeded outputs (only when a change of numbers is meant).
 # make bench: engines side by side, whole runs as typed (sim run with its defaults), the Sobol benchmark.
 # make validation: calibrate on the reference class, ship its posterior, regenerate docs/VALIDATION.md.
+# make news: the worked example of updating on the news (Syria from 27 Nov 2024), into docs/UPDATE.md.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ SEED ?= 20241207
 WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 PARTICLES ?= 100000
 
-.PHONY: venv test-deps run test golden validation bench bench-memory bench-sensitivity clean
+.PHONY: venv test-deps run test golden validation news bench bench-memory bench-sensitivity clean
 
 $(BIN)/sim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,15 @@ validation: venv
 	cp results/calibration/posterior.toml scenarios/calibration/posterior.toml
 	cp results/calibration/validation.png docs/figures/validation.png
 	$(BIN)/python docs/splice.py docs/VALIDATION.md results/calibration
+
+NEWS := scenarios/syria-2024-11-27.toml --observed scenarios/observed/syria-2024.toml --skip daraa --seed 1
+news: venv
+	$(BIN)/sim update $(NEWS) --out results/syria-2024-11-27/update-syria-2024
+	$(BIN)/sim timeline $(NEWS) --out results/syria-2024-11-27/timeline-syria-2024
+	cp results/syria-2024-11-27/update-syria-2024/update.png docs/figures/update.png
+	cp results/syria-2024-11-27/timeline-syria-2024/timeline.png docs/figures/timeline.png
+	$(BIN)/python docs/splice.py docs/UPDATE.md results/syria-2024-11-27/update-syria-2024
+	$(BIN)/python docs/splice.py docs/UPDATE.md results/syria-2024-11-27/timeline-syria-2024
 
 bench: venv
 	$(BIN)/python benchmarks/engines.py --quick

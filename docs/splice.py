@@ -1,5 +1,6 @@
 """Put generated tables into a Markdown page: the text between ``<!-- begin NAME -->`` and
-``<!-- end NAME -->`` is replaced by the file NAME of a results folder.
+``<!-- end NAME -->`` is replaced by the file NAME of a results folder (markers whose file the
+folder does not hold are left alone, so a page may draw on several folders).
 
     python docs/splice.py docs/VALIDATION.md results/calibration
 """
@@ -11,9 +12,9 @@ from pathlib import Path
 
 def splice(page: Path, folder: Path) -> None:
     text = page.read_text(encoding="utf-8")
-    names = re.findall(r"<!-- begin (\S+) -->", text)
+    names = [n for n in re.findall(r"<!-- begin (\S+) -->", text) if (folder / n).is_file()]
     if not names:
-        sys.exit(f"{page}: no <!-- begin NAME --> marker")
+        sys.exit(f"{page}: no <!-- begin NAME --> marker for a file of {folder}")
     for name in names:
         body = (folder / name).read_text(encoding="utf-8").rstrip("\n")
         text, n = re.subn(rf"(<!-- begin {re.escape(name)} -->\n)(?:.*?\n)?(<!-- end {re.escape(name)} -->)",

@@ -83,12 +83,17 @@ def write_paths(table: dict, out_dir: Path, *, plots: bool = True) -> Path:
 
 
 def write_update(data: dict, out_dir: Path, *, plots: bool = True) -> Path:
-    """An update or timeline folder (:func:`sim.forecast.update.write_update`) with its figure
-    unless ``plots`` is False."""
+    """An update or timeline folder (:func:`sim.forecast.update.write_update`) with its table as
+    Markdown (``update.md``) and its figure unless ``plots`` is False."""
+    from .files import write_text
     from .forecast.update import write_update as _write_update
+    from .reporting.text import update_markdown
     from .reporting.update_figures import plot_update
 
-    return _write_update(data, out_dir, extras=(plot_update,) if plots else ())
+    def markdown(folder: Path) -> None:
+        write_text(folder / f"{data['kind']}.md", update_markdown(data))
+
+    return _write_update(data, out_dir, extras=(markdown, plot_update) if plots else (markdown,))
 
 
 def write_backtest(scores: dict, result: RunResult, out_dir: Path) -> None:

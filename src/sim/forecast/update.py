@@ -44,6 +44,7 @@ from .observed import Observed, check_against
 TARGET = 1_000           # agreeing copies a day must keep, else the day is split and run again
 ROWS_BUDGET = 2 * 2**30  # bytes the rows of a split day may take (estimated as a run's blocks are)
 SMALL = 1_000            # an effective sample below this gets a warning
+FEW_DRAWS = 100          # and so do fewer distinct prior draws behind the particles
 WITHIN = (7, 30, 90)     # days after an update's date: P(the capital falls within d days)
 
 
@@ -182,7 +183,7 @@ def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng,
     block = Block(th, draws, horizon, rng)
     block.setup()
     origin = np.arange(particles)  # each replication's prior draw, by its id (regime.rid)
-    forecasts = [_fork(block, gen(), 0, as_of, 0.0, ["as of the scenario"], particles, 1.0, origin)]
+    forecasts = [_fork(block, gen(), 0, as_of, 0.0, ["before any news: the scenario's own forecast"], particles, 1.0, origin)]
     log_evidence, ess = 0.0, particles
     ends = {day_end(d, as_of): d for d in dates}
     days = int(max(ends, default=0))
@@ -225,6 +226,11 @@ def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng,
     if small:
         upd.warnings.append(f"effective sample {small[0].ess:,} (fewer than {SMALL:,}) as of {small[0].date}: "
                             "the forecast rests on few agreeing replications; raise --particles")
+    few = [f for f in forecasts[1:] if f.ancestors < FEW_DRAWS]
+    if few:
+        upd.warnings.append(f"the particles as of {few[0].date} descend from {few[0].ancestors:,} prior draws (fewer "
+                            f"than {FEW_DRAWS}): the news picked out few parameter sets, so the forecast's spread "
+                            "over parameters is thin; raise --particles")
     return upd
 
 

@@ -255,3 +255,26 @@ def format_update(data: dict) -> str:
             lines.append(f"  {m['parameter']:<{width}}  {m['prior_mean']:>10.4g} → {m['posterior_mean']:<10.4g}"
                          f"  {m['shift_sd']:+.2f} sd")
     return "\n".join(lines)
+
+
+def update_markdown(data: dict) -> str:
+    """The forecasts of an update or timeline as a Markdown table (for docs and reports)."""
+    lines = [f"Forecasts of `{data['scenario']}` updated on `{data['observed']}` ({data['particles']:,} particles, "
+             f"seed {data['seed']}). P(falls within d days) counts from the end of each date; ESS: agreeing "
+             "copies (the smallest any day kept); draws: the prior draws behind them; P(news): the probability "
+             "the prior gave the news to that date.", "",
+             "| as of | captured | collapsed | holds | ≤ 7 d | ≤ 30 d | ≤ 90 d | median fall | ESS | draws | P(news) "
+             "| news |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in data["forecasts"]:
+        w = r["falls_within"]
+        median = date(r["median_fall"]) if r["median_fall"] else "held"
+        lines.append(f"| {date(r['date'])} | {pct(r['captured'])} | {pct(r['collapsed'])} | {pct(r['holds'])} "
+                     f"| {pct(w['7'])} | {pct(w['30'])} | {pct(w['90'])} | {median} | {r['ess']:,} "
+                     f"| {r['ancestors']:,} | {r['evidence']:.2g} | {'; '.join(r['news'])} |")
+    moved = data.get("parameters_moved") or []
+    if moved:
+        lines += ["", f"The parameters the news moved most by {date(data['forecasts'][-1]['date'])}:", "",
+                  "| parameter | prior mean | posterior mean | shift (prior sd) |", "|---|---|---|---|"]
+        lines += [f"| `{m['parameter']}` | {m['prior_mean']:.4g} | {m['posterior_mean']:.4g} | {m['shift_sd']:+.2f} |"
+                  for m in moved]
+    return "\n".join(lines) + "\n"
