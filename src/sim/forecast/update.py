@@ -46,6 +46,7 @@ ROWS_BUDGET = 2 * 2**30  # bytes the rows of a split day may take (estimated as 
 SMALL = 1_000            # an effective sample below this gets a warning
 FEW_DRAWS = 100          # and so do fewer distinct prior draws behind the particles
 WITHIN = (7, 30, 90)     # days after an update's date: P(the capital falls within d days)
+PRIOR = "before any news: the scenario's own forecast"
 
 
 @dataclass
@@ -183,7 +184,7 @@ def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng,
     block = Block(th, draws, horizon, rng)
     block.setup()
     origin = np.arange(particles)  # each replication's prior draw, by its id (regime.rid)
-    forecasts = [_fork(block, gen(), 0, as_of, 0.0, ["before any news: the scenario's own forecast"], particles, 1.0, origin)]
+    forecasts = [_fork(block, gen(), 0, as_of, 0.0, [PRIOR], particles, 1.0, origin)]
     log_evidence, ess = 0.0, particles
     ends = {day_end(d, as_of): d for d in dates}
     days = int(max(ends, default=0))
