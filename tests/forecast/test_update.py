@@ -34,11 +34,13 @@ def day(n: int) -> dt.date:
     return AS_OF + dt.timedelta(days=n)
 
 
-def record(tmp_path, *, town: int, until: int, friend_absent: bool = False, name="obs.toml"):
+def record(tmp_path, *, town: int, until: int, friend_absent: bool = False, stayed: bool = False, name="obs.toml"):
     """An observed record: the town fell ``town`` days after as_of, the capital held to ``until``."""
     doc = {"observed": {"name": "synthetic-news", "until": day(until)},
            "capital": {"end_state": "holds", "source": "test"},
            "nodes": {"town": {"fell": day(town), "source": "test"}}}
+    if stayed:
+        doc["leadership"] = {"stayed": {"source": "test"}}
     if friend_absent:
         doc["allies"] = {"friend": {"absent": True, "source": "test"}}
     path = tmp_path / name
@@ -70,10 +72,11 @@ def test_a_fact_rules_out_early_late_and_missing_events_only_once_known():
 
 
 def test_the_record_names_its_facts_and_refuses_unknown_names(tmp_path, scenario):
-    obs = load_observed(record(tmp_path, town=5, until=9, friend_absent=True))
+    obs = load_observed(record(tmp_path, town=5, until=9, friend_absent=True, stayed=True))
     fs = facts(obs, scenario)
     assert [(f.label, f.low, f.high) for f in fs] == [
-        ("town falls", 5.0, 6.0), ("cap holds", 10.0, math.inf), ("friend stays away", 10.0, math.inf)]
+        ("town falls", 5.0, 6.0), ("cap holds", 10.0, math.inf), ("friend stays away", 10.0, math.inf),
+        ("the ruler stays", 10.0, math.inf)]
     path = tmp_path / "bad.toml"
     path.write_text(record(tmp_path, town=5, until=9).read_text().replace("[nodes.town]", "[nodes.village]"))
     with pytest.raises(Exception, match="nodes.village.*no node 'village'"):

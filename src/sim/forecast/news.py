@@ -101,8 +101,8 @@ def facts(observed: Observed, scenario) -> list[Fact]:
     if scenario.capital not in observed.nodes:
         add(NODE, nodes.index(scenario.capital), observed.capital,
             f"{scenario.capital} falls" if observed.capital else f"{scenario.capital} holds")
-    if observed.fled is not None:
-        add(FLED, -1, observed.fled, "the ruler flees")
+    if observed.fled is not None or observed.stayed:
+        add(FLED, -1, observed.fled, "the ruler flees" if observed.fled else "the ruler stays")
     for name, window in observed.arrived.items():
         add(ARRIVED, index_of(name, allies, f"allies.{name}", "ally"), window,
             f"{name} arrives" if window else f"{name} stays away")

@@ -24,6 +24,7 @@ confidence mark; scoring turns them into days counted from a scenario's ``as_of`
 
     [leadership]
     fled = { earliest = 2024-12-07, latest = 2024-12-08, source = "...", confidence = "CF" }
+    # or: stayed = { source = "..." }  (the ruler had not fled by `until`)
 
     [allies.patron]
     arrived = 2024-12-06            # its support arrived (a date or a window); optional
@@ -80,6 +81,7 @@ class Observed:
     retaken: dict[str, Window] = field(default_factory=dict)
     source_path: str = ""
     arrived: dict[str, Window | None] = field(default_factory=dict)  # an arrival window, or None: absent to ``until``
+    stayed: bool = False            # the ruler had not fled by ``until`` (said, not assumed)
     withdrew: dict[str, Window] = field(default_factory=dict)
 
 
@@ -194,15 +196,24 @@ def load_observed(path: str | Path) -> Observed:
     if not isinstance(lead, dict):
         raise ScenarioError(file, "leadership", "must be a table")
     for k in lead:
-        if k != "fled":
-            raise ScenarioError(file, f"leadership.{k}", "unknown key (expected fled)")
+        if k not in ("fled", "stayed"):
+            raise ScenarioError(file, f"leadership.{k}", "unknown key (expected fled or stayed)")
+    if "fled" in lead and "stayed" in lead:
+        raise ScenarioError(file, "leadership", "give fled or stayed, not both")
+    stayed = "stayed" in lead
+    if stayed:
+        body = lead["stayed"]
+        if not isinstance(body, dict) or not isinstance(body.get("source"), str) or not body["source"] \
+                or set(body) - {"source", "confidence", "note"}:
+            raise ScenarioError(file, "leadership.stayed", "must be a table with its source (and optionally "
+                                                           "confidence, note): the ruler had not fled by until")
     if "fled" in lead:
         if not isinstance(lead["fled"], dict):
             raise ScenarioError(file, "leadership.fled", "must be a table with a date or a window")
         fled = _window(lead["fled"], file, "leadership.fled", "date", until)
     arrived, withdrew = _allies(doc.get("allies", {}), file, until)
     return Observed(name, head.get("description", ""), until, state, window, source, nodes, fled,
-                    retaken=retaken, source_path=file, arrived=arrived, withdrew=withdrew)
+                    retaken=retaken, source_path=file, arrived=arrived, withdrew=withdrew, stayed=stayed)
 
 
 def _allies(table, file: str, until: dt.date) -> tuple[dict[str, Window | None], dict[str, Window]]:
