@@ -10,6 +10,7 @@ A notebook session::
     result.to_xarray()                  # the fall-day and control histograms, labelled
     sim.figures(result)                 # the run's figures, drawn in memory
     sim.sweep("scenarios/SCENARIO.toml", ["allies.russia.capacity=0.1:0.9:5"], reps=2000, seed=1)
+    sim.update("scenarios/SCENARIO.toml", "scenarios/observed/RECORD.toml", particles=20_000, seed=1)
 
 The names below are imported when first used (PEP 562), so ``import sim`` costs a few milliseconds
 and a command loads only the layers it needs.
@@ -25,8 +26,8 @@ _WHERE = {
     **dict.fromkeys(["Bernoulli", "Beta", "Distribution", "Fixed", "LogNormal", "Normal", "Scenario", "Triangular",
                      "Uniform"], "scenario"),
     "load_scenario": "load",
-    **dict.fromkeys(["run", "write_run", "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"],
-                    "api"),
+    **dict.fromkeys(["run", "write_run", "figures", "sweep", "sensitivity", "compare", "backtest", "update",
+                     "calibrate"], "api"),
     "RunFolder": "folder",
 }
 
@@ -56,7 +57,7 @@ __all__ = [
     "Bernoulli", "Beta", "CAPTURED", "COLLAPSED", "Distribution", "END_STATES", "Fixed", "HOLDS",
     "LogNormal", "Normal", "Outcomes", "RunFolder", "RunResult", "Scenario", "ScenarioError", "Triangular",
     "Uniform", "__version__", "backtest", "calibrate", "compare", "figures", "format_summary", "load_scenario",
-    "run", "sensitivity", "sweep", "write_run",
+    "run", "sensitivity", "sweep", "update", "write_run",
 ]
 
 

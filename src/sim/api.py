@@ -33,7 +33,8 @@ from .studies import grid, sensitivity as _sensitivity
 from .studies.points import Base
 
 __all__ = ["load_scenario", "run", "write_run", "run_to_folder", "run_grid", "run_sensitivity", "write_backtest",
-           "write_paths", "write_update", "figures", "sweep", "sensitivity", "compare", "backtest", "calibrate"]
+           "write_paths", "write_update", "figures", "sweep", "sensitivity", "compare", "backtest", "update",
+           "calibrate"]
 
 
 def _progress(progress, description: str):
@@ -195,6 +196,35 @@ def backtest(scenario, observed, *, reps: int, seed: int, overrides=(), workers:
              **{f"crps.{k}": v for k, v in t["crps"].items()}} for name, t in scores["targets"].items()]
     df = pd.DataFrame(rows).set_index("target")
     df.attrs.update(scores)
+    return df
+
+
+def update(scenario, observed, *, particles: int, seed: int, daily: bool = False, through=None, skip=(),
+           overrides=(), out=None, progress=True):
+    """Update ``scenario`` (a file or a :class:`Scenario`) on the news in ``observed`` (a file or an
+    :class:`~sim.forecast.observed.Observed`) as ``sim update`` (or with ``daily``, ``sim timeline``)
+    does: a DataFrame with one row per forecast (index ``date``): P(each end state), P(the capital
+    falls within 7/30/90 days of the date), the median fall date, the effective sample, the prior
+    draws behind it, the evidence and the news. The whole table is in ``attrs``. With ``out`` the
+    folder is written there, with its figure."""
+    import pandas as pd
+
+    from .forecast import update as _update
+
+    s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
+    obs = observed if isinstance(observed, Observed) else load_observed(observed)
+    with _progress(progress, f"update {s.name}") as bar:
+        result = _update.update(s, obs, particles=particles, seed=seed, daily=daily, through=through,
+                                skip=tuple(skip), progress=bar)
+    data = _update.table(result, kind=_update.TIMELINE if daily else _update.UPDATE)
+    if out is not None:
+        write_update(data, Path(out))
+    rows = [{"date": r["date"], "captured": r["captured"], "collapsed": r["collapsed"], "holds": r["holds"],
+             **{f"falls_within_{d}": v for d, v in r["falls_within"].items()}, "median_fall": r["median_fall"],
+             "ess": r["ess"], "prior_draws": r["ancestors"], "evidence": r["evidence"], "news": "; ".join(r["news"])}
+            for r in data["forecasts"]]
+    df = pd.DataFrame(rows).set_index("date")
+    df.attrs.update(data)
     return df
 
 

@@ -441,12 +441,9 @@ def cmd_paths(args) -> int:
 
 def cmd_update(args) -> int:
     """``sim update`` and ``sim timeline``: one forecast per date the news came, or per day."""
-    import datetime as dt
-
     from .api import write_update
     from .forecast.observed import load_observed
-    from .forecast.update import TIMELINE, UPDATE, news_dates, table, update
-    from .forecast.news import facts
+    from .forecast.update import TIMELINE, UPDATE, table, update
     from .reporting.text import format_update
     from .runs.runner import new_seed
 
@@ -465,22 +462,10 @@ def cmd_update(args) -> int:
         scenario = _load_scenario(args)
     observed = load_observed(args.observed)
     seed = seed if seed is not None else new_seed()
-    fs = facts(observed, scenario)
-    if kind == TIMELINE:
-        last = news_dates(fs, observed, scenario)[-1:] or [scenario.as_of]
-        dates = [scenario.as_of + dt.timedelta(days=i) for i in range((last[-1] - scenario.as_of).days + 1)]
-        if observed.capital is not None:
-            dates = [d for d in dates if d < observed.capital.earliest]
-    else:
-        dates = news_dates(fs, observed, scenario)
-    if args.through is not None:
-        if args.through < scenario.as_of:
-            raise UsageError(f"sim {kind}: --through {args.through} is before the scenario's as_of ({scenario.as_of})")
-        dates = [d for d in dates if d <= args.through]
     try:
         with _progress(args, f"sim {kind} {scenario.name}") as progress:
-            result = update(scenario, observed, particles=args.particles, seed=seed, dates=dates,
-                            skip=tuple(args.skip), progress=progress)
+            result = update(scenario, observed, particles=args.particles, seed=seed, daily=kind == TIMELINE,
+                            through=args.through, skip=tuple(args.skip), progress=progress)
     except ValueError as exc:
         raise UsageError(f"sim {kind}: {exc}") from None
     data = table(result, kind=kind)

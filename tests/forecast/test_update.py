@@ -196,3 +196,19 @@ def test_skip_names_what_the_scenario_has(tmp_path, capsys):
     code = main(["update", str(scen), "--observed", str(obs), "--skip", "village", "--out", str(tmp_path / "u")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "no node or ally 'village'" in err[0]
+
+
+def test_the_notebook_update_gives_the_command_s_numbers(tmp_path):
+    import sim
+
+    scen = tmp_path / "scenario.toml"
+    scen.write_text(dumps(DOC), encoding="utf-8")
+    obs = record(tmp_path, town=5, until=8)
+    assert main(["update", str(scen), "--observed", str(obs), "--particles", "1500", "--seed", "4", "--quiet",
+                 "--out", str(tmp_path / "u")]) == 0
+    want = json.loads((tmp_path / "u" / "update.json").read_text())["forecasts"]
+    df = sim.update(scen, obs, particles=1500, seed=4, progress=False)
+    assert list(df.index) == [r["date"] for r in want]
+    assert df["captured"].tolist() == [r["captured"] for r in want]
+    assert df["falls_within_30"].tolist() == [r["falls_within"]["30"] for r in want]
+    assert df.attrs["particles"] == 1500

@@ -137,10 +137,12 @@ def _last_date(observed: Observed, scenario) -> dt.date:
 
 
 def update(scenario, observed: Observed, *, particles: int, seed: int, dates: list[dt.date] | None = None,
-           skip: tuple[str, ...] = (), target: int = TARGET, max_rows: int | None = None, progress=None) -> Update:
-    """Forecasts of ``scenario`` as of each of ``dates`` (default: every date on which news became
-    certain, :func:`news_dates`) given what ``observed`` says had happened by then, leaving out
-    the facts about the nodes and allies named in ``skip``; ``progress(done, total, "days")`` after
+           daily: bool = False, through: dt.date | None = None, skip: tuple[str, ...] = (), target: int = TARGET,
+           max_rows: int | None = None, progress=None) -> Update:
+    """Forecasts of ``scenario`` given what ``observed`` says had happened by each date: ``dates``,
+    or by default every date on which news came (:func:`news_dates`), or with ``daily`` every day
+    from as_of to the day before the capital's fall; none after ``through``. The facts about the
+    nodes, allies or 'ruler' named in ``skip`` are left out. ``progress(done, total, "days")`` after
     each simulated day of the filter. A split day runs at most ``max_rows`` rows (default: what
     ROWS_BUDGET holds)."""
     if particles < 1:
@@ -155,7 +157,14 @@ def update(scenario, observed: Observed, *, particles: int, seed: int, dates: li
     fs = [f for f in fs if _about(f, scenario) not in skip]
     max_rows = max(particles, ROWS_BUDGET // row_bytes(scenario)) if max_rows is None else max_rows
     last = _last_date(observed, scenario)
+    if dates is None and daily:
+        end = min(last, max(news_dates(fs, observed, scenario), default=scenario.as_of))
+        dates = [scenario.as_of + dt.timedelta(days=i) for i in range((end - scenario.as_of).days + 1)]
     dates = news_dates(fs, observed, scenario) if dates is None else sorted(set(dates))
+    if through is not None:
+        if through < scenario.as_of:
+            raise ValueError(f"--through {through} is before the scenario's as_of ({scenario.as_of})")
+        dates = [d for d in dates if d <= through]
     for d in dates:
         if not scenario.as_of <= d <= last:
             raise ScenarioError(observed.source_path, "observed", f"cannot update as of {d}: updates run from the "
