@@ -65,17 +65,17 @@ def _days(columns: Mapping[str, np.ndarray], e: Event) -> np.ndarray:
     fell another way."""
     d = np.asarray(columns[e.column], dtype=float)
     if e.how is not None:
-        return np.where(_how(columns, e) == e.how, d, np.nan)
+        return np.where(_how(columns, e, len(d)) == e.how, d, np.nan)
     return np.where(d > 0, d, np.nan) if e.column.startswith(ARRIVES) else d
 
 
-def _how(columns: Mapping[str, np.ndarray], e: Event) -> np.ndarray:
-    """How each replication's city fell, for a fall event (a FALL_MODES index); NOT_FALLEN where
-    it did not, for any other event, and where the outcomes do not say."""
-    column = HOW + e.column[len(FALL):]
-    if e.column.startswith(FALL) and column in columns:
-        return np.asarray(columns[column], dtype=np.int64)
-    return np.full(len(columns[e.column]), NOT_FALLEN, dtype=np.int64)
+def _how(columns: Mapping[str, np.ndarray], e: Event, n: int) -> np.ndarray:
+    """How each of the ``n`` replications' city fell, for a fall event (a FALL_MODES index);
+    NOT_FALLEN where it did not, for any other event, and where the outcomes do not say."""
+    how = columns.get(HOW + e.column[len(FALL):]) if e.column.startswith(FALL) else None  # read once
+    if how is not None:
+        return np.asarray(how, dtype=np.int64)
+    return np.full(n, NOT_FALLEN, dtype=np.int64)
 
 
 def ends(columns: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -103,7 +103,7 @@ def paths(columns: Mapping[str, np.ndarray], *, depth: int = 3) -> list[dict]:
     kinds = events(columns)
     n = len(columns["end_state"])
     days = np.column_stack([_days(columns, e) for e in kinds]) if kinds else np.zeros((n, 0))
-    how = np.column_stack([_how(columns, e) for e in kinds]) if kinds else np.zeros((n, 0), dtype=np.int64)
+    how = np.column_stack([_how(columns, e, n) for e in kinds]) if kinds else np.zeros((n, 0), dtype=np.int64)
     # Sort each replication's events by day (ties in the fixed order); NaN (never) sorts last.
     order = np.argsort(np.where(np.isnan(days), np.inf, days), axis=1, kind="stable")[:, :depth]
     happened = ~np.isnan(np.take_along_axis(days, order, axis=1))
@@ -159,11 +159,12 @@ def parse_condition(text: str, columns: Mapping[str, np.ndarray]) -> Condition:
         raise ValueError(f"{text!r}: 'not' takes a name alone (not {name}); write {name}>=DAY for 'not by DAY'")
     by_name = {"ruler": Event("leader_fled_day", RULER["leader_fled_day"]),
                "handover": Event("handover_day", RULER["handover_day"])}
+    names = set(columns)  # the columns' names, none read
     for e in events(columns):
         if e.column.startswith(FALL):
             city = e.column[len(FALL):]
             by_name[city] = e
-            if HOW + city in columns:
+            if HOW + city in names:
                 by_name.update({f"{city}.{mode}": Event(e.column, f"{e.label} ({mode})", k)
                                 for k, mode in enumerate(FALL_MODES)})
         elif e.column.startswith(ARRIVES):
