@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--top", type=_positive_int, default=10, help="paths printed, most frequent first (default 10)")
     pt.add_argument("--given", action="append", default=[], metavar="CONDITION",
                     help="a condition on an event, e.g. 'CITY<3' (it fell before day 3), 'CITY>=3' (not by day 3), "
-                         "'not CITY', 'ruler<5', 'ALLY.arrives'; repeatable, all must hold")
+                         "'not CITY', 'CITY.abandoned<3' (it fell that way: assault, abandoned, rising, collapse), "
+                         "'ruler<5', 'ALLY.arrives'; repeatable, all must hold")
     pt.add_argument("--out", type=Path, default=None, help="folder for paths.json and paths.png (default RUN_DIR/paths)")
     pt.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
     for name, summary in (("update", "the forecast updated on the news: conditioned on what was observed by each "

@@ -28,7 +28,9 @@ from scipy import stats
 
 from sim.engines import ENGINES
 from sim.engines.draws import draw_parameters
-from sim.engines.outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
+from sim.engines.outcomes import (
+    ABANDONED, ASSAULT, CAPTURED, COLLAPSE, COLLAPSED, HOLDS, NOT_FALLEN, RISING, Outcomes,
+)
 from sim.engines.theatre import Theatre
 from sim.errors import ScenarioError
 from sim.runs.runner import run
@@ -85,7 +87,9 @@ def lanchester_break_day(att, dfn, kill, tol_a, tol_d):
 # route only after passing the nodes before it, each rebel-held by then, so some axis whose route
 # holds the node has every earlier node on it rebel-held at start or fallen no later. The capital
 # falls to an assault (captured) only in that way; a collapse may end it from anywhere. Every number
-# is finite where it is defined.
+# is finite where it is defined. How a node fell is recorded exactly where its fall day is: by
+# collapse the capital alone, exactly when the regime collapsed; by assault only on a whole day (the
+# rounds are fought at the tick); by a rising only where some axis can be a latent group.
 
 def check(scenario, result, captures) -> None:
     th = Theatre.from_scenario(scenario)
@@ -111,6 +115,16 @@ def check(scenario, result, captures) -> None:
     fell = ~np.isnan(fall)
     assert (fall[fell] >= 0).all() and (np.broadcast_to(limit, fall.shape)[fell] >= fall[fell]).all()
     assert not fell[:, th.rebel_at_start].any(), "a node rebel-held from the start fell"
+
+    how = o.node_fall_how
+    assert how.dtype == np.int8 and how.shape == fall.shape
+    assert set(np.unique(how)) <= {NOT_FALLEN, ASSAULT, ABANDONED, RISING, COLLAPSE}
+    assert np.array_equal(how != NOT_FALLEN, fell), "a fall without its mode, or a mode without a fall"
+    assert np.array_equal(how[:, cap] == COLLAPSE, o.end_state == COLLAPSED)
+    assert not (np.delete(how, cap, axis=1) == COLLAPSE).any(), "a node other than the capital fell by collapse"
+    assert (fall[how == ASSAULT] == np.floor(fall[how == ASSAULT])).all(), "an assault's fall between ticks"
+    if not any(axis.rises_below.dist.support[0] < 1 for axis in scenario.axes):
+        assert not (how == RISING).any(), "a rising without a latent group"
 
     routes = [list(th.routes[a, : th.route_len[a]]) for a in range(th.n_axes)]
     for r in range(n):
@@ -372,6 +386,7 @@ class EngineContract:
             assert col.dtype == np.float64 and col.shape == (25,), name
         assert out.node_fall_day.shape == (25, th.n_nodes) and out.node_fall_day.dtype == np.float64
         assert out.node_retaken_day.shape == (25, th.n_nodes) and out.node_retaken_day.dtype == np.float64
+        assert out.node_fall_how.shape == (25, th.n_nodes) and out.node_fall_how.dtype == np.int8
         for name in ("ally_arrival_day", "ally_withdrawal_day"):
             col = getattr(out, name)
             assert col.shape == (25, th.n_allies) and col.dtype == np.float64, name
@@ -448,6 +463,7 @@ class EngineContract:
                                  "rebels": {"north": {"momentum": 1.5, "speed_km_day": 25}}})
         out = self.outcomes(make_scenario(doc), reps=50)
         assert np.allclose(out.node_fall_day[:, 1], 50 / 37.5)
+        assert np.all(out.node_fall_how[:, 1] == ABANDONED)
 
     def test_an_open_capital_is_the_end_of_the_regime(self, make_scenario):
         """A capital with no garrison: taken if an axis reaches it before the first tick (day 0.5
@@ -457,8 +473,10 @@ class EngineContract:
                                  "rebels": {"north": {"momentum": 1.0, "speed_km_day": 200, "position_km": 50}}})
         out = self.outcomes(make_scenario(doc), reps=20)
         assert np.all(out.end_state == CAPTURED) and np.allclose(out.end_day, 0.5)
+        assert np.all(out.node_fall_how[:, 2] == ABANDONED)  # walked into, without a fight
         slow = self.outcomes(make_scenario(merge(doc, {"rebels": {"north": {"speed_km_day": 10}}})), reps=20)
         assert np.all(slow.end_state == COLLAPSED) and np.all(slow.end_day == 1.0)
+        assert np.all(slow.node_fall_how[:, 2] == COLLAPSE)
 
     def test_air_support_slows_the_advance(self, make_scenario):
         doc = merge(base_doc(), {**QUIET, "momentum": {"decay_per_day": 0, "jump": 0},
@@ -499,6 +517,42 @@ class EngineContract:
         out = self.outcomes(make_scenario(doc), reps=200)
         assert np.all(out.end_state == CAPTURED)
         assert np.all(out.end_day == day)
+        assert np.all(out.node_fall_how[:, 1] == ASSAULT)
+
+    def test_a_garrison_that_dissolves_under_assault_abandons_its_town(self, make_scenario):
+        """An assault that kills no one (kill rate 0) on a town of contingent units only, whose
+        threshold every unit has passed: the garrison leaves at the first tick's cascade and the
+        assaulting axis takes the town that day, abandoned; the capital, all core units, holds."""
+        doc = merge(base_doc(), {**QUIET, "allies": None,
+                                 "cascade": {"contingent_threshold": -100.0, "core_threshold": 100.0},
+                                 "nodes": {"town": {"core_share": 0.0}, "cap": {"core_share": 1.0}},
+                                 "rebels": {"north": {"assaulting": 1}}, "combat": {"kill_rate": 0.0}})
+        out = self.outcomes(make_scenario(doc), reps=30)
+        assert np.all(out.node_fall_day[:, 1] == 1.0) and np.all(out.node_fall_how[:, 1] == ABANDONED)
+        assert np.all(out.end_state == HOLDS) and np.all(out.node_fall_how[:, 2] == NOT_FALLEN)
+
+    def test_a_latent_group_takes_what_it_takes_by_a_rising(self, make_scenario):
+        """A latent group (rises_below 0.7) dormant at belief 0.8, which relaxes to 0.3 at the first
+        tick: it rises at the second and, already at the gates, walks into the unmanned town at once,
+        a rising. The same axis that is no latent group (rises_below 1) takes it on arrival at setup,
+        abandoned; a latent group active from the start (belief 0.6) that fights for the town takes it
+        by a rising too, where an ordinary axis takes it by assault."""
+        rising = merge(base_doc(), {**QUIET, "allies": None, "nodes": {"town": {"garrison": 0}},
+                                    "belief": {"initial": 0.8, "baseline": 0.3, "force_weight": 0.0,
+                                               "relax_per_day": 50.0},
+                                    "rebels": {"north": {"assaulting": 1, "rises_below": 0.7}}})
+        out = self.outcomes(make_scenario(rising), reps=30)
+        assert np.all(out.node_fall_day[:, 1] == 2.0) and np.all(out.node_fall_how[:, 1] == RISING)
+        plain = self.outcomes(make_scenario(merge(rising, {"rebels": {"north": {"rises_below": 1.0}}})), reps=30)
+        assert np.all(plain.node_fall_day[:, 1] == 0.0) and np.all(plain.node_fall_how[:, 1] == ABANDONED)
+        fight = merge(base_doc(), {**QUIET, "allies": None, "rebels": {"north": {"strength": 20000,
+                                                                               "rises_below": 0.7}}})
+        out = self.outcomes(make_scenario(fight), reps=50)
+        fell = ~np.isnan(out.node_fall_day[:, 1])
+        assert fell.mean() > 0.9 and np.all(out.node_fall_how[fell, 1] == RISING)
+        plain = self.outcomes(make_scenario(merge(fight, {"rebels": {"north": {"rises_below": 1.0}}})), reps=50)
+        fell = ~np.isnan(plain.node_fall_day[:, 1])
+        assert fell.mean() > 0.9 and np.all(plain.node_fall_how[fell, 1] == ASSAULT)
 
     @pytest.mark.parametrize("retreat_share", [0.0, 1.0])
     def test_the_cascade_follows_its_threshold_recursion(self, make_scenario, retreat_share):

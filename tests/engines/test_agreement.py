@@ -2,7 +2,9 @@
 
 On each scenario both engines run with fixed seeds; end states are compared with a chi-square test
 of homogeneity, the capital's and each node's fall day with two-sample Kolmogorov–Smirnov tests,
-and each node's chance of falling with a chi-square test. With fixed seeds the suite is
+each node's chance of falling with a chi-square test, and its chance of falling each way (assault,
+abandoned, rising, collapse) that either engine saw with Fisher's exact test (a chi-square test over
+the ways would pool a way one engine never takes into another). With fixed seeds the suite is
 deterministic. A scenario's comparisons are judged together (Bonferroni: the smallest p-value times
 their number against ALPHA), so agreeing engines fail a scenario with probability at most ALPHA
 whatever the number of outcomes compared, while a real semantic difference (a wrong rate, a day's
@@ -16,6 +18,7 @@ import pytest
 from scipy import stats
 
 from sim.engines import reference, vectorised
+from sim.engines.outcomes import ASSAULT, FALL_MODES
 from sim.engines.vectorised import calendar, effects
 from sim.engines.vectorised.state import ASSAULTING, FLIGHT
 from sim.scenario.load import load_scenario
@@ -56,6 +59,10 @@ def compare(scenario, seed=1, ref_reps=REF_REPS, vec_reps=VEC_REPS) -> dict[str,
             days[node.name] = (ref.node_fall_day[:, i], vec.node_fall_day[:, i])
             p[f"{node.name}.fell"] = chi2_p(np.isnan(ref.node_fall_day[:, i]), np.isnan(vec.node_fall_day[:, i]),
                                              (False, True))
+            for mode, label in enumerate(FALL_MODES):
+                a, b = ref.node_fall_how[:, i] == mode, vec.node_fall_how[:, i] == mode
+                if a.any() or b.any():
+                    p[f"{node.name}.{label}"] = chi2_p(a, b, (False, True))
     days["leader_fled"] = (ref.leader_fled_day, vec.leader_fled_day)
     days["handover"] = (ref.handover_day, vec.handover_day)
     for i, node in enumerate(scenario.nodes):
@@ -124,6 +131,11 @@ SYNTHETIC = {
                                  "rebels": {"hills": {"route": ["hills", "cap"], "strength": 2500, "position_km": 10,
                                                       "rises_below": 0.5}},
                                  "belief": {"initial": 0.55}},
+    "latent_group_takes_the_town": {
+        "nodes": {"south": {"controller": "rebels"}},
+        "roads": {"south-town": 30},
+        "rebels": {"south": {"route": ["south", "town", "cap"], "strength": 4000, "position_km": 30,
+                             "rises_below": {"dist": "uniform", "low": 0.4, "high": 0.7}}}},
     "two_axes_converge": {
         "nodes": {"south": {"controller": "rebels"}},
         "roads": {"south-town": 30},
@@ -179,6 +191,19 @@ def allies_never_quit(b, r):
     b.p.allies.quit_below = saved
 
 
+def abandonment_as_assault(b, r, a, i, how):
+    """Fault: a node taken without a fight recorded as taken by assault."""
+    original["capture"](b, r, a, i, ASSAULT)
+
+
+def rising_ignored(b, r, a, i, how):
+    """Fault: a latent group's captures recorded as if it were an ordinary axis's."""
+    saved = b.p.axes.rises_below
+    b.p.axes.rises_below = np.ones_like(saved)
+    original["capture"](b, r, a, i, how)
+    b.p.axes.rises_below = saved
+
+
 def reserve_without_shock(b, r):
     """Fault: a reserve mobilises but belief does not rise (and latent groups see a higher belief)."""
     before = b.regime.log_odds[r].copy()
@@ -186,7 +211,7 @@ def reserve_without_shock(b, r):
     b.regime.log_odds[r] = np.minimum(b.regime.log_odds[r], before)
 
 
-original = {name: getattr(effects, name) for name in ("arrive", "cascade", "counterattack", "allies_act",
+original = {name: getattr(effects, name) for name in ("arrive", "capture", "cascade", "counterattack", "allies_act",
                                                        "mobilise")}
 original["refresh"] = calendar.refresh
 
@@ -198,6 +223,8 @@ FAULTS = [
     (effects, "counterattack", slower_counterattack, "counterattack"),
     (effects, "allies_act", allies_never_quit, "ally_withdraws"),
     (effects, "mobilise", reserve_without_shock, "latent_group_and_reserve"),
+    (effects, "capture", abandonment_as_assault, "cascade"),
+    (effects, "capture", rising_ignored, "latent_group_takes_the_town"),
 ]
 
 

@@ -17,11 +17,11 @@ class TestReference(EngineContract):
         seen, ids = [], itertools.count()
         original = reference.Replication.capture
 
-        def capture(rep, a, i):
+        def capture(rep, a, i, how):
             if not hasattr(rep, "_test_tag"):  # id() may be reused once a replication is freed
                 rep._test_tag = next(ids)
             seen.append((rep._test_tag, int(i)))
-            return original(rep, a, i)
+            return original(rep, a, i, how)
 
         with mock.patch.object(reference.Replication, "capture", capture):
             yield seen

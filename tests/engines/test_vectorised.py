@@ -22,12 +22,12 @@ class TestVectorised(EngineContract):
         seen, ids = [], itertools.count()
         original = effects.capture
 
-        def capture(block, r, a, i):
+        def capture(block, r, a, i, how):
             if not hasattr(block, "_test_tag"):
                 block._test_tag = next(ids)
             for row, node in zip(np.atleast_1d(block.regime.rid[r]), np.broadcast_to(i, np.shape(r))):
                 seen.append((block._test_tag, int(row), int(node)))
-            return original(block, r, a, i)
+            return original(block, r, a, i, how)
 
         with mock.patch.object(effects, "capture", capture):
             yield seen

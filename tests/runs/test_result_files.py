@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from sim.cli import main
-from sim.engines.outcomes import END_STATES
+from sim.engines.outcomes import END_STATES, FALL_MODES, NOT_FALLEN
 from sim.errors import ResultsError
 from sim.reporting import figures
 from sim.runs import outcomes_file
@@ -46,12 +46,32 @@ def test_pandas_reads_the_end_state_as_a_categorical_with_its_labels(folder, res
     assert df["end_day"].isna().to_numpy().tolist() == (~fell).tolist()   # never: null, read as NaN
 
 
+def test_how_each_city_fell_reads_as_a_categorical_with_its_labels(folder, result):
+    """fall_how.NODE round-trips: pandas reads a Categorical with the fall modes' labels and null
+    where the city never fell; the run folder's columns give back the engine's int8 codes."""
+    df = pd.read_parquet(folder / "outcomes.parquet")
+    columns = RunFolder(folder).columns
+    seen = set()
+    for i, node in enumerate(result.scenario.nodes):
+        col, codes = df[f"fall_how.{node.name}"], result.outcomes.node_fall_how[:, i]
+        assert isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(FALL_MODES)
+        assert (col.cat.codes.to_numpy() == codes).all()  # pandas codes a missing value -1, as the engine does
+        assert col.isna().to_numpy().tolist() == (codes == NOT_FALLEN).tolist()
+        assert col.isna().tolist() == df[f"fall_day.{node.name}"].isna().tolist()
+        read = columns[f"fall_how.{node.name}"]
+        assert read.dtype == np.int8 and np.array_equal(read, codes)
+        seen |= set(col.dropna())
+    assert {"assault", "collapse"} <= seen  # the flagship's cities fall to assaults; its capital collapses
+    assert pq.read_schema(folder / "outcomes.parquet").field("fall_how.homs").type.value_type == "string"
+
+
 def test_the_schema_says_units_and_node_names(folder, result):
     schema = pq.read_schema(folder / "outcomes.parquet")
     meta = json.loads(schema.metadata[b"sim"])
     names = [n.name for n in result.scenario.nodes]
     assert meta["format"] == outcomes_file.OUTCOMES_FORMAT
     assert meta["nodes"] == names and meta["end_states"] == list(END_STATES)
+    assert meta["fall_modes"] == list(FALL_MODES) and {f"fall_how.{n}" for n in names} <= set(schema.names)
     assert meta["as_of"] == "2024-12-07" and meta["horizon_days"] == result.scenario.horizon_days
     assert meta["units"]["fall_day.damascus"] == "days since as_of (null: never)"
     assert meta["units"]["param:nodes.damascus.garrison"] == "fighters"
@@ -121,23 +141,29 @@ def test_a_streamed_result_has_no_dataframe_but_its_folder_does(tmp_path):
     assert len(RunFolder(tmp_path / "s").to_dataframe()) == 300
 
 
-def test_an_older_outcomes_file_is_one_line_suggesting_rerun(folder, tmp_path, capsys):
+@pytest.mark.parametrize("version", [1, 2])  # 2: before fall_how.NODE
+def test_an_older_outcomes_file_is_one_line_suggesting_rerun(folder, tmp_path, capsys, version):
     old = tmp_path / "old"
     shutil.copytree(folder, old)
     table = pq.read_table(old / "outcomes.parquet")
+    if version == 2:
+        table = table.drop_columns([c for c in table.column_names if c.startswith("fall_how.")])
     meta = json.loads(table.schema.metadata[b"sim"])
-    pq.write_table(table.replace_schema_metadata({"sim": json.dumps({**meta, "format": 1})}), old / "outcomes.parquet")
-    with pytest.raises(ResultsError, match=f"outcomes format 1.*sim rerun {old} --out NEW_FOLDER"):
+    pq.write_table(table.replace_schema_metadata({"sim": json.dumps({**meta, "format": version})}),
+                   old / "outcomes.parquet")
+    with pytest.raises(ResultsError, match=f"outcomes format {version}.*sim rerun {old} --out NEW_FOLDER"):
         RunFolder(old).to_dataframe()
-    assert main(["plot", str(old)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "sim rerun" in err[0]
+    for command in ("plot", "paths"):
+        assert main([command, str(old)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "sim rerun" in err[0], (command, err)
 
 
 def test_polars_reads_the_outcomes_in_one_line(folder):
     polars = pytest.importorskip("polars")
     df = polars.read_parquet(folder / "outcomes.parquet")
     assert df["end_state"].dtype == polars.Categorical or str(df["end_state"].dtype).startswith("Categorical")
+    assert str(df["fall_how.homs"].dtype).startswith("Categorical")
 
 
 def test_duckdb_reads_the_outcomes_in_one_line(folder):

@@ -9,6 +9,13 @@ import numpy as np
 CAPTURED, COLLAPSED, HOLDS = 0, 1, 2
 END_STATES = ("captured", "collapsed", "holds")
 
+# How a node first fell (node_fall_how): ASSAULT, an axis's combat round broke its defenders;
+# ABANDONED, taken without a fight (an axis arrived while it was open, or its garrison dissolved in
+# the cascade while an axis assaulted it); RISING, taken by a latent group (an axis whose
+# rises_below is under 1), whichever way; COLLAPSE, the capital, as the regime collapsed.
+NOT_FALLEN, ASSAULT, ABANDONED, RISING, COLLAPSE = -1, 0, 1, 2, 3
+FALL_MODES = ("assault", "abandoned", "rising", "collapse")
+
 
 @dataclass
 class Outcomes:
@@ -19,6 +26,8 @@ class Outcomes:
                                      negotiates a hand-over), HOLDS (at the horizon)
     end_day             (n,) float   day of capture or collapse (the capital's fall day either way)
     node_fall_day       (n, nodes)   day each node first fell (the capital's is end_day when it fell)
+    node_fall_how       (n, nodes)   int8: how it first fell, a FALL_MODES index (ASSAULT, ABANDONED,
+                                     RISING, COLLAPSE); NOT_FALLEN (-1) where node_fall_day is NaN
     node_retaken_day    (n, nodes)   day a fallen node was retaken by the government
     leader_fled_day     (n,)         day the ruler fled (the regime may survive him: a succession)
     handover_day        (n,)         day of a negotiated hand-over (it ends the regime)
@@ -31,6 +40,7 @@ class Outcomes:
     end_state: np.ndarray
     end_day: np.ndarray
     node_fall_day: np.ndarray
+    node_fall_how: np.ndarray
     node_retaken_day: np.ndarray
     leader_fled_day: np.ndarray
     handover_day: np.ndarray
@@ -44,6 +54,7 @@ class Outcomes:
         nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
         return cls(
             end_state=np.full(n, HOLDS, dtype=np.int8), end_day=nan(n), node_fall_day=nan(n, n_nodes),
+            node_fall_how=np.full((n, n_nodes), NOT_FALLEN, dtype=np.int8),
             node_retaken_day=nan(n, n_nodes), leader_fled_day=nan(n), handover_day=nan(n), dispersed=np.zeros(n),
             ally_arrival_day=nan(n, n_allies), ally_withdrawal_day=nan(n, n_allies), final_belief=nan(n),
         )
@@ -66,6 +77,7 @@ class Outcomes:
             "handover_day": self.handover_day, "dispersed": self.dispersed, "final_belief": self.final_belief,
         }
         cols.update({f"fall_day.{name}": self.node_fall_day[:, i] for i, name in enumerate(node_names)})
+        cols.update({f"fall_how.{name}": self.node_fall_how[:, i] for i, name in enumerate(node_names)})
         cols.update({f"retaken_day.{name}": self.node_retaken_day[:, i] for i, name in enumerate(node_names)})
         cols.update({f"ally_arrival_day.{name}": self.ally_arrival_day[:, i] for i, name in enumerate(ally_names)})
         cols.update({f"ally_withdrawal_day.{name}": self.ally_withdrawal_day[:, i]

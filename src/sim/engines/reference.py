@@ -22,7 +22,7 @@ from simpy.events import URGENT
 from .. import rules
 from ..rules.cascade import CONTINGENT, CORE
 from .draws import Draws, draw_parameters
-from .outcomes import CAPTURED, COLLAPSED, HOLDS, Outcomes
+from .outcomes import ABANDONED, ASSAULT, CAPTURED, COLLAPSE, COLLAPSED, HOLDS, NOT_FALLEN, RISING, Outcomes
 from ..scenario.schema import Scenario
 from .theatre import Theatre
 
@@ -67,6 +67,7 @@ class Replication:
         self.opened = ~self.rebel & rules.cascade.is_open(garrison)
         self.mobilised = np.zeros(n, dtype=bool)
         self.fall_day = np.full(n, math.nan)
+        self.fall_how = np.full(n, NOT_FALLEN, dtype=np.int8)  # how each node first fell (FALL_MODES)
         self.retaken_day = np.full(n, math.nan)
         self.log_odds = float(rules.belief.clip(rules.belief.logit(p.belief.initial)))
         self.fled_day = math.nan
@@ -197,13 +198,15 @@ class Replication:
         """The replication ends in ``state`` now (docs/MODEL.md section 5).
 
         1. an ended replication is left alone;  2. end state and day recorded (the capital falls with
-        the regime);  3. the waiting processes are woken, to stop."""
+        the regime, by collapse if it collapsed);  3. the waiting processes are woken, to stop."""
         if self.ended:
             return
         self.ended = True
         self.end_state, self.end_day = state, self.env.now
         if state != HOLDS:
             self.fall_day[self.th.capital] = self.env.now
+        if state == COLLAPSED:
+            self.fall_how[self.th.capital] = COLLAPSE
         self.notify()
 
     def sync(self, a: int) -> None:
@@ -234,7 +237,7 @@ class Replication:
         self.fresh[a] = True
         self.resume_day[a] = self.env.now
         if rules.cascade.is_open(self.garrison(i)):
-            self.capture(a, i)
+            self.capture(a, i, ABANDONED)
 
     def fall_back(self, i: int, fighters: np.ndarray) -> None:
         """``fighters`` (by class) leave node ``i`` for the next node towards the capital, if the
@@ -245,16 +248,19 @@ class Replication:
         else:
             self.dispersed += fighters
 
-    def capture(self, a: int, i: int) -> None:
-        """Node ``i`` falls to axis ``a`` (docs/MODEL.md section 4.6).
+    def capture(self, a: int, i: int, how: int) -> None:
+        """Node ``i`` falls to axis ``a``, ``how``: ASSAULT (a combat round) or ABANDONED (without a
+        fight) (docs/MODEL.md section 4.6).
 
-        1. i rebel-held, its first fall day recorded;  2. the survivors leave, a share falling back
-        towards the capital;  3. momentum jumps;  4. belief takes the loss shock;  5. the capital:
-        captured, stop;  6. the axes assaulting i move on."""
+        1. i rebel-held, its first fall day recorded and how it fell (RISING if a is a latent
+        group);  2. the survivors leave, a share falling back towards the capital;  3. momentum
+        jumps;  4. belief takes the loss shock;  5. the capital: captured, stop;  6. the axes
+        assaulting i move on."""
         p, th = self.p, self.th
         self.rebel[i] = True
         if math.isnan(self.fall_day[i]):
             self.fall_day[i] = self.env.now
+            self.fall_how[i] = RISING if p.axes.rises_below[a] < 1.0 else how
         survivors = self.fighters[:, i].copy()
         self.fighters[:, i] = 0.0
         self.gone[:, i] = 0.0
@@ -296,7 +302,7 @@ class Replication:
             rules.combat.broken(a0, self.strength[a], p.axes.loss_tolerance[a]),
             rules.combat.broken(d0, self.garrison(i), p.combat.defender_loss_tolerance))
         if outcome == rules.combat.FALLS:
-            self.capture(a, i)
+            self.capture(a, i, ASSAULT)
             return
         if outcome == rules.combat.REPULSED:
             self.momentum[a] = rules.momentum.after_setback(self.momentum[a], p.momentum.setback)
@@ -427,7 +433,7 @@ class Replication:
         for a in range(th.n_axes):
             i = self.target(a) if self.status[a] == ASSAULTING else -1
             if i >= 0 and not self.rebel[i] and self.opened[i]:
-                self.capture(a, i)
+                self.capture(a, i, ABANDONED)
                 if self.ended:
                     return
 
@@ -597,6 +603,7 @@ class Replication:
         out.end_state[r] = self.end_state
         out.end_day[r] = self.end_day
         out.node_fall_day[r] = self.fall_day
+        out.node_fall_how[r] = self.fall_how
         out.node_retaken_day[r] = self.retaken_day
         out.leader_fled_day[r] = self.fled_day
         out.handover_day[r] = self.handover_day

@@ -204,19 +204,21 @@ def format_parameters(scenario, rows: list[dict], *, width: int = 72) -> str:
 
 
 def format_paths(table: dict, top: int = 10) -> str:
-    """The ``top`` most frequent paths (events in order, then the end state) with their probabilities
-    and intervals, then, for a query, the end states and falls given its conditions."""
+    """The ``top`` most frequent paths (events in order, then how the regime ended) with their
+    probabilities and intervals, then, for a query, the end states and falls given its conditions."""
     shown = table["paths"][:top]
     lines = [f"{table['title']}  [{table['scenario']}]",
-             f"the paths of {table['reps']:,} replications, first {table['depth']} events then the end state; "
+             f"the paths of {table['reps']:,} replications, first {table['depth']} events then the end; "
              f"{len(table['paths']):,} distinct paths, the {len(shown)} most frequent:", ""]
     width = max([len(" → ".join(p["events"] or ["(no event)"])) for p in shown] + [10])
+    end = max([len(p.get("end", p["end_state"])) for p in shown] + [9])  # paths.json before "end": the state
     for p in shown:
         path = " → ".join(p["events"] or ["(no event)"])
-        lines.append(f"  {path:<{width}}  ⇒ {p['end_state']:<9}  {pct_interval(p['p'], p['ci_low'], p['ci_high'])}")
+        lines.append(f"  {path:<{width}}  ⇒ {p.get('end', p['end_state']):<{end}}  "
+                     f"{pct_interval(p['p'], p['ci_low'], p['ci_high'])}")
     rest = sum(p["p"] for p in table["paths"][top:])
     if rest:
-        lines.append(f"  {'(the other paths)':<{width}}    {'':<9}  {pct(rest)}")
+        lines.append(f"  {'(the other paths)':<{width}}    {'':<{end}}  {pct(rest)}")
     g = table.get("given")
     if g:
         lines += ["", f"given {' and '.join(g['conditions'])}: {g['n']:,} replications "

@@ -30,7 +30,7 @@ import numpy as np
 from ... import rules
 from ...scenario.schema import Scenario
 from ..draws import Draws, draw_parameters
-from ..outcomes import HOLDS, Outcomes
+from ..outcomes import HOLDS, NOT_FALLEN, Outcomes
 from ..theatre import Theatre
 from . import calendar, effects
 from .calendar import Calendar
@@ -66,7 +66,7 @@ class Block:
             rebel=np.repeat(th.rebel_at_start[:, None], n, axis=1), contingent=np.ascontiguousarray(contingent),
             core=np.ascontiguousarray(core), gone_contingent=zeros(nn, n), gone_core=zeros(nn, n),
             opened=held & rules.cascade.is_open(garrison), mobilised=np.zeros((nn, n), dtype=bool), threat=zeros(nn, n),
-            fall_day=nan(nn, n), retaken_day=nan(nn, n))
+            fall_day=nan(nn, n), fall_how=np.full((nn, n), NOT_FALLEN, dtype=np.int8), retaken_day=nan(nn, n))
         self.axes = Axes(
             status=np.full((k, n), MOVING, dtype=np.int8), leg=np.zeros((k, n), dtype=np.int64),
             leg_length=p.legs.km[:, 0, :].copy(), pos=zeros(k, n), speed=zeros(k, n),

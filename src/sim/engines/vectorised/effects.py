@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import rules
-from ..outcomes import CAPTURED, COLLAPSED, HOLDS
+from ..outcomes import ABANDONED, ASSAULT, CAPTURED, COLLAPSE, COLLAPSED, HOLDS, RISING
 from .state import ALL, ASSAULTING, DONE, DORMANT, MOVING, cell, entity, flat, put, take
 
 EFFECTS = ("arrive", "move_on", "capture", "combat_round", "culminate", "allies_act", "rise", "mobilise",
@@ -109,6 +109,7 @@ def record(b, r) -> None:
     reg, o = b.regime, b.out
     rid = reg.rid[r]
     o.node_fall_day[rid] = take(b.nodes.fall_day, r).T
+    o.node_fall_how[rid] = take(b.nodes.fall_how, r).T
     o.node_retaken_day[rid] = take(b.nodes.retaken_day, r).T
     o.leader_fled_day[rid] = reg.fled_day[r]
     o.handover_day[rid] = reg.handover_day[r]
@@ -123,7 +124,8 @@ def end(b, r, state: int) -> None:
     """Rows ``r`` end in ``state`` now (docs/MODEL.md section 5).
 
     1. rows already ended are left alone;  2. end state and day recorded (the capital falls with the
-    regime);  3. final belief recorded now (:func:`record` copies the rest later)."""
+    regime, by collapse if it collapsed);  3. final belief recorded now (:func:`record` copies the
+    rest later)."""
     reg, o = b.regime, b.out
     r = r[~reg.ended[r]]
     if not len(r):
@@ -134,6 +136,8 @@ def end(b, r, state: int) -> None:
     if state != HOLDS:
         o.end_day[rid] = reg.t[r]
         b.nodes.fall_day[b.th.capital][r] = reg.t[r]
+    if state == COLLAPSED:
+        b.nodes.fall_how[b.th.capital][r] = COLLAPSE
     o.final_belief[rid] = belief(b, r)
 
 
@@ -164,7 +168,7 @@ def arrive(b, r, a: int) -> None:
     ax.fresh[a][r] = True
     ax.resume_day[a][r] = reg.t[r]
     empty = rules.cascade.is_open(garrison(b, r, i))
-    capture(b, r[empty], a, i[empty])
+    capture(b, r[empty], a, i[empty], ABANDONED)
     moved(b, rows[~reg.ended[rows]])
 
 
@@ -182,12 +186,13 @@ def fall_back(b, r, i, contingent, core) -> None:
     np.add.at(b.regime.dispersed[1], r[~ok], core[~ok])
 
 
-def capture(b, r, a: int, i) -> None:
-    """Nodes ``i`` (one per row) fall to axis ``a`` (docs/MODEL.md section 4.6).
+def capture(b, r, a: int, i, how: int) -> None:
+    """Nodes ``i`` (one per row) fall to axis ``a``, ``how``: ASSAULT (a combat round) or ABANDONED
+    (without a fight) (docs/MODEL.md section 4.6).
 
-    1. i rebel-held, its first fall day recorded;  2. the survivors leave, a share falling back
-    towards the capital;  3. momentum jumps;  4. belief takes the loss shock;  5. the capital:
-    captured, stop;  6. the axes assaulting i move on."""
+    1. i rebel-held, its first fall day recorded and how it fell (RISING if a is a latent group);
+    2. the survivors leave, a share falling back towards the capital;  3. momentum jumps;  4. belief
+    takes the loss shock;  5. the capital: captured, stop;  6. the axes assaulting i move on."""
     if len(r) == 0:
         return
     th, nd, ax, reg, p = b.th, b.nodes, b.axes, b.regime, b.p
@@ -195,6 +200,7 @@ def capture(b, r, a: int, i) -> None:
     flat(nd.rebel)[at] = True
     first = np.isnan(flat(nd.fall_day)[at])
     flat(nd.fall_day)[at[first]] = reg.t[r[first]]
+    flat(nd.fall_how)[at[first]] = np.where(p.axes.rises_below[a][r[first]] < 1.0, RISING, how)
     contingent, core = flat(nd.contingent)[at], flat(nd.core)[at]
     for name in ("contingent", "core", "gone_contingent", "gone_core"):
         flat(getattr(nd, name))[at] = 0.0
@@ -244,7 +250,7 @@ def combat_round(b, r, a: int) -> None:
         rules.combat.broken(ax.start_att[a][r], strength, p.axes.loss_tolerance[a][r]),
         rules.combat.broken(ax.start_def[a][r], contingent + core, take(p.combat.defender_loss_tolerance, r)))
     falls = outcome == rules.combat.FALLS
-    capture(b, r[falls], a, i[falls])
+    capture(b, r[falls], a, i[falls], ASSAULT)
     r, outcome = r[~falls], outcome[~falls]
     rep = r[outcome == rules.combat.REPULSED]
     ax.momentum[a][rep] = rules.momentum.after_setback(ax.momentum[a][rep], take(p.momentum.setback, rep))
@@ -423,7 +429,7 @@ def cascade(b, r) -> None:
         i = target(b, r, a)
         at = cell(i, r, len(reg.t))
         taken = (ax.status[a][r] == ASSAULTING) & ~flat(nd.rebel)[at] & flat(nd.opened)[at]
-        capture(b, r[taken], a, i[taken])
+        capture(b, r[taken], a, i[taken], ABANDONED)
 
 
 def counterattack(b, r) -> None:

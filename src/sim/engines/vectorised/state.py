@@ -184,6 +184,7 @@ class Nodes(Rows):
     mobilised: np.ndarray    # bool: the reserve has joined
     threat: np.ndarray       # the daily snapshot of the local attacker's odds
     fall_day: np.ndarray     # NaN until it first falls
+    fall_how: np.ndarray     # int8: how it first fell (sim.engines.outcomes.FALL_MODES), NOT_FALLEN until then
     retaken_day: np.ndarray  # NaN until it is retaken
 
 

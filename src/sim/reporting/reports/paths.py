@@ -17,7 +17,7 @@ SHOWN = 25  # paths the table lists; paths.json holds them all
 
 
 def _path(p: dict) -> str:
-    return " → ".join(p["events"] or ["(no event)"]) + f" ⇒ {p['end_state']}"
+    return " → ".join(p["events"] or ["(no event)"]) + f" ⇒ {p.get('end', p['end_state'])}"
 
 
 def _interval(v: dict) -> str:
@@ -28,7 +28,7 @@ def headline(t: dict) -> str:
     top = t["paths"][:3]
     items = [Card(f"path {i + 1}", pct(p["p"]), _path(p)) for i, p in enumerate(top)]
     items.append(Card("distinct paths", number(len(t["paths"])), f"of {number(t['reps'])} replications, "
-                                                                 f"first {t['depth']} events then the end state"))
+                                                                 f"first {t['depth']} events then the end"))
     return cards(items)
 
 
@@ -55,7 +55,7 @@ def report_html(folder: Path) -> str:
         note(f"{number(more)} rarer paths are in paths.json.") if more > 0 else "")
     png = folder_png(folder, "paths.png")
     figures = figure("paths", "The paths, event by event", png,
-                     "Each column the replications' k-th event, then the end state; heights are shares of all "
+                     "Each column the replications' k-th event, then how the regime ended; heights are shares of all "
                      "replications.") if png else note("No figure (written with --no-plots).")
     typed = command_line(m.get("command"))
     reproduce = commands([("The command that wrote these paths:", typed)]) if typed else note("Written from Python.")
