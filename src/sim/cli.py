@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use the news up to this date only (default: all of it, to the day before the capital fell)")
         u.add_argument("--skip", action="append", default=[], metavar="NAME",
                        help="leave out the record's facts about this node, ally or 'ruler' (repeatable)")
+        u.add_argument("--tolerance", type=_whole(0, "whole number of days", maximum=30), default=0,
+                       metavar="DAYS", help="widen every dated window of the record by DAYS on either side "
+                                            "(an event the model puts a day or two off still agrees; default 0)")
         u.add_argument("--particles", type=_particles, default=20_000,
                        help="replications the filter carries (default 20000)")
         u.add_argument("--seed", type=_seed, default=None, help="seed (default: fresh entropy, recorded)")
@@ -466,7 +469,8 @@ def cmd_update(args) -> int:
     try:
         with _progress(args, f"sim {kind} {scenario.name}") as progress:
             result = update(scenario, observed, particles=args.particles, seed=seed, daily=kind == TIMELINE,
-                            through=args.through, skip=tuple(args.skip), progress=progress)
+                            through=args.through, skip=tuple(args.skip), tolerance=args.tolerance,
+                            progress=progress)
     except ValueError as exc:
         raise UsageError(f"sim {kind}: {exc}") from None
     data = table(result, kind=kind)

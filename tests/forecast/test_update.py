@@ -158,6 +158,11 @@ def test_news_the_model_cannot_produce_is_a_one_line_error(tmp_path, scenario, c
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "'town falls' rules out the most" in err[0] and "--skip" in err[0]
     assert not (tmp_path / "u").exists()
+    # Two days' tolerance on either side lets a fall on day 3 agree with the record's day 1.
+    assert main(["update", str(scen), "--observed", str(path), "--particles", "500", "--seed", "1", "--quiet",
+                 "--tolerance", "2", "--out", str(tmp_path / "u")]) == 0
+    data = json.loads((tmp_path / "u" / "update.json").read_text())
+    assert data["tolerance_days"] == 2 and data["forecasts"][-1]["date"] == day(3).isoformat()
 
 
 # ------------------------------------------------------------------ the commands

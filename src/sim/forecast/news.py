@@ -68,10 +68,13 @@ class Histories:
                 WITHDREW: self.withdrew}[what][index] if what != FLED else self.fled
 
 
-def facts(observed: Observed, scenario) -> list[Fact]:
+def facts(observed: Observed, scenario, tolerance: int = 0) -> list[Fact]:
     """The facts of ``observed`` about ``scenario``'s nodes, ruler and allies, in the order they
-    became certain. A node or ally the scenario does not have is a one-line error naming it."""
+    became certain; each dated window widened by ``tolerance`` days on either side (an event the
+    model puts a day or two off still agrees). A node or ally the scenario does not have is a
+    one-line error naming it."""
     file, as_of = observed.source_path, scenario.as_of
+    slack = dt.timedelta(days=tolerance)
     nodes = [n.name for n in scenario.nodes]
     allies = [a.name for a in scenario.allies]
     never = censored(observed.until, as_of)[0]
@@ -85,7 +88,8 @@ def facts(observed: Observed, scenario) -> list[Fact]:
         if window.latest > window.earliest:
             label += f" ({window.earliest.day} {window.earliest:%b}–{window.latest.day} {window.latest:%b})"
         if high > 0:  # an event over before as_of is the scenario's own starting state
-            out.append(Fact(what, index, low, high, max(window.earliest, as_of), window.latest, label))
+            out.append(Fact(what, index, low - tolerance, high + tolerance, max(window.earliest - slack, as_of),
+                            window.latest + slack, label))
 
     def index_of(name, names, key, kind):
         if name not in names:

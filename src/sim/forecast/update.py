@@ -104,6 +104,8 @@ class Update:
     forecasts: list[Forecast]
     parameters: dict[str, np.ndarray]
     warnings: list[str] = field(default_factory=list)
+    skip: tuple[str, ...] = ()
+    tolerance: int = 0
 
     def shifts(self, forecast: Forecast, top: int = 8) -> list[dict]:
         """The parameters the news moved most by ``forecast``: prior and posterior means, and the
@@ -130,25 +132,29 @@ def news_dates(fs: list[Fact], observed: Observed, scenario) -> list[dt.date]:
 
 def _last_date(observed: Observed, scenario) -> dt.date:
     """The last date with something left to forecast: the day before the capital's earliest fall,
-    or the record's end."""
+    or the record's end, and never past the scenario's horizon."""
+    horizon_end = scenario.as_of + dt.timedelta(days=scenario.horizon_days - 1)
     if observed.capital is not None:
-        return observed.capital.earliest - dt.timedelta(days=1)
-    return observed.until
+        return min(horizon_end, observed.capital.earliest - dt.timedelta(days=1))
+    return min(horizon_end, observed.until)
 
 
 def update(scenario, observed: Observed, *, particles: int, seed: int, dates: list[dt.date] | None = None,
-           daily: bool = False, through: dt.date | None = None, skip: tuple[str, ...] = (), target: int = TARGET,
-           max_rows: int | None = None, progress=None) -> Update:
+           daily: bool = False, through: dt.date | None = None, skip: tuple[str, ...] = (), tolerance: int = 0,
+           target: int = TARGET, max_rows: int | None = None, progress=None) -> Update:
     """Forecasts of ``scenario`` given what ``observed`` says had happened by each date: ``dates``,
     or by default every date on which news came (:func:`news_dates`), or with ``daily`` every day
     from as_of to the day before the capital's fall; none after ``through``. The facts about the
-    nodes, allies or 'ruler' named in ``skip`` are left out. ``progress(done, total, "days")`` after
+    nodes, allies or 'ruler' named in ``skip`` are left out, and each dated window is widened by
+    ``tolerance`` days on either side (:func:`sim.forecast.news.facts`). ``progress(done, total, "days")`` after
     each simulated day of the filter. A split day runs at most ``max_rows`` rows (default: what
     ROWS_BUDGET holds)."""
     if particles < 1:
         raise ValueError(f"particles must be at least 1, got {particles}")
+    if not 0 <= tolerance <= 30:
+        raise ValueError(f"--tolerance must be 0 to 30 days, got {tolerance}")
     check_against(observed, scenario)
-    fs = facts(observed, scenario)
+    fs = facts(observed, scenario, tolerance)
     named = {n.name for n in scenario.nodes} | {a.name for a in scenario.allies} | {"ruler"}
     for name in skip:
         if name not in named:
@@ -169,11 +175,8 @@ def update(scenario, observed: Observed, *, particles: int, seed: int, dates: li
         if not scenario.as_of <= d <= last:
             raise ScenarioError(observed.source_path, "observed", f"cannot update as of {d}: updates run from the "
                                                                   f"scenario's as_of ({scenario.as_of}) to {last}, "
-                                                                  "the day before the capital's fall")
-    horizon_end = scenario.as_of + dt.timedelta(days=scenario.horizon_days - 1)
-    if dates and dates[-1] > horizon_end:
-        raise ScenarioError(observed.source_path, "observed", f"cannot update as of {dates[-1]}: past the "
-                                                              f"scenario's horizon ({horizon_end})")
+                                                                  "the day before the capital's fall and "
+                                                                  "within the horizon")
     seeds = iter(np.random.SeedSequence(seed).spawn(4 * (len(dates) + scenario.horizon_days) + 2))
     gen = lambda: np.random.Generator(np.random.PCG64(next(seeds)))  # noqa: E731
     rng = gen()
@@ -184,11 +187,11 @@ def update(scenario, observed: Observed, *, particles: int, seed: int, dates: li
     parameters = {p: np.asarray(draws.by_path[p], dtype=float) for p in paths}
     with np.errstate(over="ignore", divide="ignore"):
         return _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng, target, max_rows,
-                       parameters, progress)
+                       parameters, progress, tuple(skip), tolerance)
 
 
 def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng, target, max_rows, parameters,
-            progress) -> Update:
+            progress, skip, tolerance) -> Update:
     as_of, horizon = scenario.as_of, scenario.horizon_days
     block = Block(th, draws, horizon, rng)
     block.setup()
@@ -231,7 +234,7 @@ def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng,
             forecasts.append(_fork(block, gen(), d + 1, date, now, news, ess, math.exp(log_evidence), origin))
         if progress:
             progress(d + 1, days, "days")
-    upd = Update(scenario, observed, particles, seed, fs, forecasts, parameters)
+    upd = Update(scenario, observed, particles, seed, fs, forecasts, parameters, skip=skip, tolerance=tolerance)
     small = [f for f in forecasts[1:] if f.ess < SMALL]
     if small:
         upd.warnings.append(f"effective sample {small[0].ess:,} (fewer than {SMALL:,}) as of {small[0].date}: "
@@ -310,7 +313,7 @@ def table(u: Update, *, kind: str = UPDATE, command=None) -> dict:
     s, o = u.scenario, u.observed
     return {"kind": kind, "scenario": s.name, "title": s.title, "as_of": s.as_of.isoformat(),
             "horizon_days": s.horizon_days, "observed": o.name, "observed_file": o.source_path,
-            "particles": u.particles, "seed": u.seed,
+            "particles": u.particles, "seed": u.seed, "skip": list(u.skip), "tolerance_days": u.tolerance,
             "capital": {"name": s.capital, "end_state": o.capital_state,
                         "fell": None if o.capital is None else [o.capital.earliest.isoformat(),
                                                                  o.capital.latest.isoformat()]},
