@@ -182,6 +182,9 @@ def test_sim_update_and_timeline_write_their_folders(tmp_path, capsys):
     assert (tmp_path / "u" / "update.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "u" / "manifest.json").read_text())["kind"] == "update"
     assert "town falls" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "u")]) == 0
+    html = (tmp_path / "u" / "report.html").read_text()
+    assert "Update: " in html and "town falls" in html and "data:image/png;base64," in html
     assert main(["timeline", str(scen), "--observed", str(obs), "--particles", "3000", "--seed", "1",
                  "--through", day(4).isoformat(), "--out", str(tmp_path / "t"), "--quiet"]) == 0
     data = json.loads((tmp_path / "t" / "timeline.json").read_text())
@@ -217,3 +220,27 @@ def test_the_notebook_update_gives_the_command_s_numbers(tmp_path):
     assert df["captured"].tolist() == [r["captured"] for r in want]
     assert df["falls_within_30"].tolist() == [r["falls_within"]["30"] for r in want]
     assert df.attrs["particles"] == 1500
+
+
+def test_the_figures_read_at_a_report_s_width(tmp_path):
+    """The smallest text of each figure, scaled to the report's width, is at least 10 CSS pixels."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from sim.forecast.update import TIMELINE, UPDATE, table
+    from sim.reporting.reports.page import CONTENT_PX
+    from sim.reporting.style import DPI
+    from sim.reporting.update_figures import timeline_figure, update_figure
+    from sim.scenario.load import load_scenario
+
+    scen = tmp_path / "scenario.toml"
+    scen.write_text(dumps(DOC), encoding="utf-8")
+    u = update(load_scenario(scen), load_observed(record(tmp_path, town=5, until=8)), particles=300, seed=1,
+               daily=True)
+    for kind, draw in ((UPDATE, update_figure), (TIMELINE, timeline_figure)):
+        fig = draw(table(u, kind=kind))
+        fig.canvas.draw()
+        sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+        scale = min(1.0, CONTENT_PX / (fig.get_figwidth() * DPI))
+        assert min(sizes) / 72 * DPI * scale >= 10, (kind, min(sizes))
+        plt.close(fig)

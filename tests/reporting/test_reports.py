@@ -205,7 +205,8 @@ def test_run_figures_are_readable_at_the_page_width(folders):
     (lambda d: None, "not a result folder (no such folder)"),
     (lambda d: d.mkdir(), "not a result folder sim wrote"),
     (lambda d: (d.mkdir(), (d / MANIFEST).write_text(json.dumps({"written_by": "sim", "kind": "calibration"}))),
-     "a calibration folder: sim report writes reports of run, compare, grid, sensitivity, backtest, paths folders"),
+     "a calibration folder: sim report writes reports of run, compare, grid, sensitivity, backtest, paths, update, "
+     "timeline folders"),
     (lambda d: (d.mkdir(), (d / INCOMPLETE).write_text(marker("grid"))), "incomplete grid folder"),
 ])
 def test_a_folder_that_is_not_a_result_is_one_line(tmp_path, capsys, make, words):

@@ -27,17 +27,18 @@ def _dates(rows) -> list[dt.date]:
 
 def _label(row: dict) -> str:
     """A column's label: its date, then its news wrapped to a narrow column."""
-    news = [textwrap.fill(n, 16) for n in row["news"][:3]] + (["…"] if len(row["news"]) > 3 else [])
+    news = [textwrap.fill(n, 18) for n in row["news"][:3]] + (["…"] if len(row["news"]) > 3 else [])
     return "\n".join([style.date(row["date"]).rsplit(" ", 1)[0], *news])
 
 
 def update_figure(data: dict):
-    """Left: P(the capital falls within 7, 30, 90 days of each update); right: the end states by
-    the horizon; one column per update, labelled with its date and the news it brought."""
+    """Top: P(the capital falls within 7, 30, 90 days of each update); bottom: the end states by
+    the horizon; one column per update, labelled with its date and the news it brought. 10 inches
+    wide, its smallest text 8 pt, so that it reads at a report's width."""
     rows = data["forecasts"]
     x = list(range(len(rows)))
     labels = [_label(r) for r in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(max(12, 1.9 * len(rows) + 2), 6.5), layout="constrained")
+    fig, (left, right) = plt.subplots(2, 1, figsize=(10, 10), layout="constrained", sharex=True)
     for d, colour in WITHIN.items():
         left.plot(x, [r["falls_within"][d] for r in rows], "o-", color=colour, label=f"falls within {d} days")
     left.set_ylim(0, 1)
@@ -50,13 +51,13 @@ def update_figure(data: dict):
         bottom = [b + v for b, v in zip(bottom, h)]
     right.set_ylim(0, 1)
     right.set_ylabel(f"end state by the horizon ({data['horizon_days']} days after as_of)")
-    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncols=3)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, 1.1), frameon=False, ncols=3)
+    right.set_xticks(x, labels, fontsize=8)
     for ax in (left, right):
-        ax.set_xticks(x, labels, fontsize=6.5)
         style.percent_axis(ax)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{data['title']}: the forecast updated on the news ({data['observed']}, "
-                 f"{data['particles']:,} particles, seed {data['seed']})", fontsize=11)
+    fig.suptitle(textwrap.fill(f"{data['title']}: the forecast updated on the news ({data['observed']}, "
+                               f"{data['particles']:,} particles, seed {data['seed']})", 100), fontsize=11)
     return fig
 
 
@@ -65,7 +66,7 @@ def timeline_figure(data: dict):
     day it fell."""
     rows = data["forecasts"][1:] or data["forecasts"]  # the scenario's own forecast shares the first day
     days = _dates(rows)
-    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(11, 5.5), layout="constrained")  # smallest text 8 pt: readable in a report
     for d, colour in list(WITHIN.items())[:2]:
         ax.plot(days, [r["falls_within"][d] for r in rows], "o-", color=colour, ms=4,
                 label=f"P(falls within {d} days)")
@@ -76,7 +77,7 @@ def timeline_figure(data: dict):
     for day, labels in on_day.items():
         if days[0] <= day <= days[-1]:
             ax.axvline(day, color=GREY, lw=0.8, ls=":")
-            ax.text(day, 0.98, " " + "\n".join(labels), rotation=90, va="top", ha="right", fontsize=7, color=GREY)
+            ax.text(day, 0.98, " " + "\n".join(labels), rotation=90, va="top", ha="right", fontsize=8, color=GREY)
     fell = data["capital"]["fell"]
     if fell:
         when = dt.date.fromisoformat(fell[0])
@@ -91,8 +92,8 @@ def timeline_figure(data: dict):
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False)
     ax.set_ylabel("as of the end of each day, given the news to then")
-    ax.set_title(f"{data['title']}: the forecast day by day ({data['observed']}, {data['particles']:,} particles, "
-                 f"seed {data['seed']})", fontsize=10)
+    ax.set_title(textwrap.fill(f"{data['title']}: the forecast day by day ({data['observed']}, "
+                               f"{data['particles']:,} particles, seed {data['seed']})", 110), fontsize=10)
     return fig
 
 

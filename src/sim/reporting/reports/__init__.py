@@ -1,7 +1,7 @@
 """``sim report FOLDER``: one self-contained HTML page for any result folder sim writes. The kind is
 read from the folder (:func:`sim.files.folder_kind`); each kind has its module (run, compare, grid,
-sensitivity, backtest, paths), and every page is built by :mod:`.page`, so all reports share one skeleton
-and one style."""
+sensitivity, backtest, paths, update and timeline), and every page is built by :mod:`.page`, so all
+reports share one skeleton and one style."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from ...errors import ResultsError
 from ...files import folder_kind, read_bytes, read_json, write_text
 from ...forecast.backtest import KIND as BACKTEST
+from ...forecast.update import TIMELINE, UPDATE
 from ...runs.folder import KIND as RUN, RunFolder, is_earlier_run, require_complete
 from ...runs.paths import KIND as PATHS
 from ...studies.grid import KIND as GRID
@@ -18,7 +19,7 @@ from ..compare import KIND as COMPARE, is_earlier_comparison
 from .page import GENERATOR
 
 REPORT = "report.html"
-KINDS = (RUN, COMPARE, GRID, SENSITIVITY, BACKTEST, PATHS)
+KINDS = (RUN, COMPARE, GRID, SENSITIVITY, BACKTEST, PATHS, UPDATE, TIMELINE)
 
 
 def kind_of(folder: Path) -> str:
@@ -45,14 +46,15 @@ def kind_of(folder: Path) -> str:
 
 def report_html(folder: Path) -> str:
     """The report of the result folder ``folder``, whatever its kind, as one HTML document."""
-    from . import backtest, compare, grid, paths, run, sensitivity
+    from . import backtest, compare, grid, paths, run, sensitivity, update
 
     folder = Path(folder)
     kind = kind_of(folder)
     if kind == RUN:
         return run.report_html(RunFolder(require_complete(folder)), str(folder))
     builder = {COMPARE: compare.report_html, GRID: grid.report_html, SENSITIVITY: sensitivity.report_html,
-               BACKTEST: backtest.report_html, PATHS: paths.report_html}[kind]
+               BACKTEST: backtest.report_html, PATHS: paths.report_html, UPDATE: update.report_html,
+               TIMELINE: update.report_html}[kind]
     return builder(folder)
 
 
