@@ -44,7 +44,8 @@ from .observed import Observed, check_against
 TARGET = 1_000           # agreeing copies a day must keep, else the day is split and run again
 ROWS_BUDGET = 2 * 2**30  # bytes the rows of a split day may take (estimated as a run's blocks are)
 SMALL = 1_000            # an effective sample below this gets a warning
-FEW_DRAWS = 100          # and so do fewer distinct prior draws behind the particles
+FEW_DRAWS = 100          # distinct prior draws the particles should descend from: else batches are pooled
+MAX_BATCHES = 8          # batches of fresh prior draws a filter may pool (each run from as_of)
 WITHIN = (7, 30, 90)     # days after an update's date: P(the capital falls within d days)
 PRIOR = "before any news: the scenario's own forecast"
 
@@ -177,64 +178,14 @@ def update(scenario, observed: Observed, *, particles: int, seed: int, dates: li
                                                                   f"scenario's as_of ({scenario.as_of}) to {last}, "
                                                                   "the day before the capital's fall and "
                                                                   "within the horizon")
-    seeds = iter(np.random.SeedSequence(seed).spawn(4 * (len(dates) + scenario.horizon_days) + 2))
-    gen = lambda: np.random.Generator(np.random.PCG64(next(seeds)))  # noqa: E731
-    rng = gen()
-    th = Theatre.from_scenario(scenario)
-    draws = draw_parameters(scenario, particles, rng=rng)
-    paths = [path for path, _ in scenario.uncertain_parameters()]
-    paths += [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
-    parameters = {p: np.asarray(draws.by_path[p], dtype=float) for p in paths}
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    streams = iter(seeds[0].spawn(4 * (len(dates) + scenario.horizon_days) + 2))
+    gen = lambda: np.random.Generator(np.random.PCG64(next(streams)))  # noqa: E731
+    filt = _Filter(scenario, fs, particles, target, max_rows, observed.source_path, seeds[1])
     with np.errstate(over="ignore", divide="ignore"):
-        return _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng, target, max_rows,
-                       parameters, progress, tuple(skip), tolerance)
-
-
-def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng, target, max_rows, parameters,
-            progress, skip, tolerance) -> Update:
-    as_of, horizon = scenario.as_of, scenario.horizon_days
-    block = Block(th, draws, horizon, rng)
-    block.setup()
-    origin = np.arange(particles)  # each replication's prior draw, by its id (regime.rid)
-    forecasts = [_fork(block, gen(), 0, as_of, 0.0, [PRIOR], particles, 1.0, origin)]
-    log_evidence, ess = 0.0, particles
-    ends = {day_end(d, as_of): d for d in dates}
-    days = int(max(ends, default=0))
-    previous = as_of - dt.timedelta(days=1)
-    for d in range(days):
-        now = d + 1.0
-        before, before_origin = block.copy(gen()), origin
-        _day(block, now)
-        ok = consistent(fs, _histories(block), now)
-        if ok.sum() < target:  # unlikely news: split every particle and run the day again
-            rows = len(before.regime.rid)
-            split = min(max(1, max_rows // max(rows, 1)),
-                        math.ceil(1.2 * target / ok.sum()) if ok.any() else max_rows)
-            if split > 1:
-                block, index = before, np.repeat(np.arange(rows), split)
-                origin = before_origin[block.regime.rid[index]]
-                block.resample(index)
-                _day(block, now)
-                ok = consistent(fs, _histories(block), now)
-        tried, agreed = len(ok), int(ok.sum())
-        if agreed == 0:
-            raise ScenarioError(observed.source_path, "observed", _impossible(fs, block, now, as_of, tried))
-        log_evidence += math.log(agreed / tried)
-        ess = min(ess, agreed)
-        if agreed < tried or tried != particles:
-            index = _resample(np.flatnonzero(ok), particles, block.rng)
-            origin = origin[block.regime.rid[index]]
-            block.resample(index)
-        if now in ends:
-            date = ends[now]
-            news = [f.label for f in fs if f.opens is not None and previous < f.opens <= date]
-            news += [f"{f.label.split(' (')[0]} (confirmed)" for f in fs
-                     if f.opens is not None and f.opens < f.known and previous < f.known <= date]
-            previous = date
-            forecasts.append(_fork(block, gen(), d + 1, date, now, news, ess, math.exp(log_evidence), origin))
-        if progress:
-            progress(d + 1, days, "days")
-    upd = Update(scenario, observed, particles, seed, fs, forecasts, parameters, skip=skip, tolerance=tolerance)
+        forecasts = filt.run(dates, gen, progress)
+    upd = Update(scenario, observed, particles, seed, fs, forecasts, filt.parameters, skip=tuple(skip),
+                 tolerance=tolerance)
     small = [f for f in forecasts[1:] if f.ess < SMALL]
     if small:
         upd.warnings.append(f"effective sample {small[0].ess:,} (fewer than {SMALL:,}) as of {small[0].date}: "
@@ -242,9 +193,128 @@ def _filter(scenario, observed, th, draws, fs, dates, particles, seed, gen, rng,
     few = [f for f in forecasts[1:] if f.ancestors < FEW_DRAWS]
     if few:
         upd.warnings.append(f"the particles as of {few[0].date} descend from {few[0].ancestors:,} prior draws (fewer "
-                            f"than {FEW_DRAWS}): the news picked out few parameter sets, so the forecast's spread "
-                            "over parameters is thin; raise --particles")
+                            f"than {FEW_DRAWS} after {MAX_BATCHES} batches): the news picked out few parameter sets, so "
+                            "the forecast's spread over parameters is thin; raise --particles")
     return upd
+
+
+@dataclass
+class _Population:
+    """Particles: a block of rows all equally weighted, each row's prior draw (``origin``, by row id),
+    the log of the estimated probability of the news so far, the fewest agreeing copies any day kept,
+    and how many independent batches it pools."""
+
+    block: Block
+    origin: np.ndarray
+    log_evidence: float
+    ess: int
+    batches: int = 1
+
+
+class _Filter:
+    """The particle filter of :func:`update` over ``scenario`` and the facts ``fs``."""
+
+    def __init__(self, scenario, fs, particles, target, max_rows, file, batch_seeds):
+        self.scenario, self.fs, self.particles, self.target, self.max_rows, self.file = \
+            scenario, fs, particles, target, max_rows, file
+        self.th = Theatre.from_scenario(scenario)
+        self.batch_seeds = iter(batch_seeds.spawn(MAX_BATCHES))
+        paths = [path for path, _ in scenario.uncertain_parameters()]
+        self.paths = paths + [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
+        self.parameters: dict[str, np.ndarray] = {p: np.zeros(0) for p in self.paths}
+        self.batches = 0
+
+    def batch(self) -> tuple[_Population, np.random.SeedSequence]:
+        """A fresh batch of prior draws, set up at as_of; its generator's seed for its days."""
+        ss = next(self.batch_seeds)
+        draw_ss, day_ss = ss.spawn(2)
+        rng = np.random.Generator(np.random.PCG64(draw_ss))
+        draws = draw_parameters(self.scenario, self.particles, rng=rng)
+        first = self.batches * self.particles
+        self.batches += 1
+        for p in self.paths:
+            self.parameters[p] = np.concatenate([self.parameters[p], np.asarray(draws.by_path[p], dtype=float)])
+        block = Block(self.th, draws, self.scenario.horizon_days, rng)
+        block.setup()
+        return _Population(block, first + np.arange(self.particles), 0.0, self.particles), day_ss
+
+    def run(self, dates, gen, progress) -> list[Forecast]:
+        as_of = self.scenario.as_of
+        pop, _ = self.batch()
+        forecasts = [_fork(pop.block, gen(), 0, as_of, 0.0, [PRIOR], self.particles, 1.0, pop.origin)]
+        ends = {day_end(d, as_of): d for d in dates}
+        days = int(max(ends, default=0))
+        previous = as_of - dt.timedelta(days=1)
+        for d in range(days):
+            self.step(pop, d, gen)
+            while len(np.unique(pop.origin)) < FEW_DRAWS and self.batches < MAX_BATCHES:
+                # The news picked out few prior draws: pool a fresh batch filtered to the same day.
+                more, day_ss = self.batch()
+                more_gen = _generators(day_ss, d + 1)
+                for d2 in range(d + 1):
+                    self.step(more, d2, more_gen)
+                pop = self.pool(pop, more, gen())
+            if (d + 1.0) in ends:
+                date = ends[d + 1.0]
+                news = [f.label for f in self.fs if f.opens is not None and previous < f.opens <= date]
+                news += [f"{f.label.split(' (')[0]} (confirmed)" for f in self.fs
+                         if f.opens is not None and f.opens < f.known and previous < f.known <= date]
+                previous = date
+                forecasts.append(_fork(pop.block, gen(), d + 1, date, d + 1.0, news, pop.ess,
+                                       math.exp(pop.log_evidence), pop.origin))
+            if progress:
+                progress(d + 1, days, "days")
+        return forecasts
+
+    def step(self, pop: _Population, d: int, gen) -> None:
+        """Day ``d`` of ``pop``: run it, keep the copies that agree with the news at its end (the day
+        split and run again when too few do), resample them to ``particles``."""
+        now, block, origin = d + 1.0, pop.block, pop.origin
+        before = block.copy(gen())
+        _day(block, now)
+        ok = consistent(self.fs, _histories(block), now)
+        if ok.sum() < self.target:  # unlikely news: split every particle and run the day again
+            rows = len(before.regime.rid)
+            split = min(max(1, self.max_rows // max(rows, 1)),
+                        math.ceil(1.2 * self.target / ok.sum()) if ok.any() else self.max_rows)
+            if split > 1:
+                index = np.repeat(np.arange(rows), split)
+                block, origin = before, origin[before.regime.rid[index]]
+                block.resample(index)
+                _day(block, now)
+                ok = consistent(self.fs, _histories(block), now)
+        tried, agreed = len(ok), int(ok.sum())
+        if agreed == 0:
+            raise ScenarioError(self.file, "observed", _impossible(self.fs, block, now, self.scenario.as_of, tried))
+        pop.log_evidence += math.log(agreed / tried)
+        pop.ess = min(pop.ess, agreed)
+        if agreed < tried or tried != self.particles:
+            index = _resample(np.flatnonzero(ok), self.particles, block.rng)
+            origin = origin[block.regime.rid[index]]
+            block.resample(index)
+        pop.block, pop.origin = block, origin
+
+    def pool(self, a: _Population, b: _Population, rng) -> _Population:
+        """``a`` and ``b`` (independent batches, filtered to the same day) as one population: every
+        particle weighted by its batch's evidence (``a`` counting for the batches it pools), drawn
+        back to ``particles`` by systematic resampling; the pooled evidence is their mean."""
+        za, zb = a.batches * math.exp(a.log_evidence), math.exp(b.log_evidence)
+        n = self.particles
+        w = np.concatenate([np.full(n, za), np.full(n, zb)])
+        a.block.extend(b.block)
+        origin = np.concatenate([a.origin, b.origin])
+        cum = np.cumsum(w / w.sum())
+        cum[-1] = 1.0
+        index = np.searchsorted(cum, (rng.uniform() + np.arange(n)) / n)
+        a.block.resample(index)
+        return _Population(a.block, origin[index], math.log((za + zb) / (a.batches + 1)), min(n, a.ess + b.ess),
+                           a.batches + 1)
+
+
+def _generators(ss: np.random.SeedSequence, days: int):
+    """A generator factory drawing the children of ``ss`` in turn (a batch's days)."""
+    streams = iter(ss.spawn(2 * days + 2))
+    return lambda: np.random.Generator(np.random.PCG64(next(streams)))
 
 
 def _about(f: Fact, scenario) -> str:

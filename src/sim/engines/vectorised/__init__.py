@@ -207,6 +207,20 @@ class Block:
             setattr(new.p, name, copy.copy(group))
         return new
 
+    def extend(self, other: "Block") -> None:
+        """Append ``other``'s rows (a block of the same theatre and horizon, its rows numbered 0..m-1
+        and all live, as :meth:`resample` leaves them) after these, numbered on."""
+        n, m = len(self.regime.rid), len(other.regime.rid)
+        if len(self.out) != n or len(other.out) != m:
+            raise ValueError("extend needs both blocks' rows numbered afresh (resample them first)")
+        self.out = Outcomes(**{f.name: np.concatenate([getattr(self.out, f.name), getattr(other.out, f.name)])
+                               for f in fields(Outcomes)})
+        for mine, theirs in zip((self.regime, self.nodes, self.axes, self.allies, self.hazards, *self.p.groups()),
+                                (other.regime, other.nodes, other.axes, other.allies, other.hazards, *other.p.groups())):
+            mine.extend(theirs, n, m)
+        self.regime.rid = np.arange(n + m)
+        self.events += other.events
+
     def resample(self, index: np.ndarray) -> None:
         """Replace the rows by rows ``index`` (repeats allowed), numbered afresh; each copy's
         hazard residual is drawn anew, which is exact at a tick (the residual of a hazard that has

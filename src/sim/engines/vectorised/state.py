@@ -41,6 +41,21 @@ class Rows:
             else:  # C-contiguous, as flat() indexing needs
                 setattr(self, f.name, v.compress(keep, axis=-1))
 
+    def extend(self, other: "Rows", n: int, m: int) -> None:
+        """Append ``other``'s ``m`` rows after these ``n`` (the same class, from the same theatre)."""
+        for f in fields(self):
+            v, w = getattr(self, f.name), getattr(other, f.name)
+            if v is None or w is None:
+                setattr(self, f.name, None if v is None and w is None else _rows(v if w is None else w, n + m))
+                continue
+            if not v.ndim and not w.ndim and v == w:
+                continue  # the same in every row of both
+            if v.ndim and w.ndim and v.strides[-1] == 0 and w.strides[-1] == 0 and np.array_equal(v[..., :1],
+                                                                                                   w[..., :1]):
+                setattr(self, f.name, np.broadcast_to(v[..., :1], v.shape[:-1] + (n + m,)))
+                continue
+            setattr(self, f.name, np.concatenate([_rows(v, n), _rows(w, m)], axis=-1))
+
     def gather(self, index: np.ndarray) -> None:
         """Make the rows the rows ``index`` (an index array; repeats allowed)."""
         n = len(index)
@@ -52,6 +67,11 @@ class Rows:
                 setattr(self, f.name, np.broadcast_to(v[..., :1], v.shape[:-1] + (n,)))
             else:
                 setattr(self, f.name, v.take(index, axis=-1))
+
+
+def _rows(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` with ``n`` rows on its last axis (a 0-d array, the same in every row, repeated)."""
+    return np.full(n, a[()]) if not a.ndim else a
 
 
 def take(a: np.ndarray, r) -> np.ndarray:
