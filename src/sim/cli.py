@@ -270,10 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         u.add_argument("--particles", type=_particles, default=20_000,
                        help="replications the filter carries (default 20000)")
         u.add_argument("--seed", type=_seed, default=None, help="seed (default: fresh entropy, recorded)")
-        u.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                       help="override a parameter, as sim run does (repeatable)")
-        _posterior_option(u)
-        _lookahead_option(u)
+        _scenario_options(u)
         u.add_argument("--out", type=Path, default=None,
                        help=f"folder for {name}.json and {name}.png (default results/<scenario>/{name}-<observed>)")
         u.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
@@ -289,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _scenario_options(p) -> None:
-    """The options ``validate`` and ``params`` share: the scenario as ``sim run`` would load it."""
+    """The options ``validate``, ``params``, ``update`` and ``timeline`` share: the scenario as
+    ``sim run`` would load it."""
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a parameter, as sim run does (repeatable)")
     _posterior_option(p)

@@ -232,26 +232,34 @@ def format_paths(table: dict, top: int = 10) -> str:
     return "\n".join(lines)
 
 
+UPDATE_COLUMNS = ("as of", "captured", "collapsed", "holds", "≤ 7 d", "≤ 30 d", "≤ 90 d", "median fall", "ESS",
+                  "draws", "P(news)", "news")
+
+
+def update_cells(r: dict) -> list[str]:
+    """One forecast of an update or timeline as the cells of UPDATE_COLUMNS."""
+    w = r["falls_within"]
+    return [date(r["date"]), pct(r["captured"]), pct(r["collapsed"]), pct(r["holds"]), pct(w["7"]), pct(w["30"]),
+            pct(w["90"]), date(r["median_fall"]) if r["median_fall"] else "held", f"{r['ess']:,}",
+            f"{r['ancestors']:,}", f"{r['evidence']:.2g}", "; ".join(r["news"])]
+
+
 def format_update(data: dict) -> str:
     """One line per forecast of an update or timeline: its date, the end states, P(the capital
     falls within 7/30/90 days), the median fall date, the effective sample and the news it brought;
     then the parameters the news moved most."""
-    rows = data["forecasts"]
+    rows = [update_cells(r) for r in data["forecasts"]]
+    widths = [max(len(c) for c in col) for col in zip(UPDATE_COLUMNS, *rows)]
+    line = lambda cells: "  " + "  ".join(  # noqa: E731
+        c.ljust(w) if i in (0, 7, 11) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
     lines = [f"{data['title']}  [{data['scenario']}]",
              f"updated on {data['observed']} ({data['particles']:,} particles, seed {data['seed']}); "
-             f"P(falls within d days) counts from the end of each date", "",
-             f"  {'as of':<11}  {'captured':>8}  {'collapsed':>9}  {'holds':>6}  {'≤7 d':>6}  {'≤30 d':>6}  "
-             f"{'≤90 d':>6}  {'median fall':<11}  {'ESS':>7}  {'draws':>6}  {'P(news)':>8}  news"]
-    for r in rows:
-        w = r["falls_within"]
-        median = date(r["median_fall"]) if r["median_fall"] else "held"
-        lines.append(f"  {date(r['date']):<11}  {pct(r['captured']):>8}  {pct(r['collapsed']):>9}  {pct(r['holds']):>6}"
-                     f"  {pct(w['7']):>6}  {pct(w['30']):>6}  {pct(w['90']):>6}  {median:<11}  {r['ess']:>7,}"
-                     f"  {r['ancestors']:>6,}  {r['evidence']:>8.2g}  {'; '.join(r['news'])}")
+             f"P(falls within d days) counts from the end of each date", "", line(UPDATE_COLUMNS)]
+    lines += [line(cells) for cells in rows]
     moved = data.get("parameters_moved") or []
     if moved:
-        lines += ["", f"the parameters the news moved most by {date(rows[-1]['date'])} (posterior mean vs prior, "
-                      "in prior standard deviations):"]
+        lines += ["", f"the parameters the news moved most by {date(data['forecasts'][-1]['date'])} (posterior mean "
+                      "vs prior, in prior standard deviations):"]
         width = max(len(m["parameter"]) for m in moved)
         for m in moved:
             lines.append(f"  {m['parameter']:<{width}}  {m['prior_mean']:>10.4g} → {m['posterior_mean']:<10.4g}"
@@ -265,14 +273,8 @@ def update_markdown(data: dict) -> str:
              f"seed {data['seed']}). P(falls within d days) counts from the end of each date; ESS: agreeing "
              "copies (the smallest any day kept); draws: the prior draws behind them; P(news): the probability "
              "the prior gave the news to that date.", "",
-             "| as of | captured | collapsed | holds | ≤ 7 d | ≤ 30 d | ≤ 90 d | median fall | ESS | draws | P(news) "
-             "| news |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in data["forecasts"]:
-        w = r["falls_within"]
-        median = date(r["median_fall"]) if r["median_fall"] else "held"
-        lines.append(f"| {date(r['date'])} | {pct(r['captured'])} | {pct(r['collapsed'])} | {pct(r['holds'])} "
-                     f"| {pct(w['7'])} | {pct(w['30'])} | {pct(w['90'])} | {median} | {r['ess']:,} "
-                     f"| {r['ancestors']:,} | {r['evidence']:.2g} | {'; '.join(r['news'])} |")
+             "| " + " | ".join(UPDATE_COLUMNS) + " |", "|" + "---|" * len(UPDATE_COLUMNS)]
+    lines += ["| " + " | ".join(update_cells(r)) + " |" for r in data["forecasts"]]
     moved = data.get("parameters_moved") or []
     if moved:
         lines += ["", f"The parameters the news moved most by {date(data['forecasts'][-1]['date'])}:", "",

@@ -10,6 +10,7 @@ from pathlib import Path
 from ...errors import ResultsError
 from ...files import MANIFEST
 from ..style import date, long_date, number, pct
+from ..text import UPDATE_COLUMNS, update_cells
 from . import folder_json, folder_png
 from .page import Card, Section, cards, command_line, commands, figure, note, page, table
 
@@ -33,12 +34,7 @@ def report_html(folder: Path) -> str:
     t = folder_json(folder, f"{kind}.json")
     if not isinstance(t.get("forecasts"), list) or not t["forecasts"]:
         raise ResultsError(folder / f"{kind}.json", "holds no forecasts")
-    rows = [[date(r["date"]), pct(r["captured"]), pct(r["collapsed"]), pct(r["holds"]), pct(r["falls_within"]["7"]),
-             pct(r["falls_within"]["30"]), pct(r["falls_within"]["90"]),
-             date(r["median_fall"]) if r["median_fall"] else "held", number(r["ess"]), number(r["ancestors"]),
-             f"{r['evidence']:.2g}", "; ".join(r["news"])] for r in t["forecasts"]]
-    forecasts = table(["as of", "captured", "collapsed", "holds", "≤ 7 d", "≤ 30 d", "≤ 90 d", "median fall", "ESS",
-                       "prior draws", "P(news)", "news"], rows, set(range(1, 11)))
+    forecasts = table(list(UPDATE_COLUMNS), [update_cells(r) for r in t["forecasts"]], set(range(1, 11)))
     moved = t.get("parameters_moved") or []
     shifts = table(["parameter", "prior mean", "posterior mean", "shift (prior sd)"],
                    [[m_["parameter"], number(m_["prior_mean"]), number(m_["posterior_mean"]), f"{m_['shift_sd']:+.2f}"]
