@@ -17,9 +17,14 @@ the state before it with every particle split into enough copies to expect ``tar
 product over days of the share that agreed estimates the news's probability under the prior (the
 filter's evidence), without bias.
 
+Resampling keeps each copy's prior draw, so news that few parameter sets can produce leaves the
+particles descended from few draws. Then fresh batches of prior draws are filtered to the same day
+and pooled, each particle weighted by its batch's evidence (independent samplers of one target,
+combined by their evidence estimates), up to MAX_BATCHES in all.
+
 At each update date the population is forked and run on to the horizon without later news: that
-is the forecast as of the end of that date. Everything depends on the seed alone: the filter's
-generator is the first child of ``SeedSequence(seed)``, each retry and each fork have their own.
+is the forecast as of the end of that date. Everything depends on the seed alone: the days, retries
+and forks draw the children of one child of ``SeedSequence(seed)``, the batches those of another.
 """
 
 from __future__ import annotations
@@ -190,11 +195,11 @@ def update(scenario, observed: Observed, *, particles: int, seed: int, dates: li
     if small:
         upd.warnings.append(f"effective sample {small[0].ess:,} (fewer than {SMALL:,}) as of {small[0].date}: "
                             "the forecast rests on few agreeing replications; raise --particles")
-    few = [f for f in forecasts[1:] if f.ancestors < FEW_DRAWS]
+    few = [f for f in forecasts[1:] if f.ancestors < filt.few]
     if few:
         upd.warnings.append(f"the particles as of {few[0].date} descend from {few[0].ancestors:,} prior draws (fewer "
-                            f"than {FEW_DRAWS} after {MAX_BATCHES} batches): the news picked out few parameter sets, so "
-                            "the forecast's spread over parameters is thin; raise --particles")
+                            f"than {filt.few} after {filt.batches} batches): the news picked out few parameter sets, "
+                            "so the forecast's spread over parameters is thin; raise --particles")
     return upd
 
 
@@ -223,6 +228,7 @@ class _Filter:
         self.paths = paths + [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
         self.parameters: dict[str, np.ndarray] = {p: np.zeros(0) for p in self.paths}
         self.batches = 0
+        self.few = min(FEW_DRAWS, particles // 2)  # fewer distinct draws than this: pool another batch
 
     def batch(self) -> tuple[_Population, np.random.SeedSequence]:
         """A fresh batch of prior draws, set up at as_of; its generator's seed for its days."""
@@ -247,7 +253,7 @@ class _Filter:
         previous = as_of - dt.timedelta(days=1)
         for d in range(days):
             self.step(pop, d, gen)
-            while len(np.unique(pop.origin)) < FEW_DRAWS and self.batches < MAX_BATCHES:
+            while len(np.unique(pop.origin)) < self.few and self.batches < MAX_BATCHES:
                 # The news picked out few prior draws: pool a fresh batch filtered to the same day.
                 more, day_ss = self.batch()
                 more_gen = _generators(day_ss, d + 1)
