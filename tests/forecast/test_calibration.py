@@ -1,6 +1,6 @@
 """Calibration: the spec boundary, the distance to what was observed, which particles a posterior
 keeps and leaving a war out, recovery of a known rate, and `sim calibrate` end to end on a tiny
-reference class."""
+reference class (the ``reference_class`` fixture of conftest.py)."""
 
 import json
 import math
@@ -19,41 +19,6 @@ from sim.errors import ScenarioError
 from sim.forecast.calibration import (Simulations, distances, emulate, gap, leave_war_out, load_spec,
                                       observables, simulate_particles, validation)
 from sim.scenario.load import load_scenario
-
-from tests.conftest import QUIET, base_doc, merge
-
-OBSERVED = """[observed]
-name = "{name}"
-until = 2025-01-31
-[capital]
-end_state = "collapsed"
-date = {date}
-source = "synthetic"
-"""
-
-
-@pytest.fixture
-def reference_class(tmp_path, write_scenario):
-    """Two synthetic wars where only a hand-over can end the regime, observed on day 3 and day 9,
-    and a second origin of the second war that is only scored."""
-    doc = merge(base_doc(), {**QUIET, "rebels": None, "allies": None,
-                             "belief": {"initial": 0.5, "baseline": 0.5, "force_weight": 0},
-                             "leadership": {"exit_below": 0, "haven": 0, "spread": 0.1, "max_exit_per_day": 0.5}})
-    write_scenario(doc, "case.toml")
-    (tmp_path / "a.toml").write_text(OBSERVED.format(name="a", date="2024-12-10"))
-    (tmp_path / "b.toml").write_text(OBSERVED.format(name="b", date="2024-12-16"))
-    spec = tmp_path / "calibration.toml"
-    spec.write_text("""[calibration]
-tolerance_days = 1
-close_share = 0.2
-cases = [ { scenario = "case.toml", observed = "a.toml", war = "one" },
-          { scenario = "case.toml", observed = "b.toml", war = "two" },
-          { scenario = "case.toml", observed = "b.toml", war = "two", use = "score" } ]
-[priors]
-"leadership.handover_below" = { dist = "uniform", low = 0.001, high = 0.5 }
-""")
-    return spec
-
 
 def test_spec_loads(reference_class):
     spec = load_spec(reference_class)

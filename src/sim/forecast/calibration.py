@@ -481,6 +481,9 @@ def settled(low: float, high: float) -> dict[str, bool | None]:
 
 
 BASELINES = ("survival", *SIMPLE_BASELINES)   # the survival model, then the backtest's simple baselines
+FORECASTERS = ("model", "mixture", *BASELINES)
+CALIBRATED = ("model", "mixture", "survival")  # the forecasters whose PIT, coverage and reliability are shown
+MIXTURE_GRID = np.arange(21) / 20             # the mixture's candidate weights on the model: 0, 0.05, ..., 1
 
 
 def survival_observation(case: Case):
@@ -547,9 +550,10 @@ def predictive(sims: Simulations, c: int, used: list[int], reps: int) -> dict:
 
 
 def validation(sims: Simulations, progress=None) -> list[dict]:
-    """Every case forecast without any case of its war, scored against what happened and beside
-    the baselines: the log score of the observed window, CRPS over the horizon, the milestones' Brier."""
-    spec, rows = sims.spec, []
+    """Every case forecast without any case of its war, scored against what happened beside the
+    baselines and the mixture (:func:`mix`, its weight chosen by :func:`nested_weights`): the log
+    score of the observed window, CRPS over the horizon, the milestones' Brier, the PIT."""
+    spec, cases = sims.spec, []
     reps = forecast_reps(sims)
     for c, case in enumerate(spec.cases):
         used = leave_war_out(spec, c)
@@ -557,72 +561,121 @@ def validation(sims: Simulations, progress=None) -> list[dict]:
         f = predictive(sims, c, used, reps)
         if progress:
             progress((c + 1) * reps, len(spec.cases) * reps, "forecast replications")
-        low, high = observed_window(case)
         grid, cdf = f["cdf"]
         surv = survival_forecast(spec, c, used, grid)
-        cdfs = {"model": cdf, "survival": surv["cdf"],
-                **{b: baseline_cdf(b, grid, horizon) for b in SIMPLE_BASELINES}}
-        within = {"model": f["within"], "survival": surv["within"],
-                  **{b: {d: baseline_within(b, float(d), horizon) for d in f["within"]}
-                     for b in SIMPLE_BASELINES}}
-        p = {"model": p_observed(f, case), "survival": surv["p"],
-             **{b: baseline_p_observed(b, case) for b in SIMPLE_BASELINES}}
-        crps = {name: scoring.crps_interval(grid, cdfs[name], low, high) for name in cdfs}
+        forecasts = {"model": {"cdf": cdf, "within": f["within"], "p": p_observed(f, case)},
+                     "survival": {"cdf": surv["cdf"], "within": surv["within"], "p": surv["p"]},
+                     **{b: {"cdf": baseline_cdf(b, grid, horizon),
+                            "within": {d: baseline_within(b, float(d), horizon) for d in f["within"]},
+                            "p": baseline_p_observed(b, case)} for b in SIMPLE_BASELINES}}
+        cases.append((case, used, f, grid, forecasts))
+    weights = nested_weights([case.war for case, *_ in cases], [fc["model"]["p"] for *_, fc in cases],
+                             [fc["survival"]["p"] for *_, fc in cases])
+    rows = []
+    for case, used, f, grid, forecasts in cases:
+        w = weights[case.war]
+        forecasts = {"model": forecasts["model"], "mixture": mix(w, forecasts["model"], forecasts["survival"]),
+                     **{b: forecasts[b] for b in BASELINES}}
+        low, high = observed_window(case)
         happened = milestone_outcomes(case)
-        brier = {}
-        for name in cdfs:
-            terms = [(within[name][d] - float(y)) ** 2 for d, y in happened.items()
-                     if y is not None and int(d) <= horizon]
-            brier[name] = float(np.mean(terms)) if terms else None
+        horizon = case.scenario.horizon_days
+        s = {name: score_forecast(grid, fc, low, high, happened, horizon) for name, fc in forecasts.items()}
         rows.append({
             "case": case.name, "war": case.war, "as_of": case.scenario.as_of.isoformat(),
             "horizon_days": horizon, "calibrated_on": [spec.cases[d].name for d in used], "ess": sims.ess(used),
             "within": f["within"], "end_states": f["end_states"], "median_fall_day": f["median_fall_day"],
             "observed": case.observed.capital_state, "observed_days": [low, None if math.isinf(high) else high],
-            "p_observed": p, "log_score": {k: log_unfloored(v) for k, v in p.items()},
-            "crps": crps, "brier": brier, "pit": {name: list(scoring.pit(grid, cdfs[name], low, high))
-                                                  for name in ("model", "survival")},
-            "survival_within": surv["within"],
+            **{key: {name: s[name][key] for name in s} for key in ("p_observed", "log_score", "crps", "brier")},
+            "pit": {name: s[name]["pit"] for name in CALIBRATED},
+            "survival_within": forecasts["survival"]["within"], "mixture_within": forecasts["mixture"]["within"],
+            "mixture_weight": w,
         })
     return rows
 
 
+def score_forecast(grid: np.ndarray, fc: dict, low: float, high: float, happened: dict, horizon: int) -> dict:
+    """One forecaster's scores of a case, from its fall-day CDF on ``grid``, its milestone
+    probabilities and its P(what happened): the log score (no floor), CRPS, Brier and PIT."""
+    terms = [(fc["within"][d] - float(y)) ** 2 for d, y in happened.items() if y is not None and int(d) <= horizon]
+    return {"p_observed": fc["p"], "log_score": log_unfloored(fc["p"]),
+            "crps": scoring.crps_interval(grid, fc["cdf"], low, high),
+            "brier": float(np.mean(terms)) if terms else None, "pit": list(scoring.pit(grid, fc["cdf"], low, high))}
+
+
+def mix(w: float, model: dict, survival: dict) -> dict:
+    """The mixture w x model + (1 - w) x survival of two forecasts of a case: their fall-day CDFs,
+    milestone probabilities and P(what happened) mixed (so its end states and holds mix too)."""
+    return {"cdf": w * np.asarray(model["cdf"]) + (1.0 - w) * np.asarray(survival["cdf"]),
+            "within": {d: w * model["within"][d] + (1.0 - w) * survival["within"][d] for d in model["within"]},
+            "p": w * model["p"] + (1.0 - w) * survival["p"]}
+
+
+def choose_weight(p_model, p_survival) -> float:
+    """The weight on ``MIXTURE_GRID`` whose mixture has the highest mean log score (no floor) of what
+    happened over these forecasts (ties, and no forecast at all: the larger weight)."""
+    best, chosen = -math.inf, 1.0
+    if len(p_model) == 0:
+        return chosen
+    for w in MIXTURE_GRID:
+        score = float(np.mean([log_unfloored(w * a + (1.0 - w) * b) for a, b in zip(p_model, p_survival)]))
+        if score >= best:
+            best, chosen = score, float(w)
+    return chosen
+
+
+def nested_weights(wars: list[str], p_model, p_survival) -> dict[str, float]:
+    """Each war's mixture weight, chosen (:func:`choose_weight`) on the forecasts of every other war."""
+    out = {}
+    for war in dict.fromkeys(wars):
+        others = [k for k, v in enumerate(wars) if v != war]
+        out[war] = choose_weight([p_model[k] for k in others], [p_survival[k] for k in others])
+    return out
+
+
 def aggregate(rows: list[dict], *, resamples: int = 2000, seed: int = 0) -> dict:
-    """Mean scores over the case forecasts, and the model's mean log-score and CRPS advantage over
-    each baseline with a 90% interval from a bootstrap that resamples wars (cases of one war move together)."""
+    """Mean scores over the case forecasts; the model's and then the mixture's mean log-score and
+    CRPS advantage over each baseline (the mixture's over the model too), with a 90% interval from a
+    bootstrap that resamples wars (cases of one war move together); the mixture's weights."""
     wars = sorted({r["war"] for r in rows})
     by_war = {w: [r for r in rows if r["war"] == w] for w in wars}
     out = {"forecasts": len(rows), "wars": len(wars), "mean": {}, "advantage": {}}
-    for name in ("model", *BASELINES):
+    for name in FORECASTERS:
         briers = [r["brier"][name] for r in rows if r["brier"][name] is not None]
         out["mean"][name] = {"log_score": float(np.mean([r["log_score"][name] for r in rows])),
                              "crps": float(np.mean([r["crps"][name] for r in rows])),
                              "brier": float(np.mean(briers)) if briers else None}
     rng = np.random.default_rng(seed)
-    for b in BASELINES:
-        entry = {}
-        for metric, sign in (("log_score", 1.0), ("crps", -1.0)):
-            def diff(rs):
-                # equal scores (both -inf: both put nothing on what happened) are a tie; +inf and
-                # -inf together have no mean (NaN)
-                d = [0.0 if r[metric]["model"] == r[metric][b] else sign * (r[metric]["model"] - r[metric][b])
-                     for r in rs]
-                with np.errstate(invalid="ignore"):
-                    return float(np.mean(d))
-            point = diff(rows)
-            boot = np.array([diff([r for k in rng.integers(len(wars), size=len(wars)) for r in by_war[wars[k]]])
-                             for _ in range(resamples)])
-            lo, hi = np.quantile(boot, [0.05, 0.95]) if np.isfinite(boot).all() else (math.nan, math.nan)
-            entry[metric] = {"mean": point, "q05": float(lo), "q95": float(hi)}
-        wins = sum(np.mean([r["log_score"]["model"] for r in by_war[w]]) > np.mean([r["log_score"][b] for r in by_war[w]])
-                   for w in wars)
-        entry["wars_won"] = int(wins)
-        out["advantage"][b] = entry
-    out["below_1pct"] = [r["case"] for r in rows if r["p_observed"]["model"] < 0.01]
-    out["coverage"] = {name: {"50": coverage(rows, name, 0.5), "90": coverage(rows, name, 0.9)}
-                       for name in ("model", "survival")}
-    out["reliability"] = {name: reliability(rows, name) for name in ("model", "survival")}
+    out["advantage"] = {b: advantage(rows, "model", b, by_war, rng, resamples) for b in BASELINES}
+    out["mixture_advantage"] = {b: advantage(rows, "mixture", b, by_war, rng, resamples) for b in ("model", *BASELINES)}
+    out["below_1pct"] = {name: [r["case"] for r in rows if r["p_observed"][name] < 0.01] for name in CALIBRATED}
+    out["coverage"] = {name: {"50": coverage(rows, name, 0.5), "90": coverage(rows, name, 0.9)} for name in CALIBRATED}
+    out["reliability"] = {name: reliability(rows, name) for name in CALIBRATED}
+    out["mixture_weight"] = {"by_war": {w: by_war[w][0]["mixture_weight"] for w in wars},
+                             "all_cases": choose_weight([r["p_observed"]["model"] for r in rows],
+                                                        [r["p_observed"]["survival"] for r in rows])}
     return out
+
+
+def advantage(rows: list[dict], name: str, b: str, by_war: dict, rng, resamples: int) -> dict:
+    """Forecaster ``name``'s mean log-score and CRPS advantage over ``b`` with its war-bootstrap 90%
+    interval, and the wars where its mean log score is higher."""
+    wars = list(by_war)
+    entry = {}
+    for metric, sign in (("log_score", 1.0), ("crps", -1.0)):
+        def diff(rs):
+            # equal scores (both -inf: both put nothing on what happened) are a tie; +inf and
+            # -inf together have no mean (NaN)
+            d = [0.0 if r[metric][name] == r[metric][b] else sign * (r[metric][name] - r[metric][b]) for r in rs]
+            with np.errstate(invalid="ignore"):
+                return float(np.mean(d))
+        point = diff(rows)
+        boot = np.array([diff([r for k in rng.integers(len(wars), size=len(wars)) for r in by_war[wars[k]]])
+                         for _ in range(resamples)])
+        lo, hi = np.quantile(boot, [0.05, 0.95]) if np.isfinite(boot).all() else (math.nan, math.nan)
+        entry[metric] = {"mean": point, "q05": float(lo), "q95": float(hi)}
+    entry["wars_won"] = int(sum(np.mean([r["log_score"][name] for r in by_war[w]])
+                                > np.mean([r["log_score"][b] for r in by_war[w]]) for w in wars))
+    return entry
 
 
 def reliability(rows: list[dict], name: str, *, bins: int = 5, draws: int = 4000, seed: int = 0) -> list[dict]:
@@ -630,7 +683,7 @@ def reliability(rows: list[dict], name: str, *, bins: int = 5, draws: int = 4000
     settles them: per bin of forecast probability, the mean forecast, the observed frequency, and the
     5-95% range the frequency would have if the forecasts were reliable (consistency bars: Broecker &
     Smith 2007, by resampling outcomes from the forecasts themselves)."""
-    pairs = [(r["within"][d] if name == "model" else r["survival_within"][d], float(y))
+    pairs = [(r["within"][d] if name == "model" else r[f"{name}_within"][d], float(y))
              for r in rows for d, y in settled(r["observed_days"][0], r["observed_days"][1] or math.inf).items()
              if y is not None and int(d) <= r["horizon_days"]]
     if not pairs:
@@ -676,8 +729,10 @@ def validation_markdown(rows: list[dict], agg: dict) -> str:
             return "—"
         return (dt.date.fromisoformat(row["as_of"]) + dt.timedelta(days=float(day))).isoformat()
 
+    labels = {"model": "model", "mixture": "mixture", "survival": "survival model"}
     lines = ["| case | war | as of | P(falls ≤7 d) | ≤30 d | ≤90 d | median fall | what happened | "
-             "P(what happened) model / survival | log score model / survival / holds / uniform | CRPS model / survival / holds / uniform (days) |",
+             "P(what happened) model / mixture / survival | log score model / mixture / survival / holds / uniform | "
+             "CRPS model / mixture / survival / holds / uniform (days) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["observed_days"]
@@ -686,30 +741,35 @@ def validation_markdown(rows: list[dict], agg: dict) -> str:
         lines.append(
             f"| {r['case']} | {r['war']} | {r['as_of']} | {r['within']['7']:.2f} | {r['within']['30']:.2f} | "
             f"{r['within']['90']:.2f} | {date(r, r['median_fall_day'])} | {happened} | "
-            f"{r['p_observed']['model']:.3f} / {r['p_observed']['survival']:.3f} | "
-            + " / ".join(_fmt_log(g[k]) for k in ("model", *BASELINES)) + " | "
-            + " / ".join(f"{c[k]:.1f}" for k in ("model", *BASELINES)) + " |")
-    lines += ["", f"{agg['forecasts']} forecasts of {agg['wars']} wars, each made without any case of its war.", "",
+            + " / ".join(f"{r['p_observed'][k]:.3f}" for k in CALIBRATED) + " | "
+            + " / ".join(_fmt_log(g[k]) for k in FORECASTERS) + " | "
+            + " / ".join(f"{c[k]:.1f}" for k in FORECASTERS) + " |")
+    weights = agg["mixture_weight"]
+    lines += ["", f"{agg['forecasts']} forecasts of {agg['wars']} wars, each made without any case of its war. "
+              "The mixture is w × model + (1 − w) × survival model, w chosen for each war on the other wars' forecasts: "
+              + ", ".join(f"{war} {w:.2f}" for war, w in weights["by_war"].items())
+              + f" (on all {agg['forecasts']} forecasts, the weight a shipped forecast would use: "
+              f"{weights['all_cases']:.2f}).", "",
               "| | mean log score | mean CRPS (days) | mean Brier score of the 7 / 30 / 90-day milestones |",
               "|---|---|---|---|"]
     for name, m in agg["mean"].items():
         brier = "—" if m["brier"] is None else f"{m['brier']:.3f}"
         lines.append(f"| {name} | {_fmt_log(m['log_score'])} | {m['crps']:.1f} | {brier} |")
-    lines += ["", "| model against | log-score advantage (90% interval, wars resampled) | CRPS advantage (days) | "
-              "wars where the model's log score is higher |", "|---|---|---|---|"]
-    for b, e in agg["advantage"].items():
-        ls, cr = e["log_score"], e["crps"]
-        lines.append(f"| {b} | {_fmt_log(ls['mean'])} ({_fmt_log(ls['q05'])} to {_fmt_log(ls['q95'])}) | "
-                     f"{cr['mean']:.1f} ({_fmt_log(cr['q05'])} to {_fmt_log(cr['q95'])}) | "
-                     f"{e['wars_won']} of {agg['wars']} |")
-    below = agg["below_1pct"]
-    lines += ["", f"Forecasts that put less than 1% on what happened: {len(below)}"
-              + (f" ({', '.join(below)})." if below else ".")]
+    for name, table in (("model", agg["advantage"]), ("mixture", agg["mixture_advantage"])):
+        lines += ["", f"| {name} against | log-score advantage (90% interval, wars resampled) | CRPS advantage (days) | "
+                  f"wars where the {name}'s log score is higher |", "|---|---|---|---|"]
+        for b, e in table.items():
+            ls, cr = e["log_score"], e["crps"]
+            lines.append(f"| {b} | {_fmt_log(ls['mean'])} ({_fmt_log(ls['q05'])} to {_fmt_log(ls['q95'])}) | "
+                         f"{cr['mean']:.1f} ({_fmt_log(cr['q05'])} to {_fmt_log(cr['q95'])}) | "
+                         f"{e['wars_won']} of {agg['wars']} |")
+    lines += ["", "Forecasts that put less than 1% on what happened:", ""]
+    for name, below in agg["below_1pct"].items():
+        lines.append(f"- {labels[name]}: {len(below)}" + (f" ({', '.join(below)})" if below else ""))
     cov = agg["coverage"]
     lines += ["", "Interval coverage of the capital's fall day (the share of forecasts whose central interval holds "
               "what happened; a calibrated forecast covers 50% and 90%): "
-              f"model {cov['model']['50']:.0%} and {cov['model']['90']:.0%}, "
-              f"survival model {cov['survival']['50']:.0%} and {cov['survival']['90']:.0%}.", "",
+              + ", ".join(f"{labels[k]} {v['50']:.0%} and {v['90']:.0%}" for k, v in cov.items()) + ".", "",
               "Reliability of the 7 / 30 / 90-day milestones (pooled over cases; consistency bar: the 5-95% range "
               "of the observed frequency if the forecasts were reliable):", "",
               "| forecaster | forecast bin | n | mean forecast | observed frequency | consistency bar | within it |",

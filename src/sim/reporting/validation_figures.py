@@ -1,5 +1,6 @@
 """The validation figure of a calibration folder: the PIT histogram of the capital's fall day and
-the reliability diagram of the milestones, for the model and the survival baseline side by side."""
+the reliability diagram of the milestones, for the model, the survival baseline and their mixture
+side by side."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from . import style  # noqa: E402
 from .style import DARK, GREY, SERIES  # noqa: E402
 
 BINS = 5
-NAMES = {"model": "model", "survival": "survival model"}
+NAMES = {"model": "model", "survival": "survival model", "mixture": "mixture"}
 
 
 def plot_validation(folder: Path) -> list[Path]:
@@ -28,7 +29,7 @@ def plot_validation(folder: Path) -> list[Path]:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.6))
     n = len(rows)
     edges = np.linspace(0, 1, BINS + 1)
-    width = 1.0 / BINS / 2.4
+    width = 1.0 / BINS / (len(NAMES) + 0.4)
     for k, (name, label) in enumerate(NAMES.items()):
         u = np.array([0.5 * (r["pit"][name][0] + r["pit"][name][1]) for r in rows])
         counts, _ = np.histogram(u, bins=edges)
@@ -43,7 +44,7 @@ def plot_validation(folder: Path) -> list[Path]:
     right.plot([0, 1], [0, 1], color=DARK, lw=1, ls="--")
     for k, (name, label) in enumerate(NAMES.items()):
         bins = agg["reliability"][name]
-        x = np.array([b["forecast"] for b in bins]) + (k - 0.5) * 0.012
+        x = np.array([b["forecast"] for b in bins]) + (k - 0.5 * (len(NAMES) - 1)) * 0.012
         y = np.array([b["observed"] for b in bins])
         bar_lo = np.array([b["consistent_low"] for b in bins])
         bar_hi = np.array([b["consistent_high"] for b in bins])
