@@ -255,3 +255,18 @@ def test_the_figures_read_at_a_report_s_width(tmp_path):
         scale = min(1.0, CONTENT_PX / (fig.get_figwidth() * DPI))
         assert min(sizes) / 72 * DPI * scale >= 10, (kind, min(sizes))
         plt.close(fig)
+
+
+def test_a_finished_run_is_updated_from_its_own_scenario_and_seed(tmp_path):
+    scen = tmp_path / "scenario.toml"
+    scen.write_text(dumps(DOC), encoding="utf-8")
+    obs = record(tmp_path, town=5, until=8)
+    assert main(["run", str(scen), "--reps", "50", "--seed", "9", "--out", str(tmp_path / "run"), "--quiet",
+                 "--no-plots", "--set", "belief.initial=0.7"]) == 0
+    assert main(["update", str(tmp_path / "run"), "--observed", str(obs), "--particles", "800", "--quiet",
+                 "--no-plots", "--out", str(tmp_path / "u")]) == 0
+    data = json.loads((tmp_path / "u" / "update.json").read_text())
+    assert data["seed"] == 9
+    assert main(["update", str(scen), "--observed", str(obs), "--particles", "800", "--quiet", "--no-plots",
+                 "--seed", "9", "--set", "belief.initial=0.7", "--out", str(tmp_path / "u2")]) == 0
+    assert json.loads((tmp_path / "u2" / "update.json").read_text())["forecasts"] == data["forecasts"]
