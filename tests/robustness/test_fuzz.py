@@ -492,13 +492,14 @@ COMMANDS = commands()
 TOKENS = ["", "-1", "0", "1", "2", "3", "x", "1e3", "9" * 60, "nan", "-", "--", "\x7f", "😀", "1:2:3", "x=1",
           "rebels.north.momentum=1:2:2", "belief.initial=0.2,0.3", "morris", "sobol", "vectorised",
           "reference", "rebels.north.momentum", "{scenario}", "{broken}", "{notutf8}", "{dir}", "{run}",
-          "{partial}", "{missing}", "{file}", "{observed}", "{out}"]
+          "{partial}", "{missing}", "{file}", "{observed}", "{news}", "{out}"]
 # Half the cases start from arguments that work, so that the fuzzed flags meet a running command.
 GOOD = {"run": ["{scenario}"], "plot": ["{run}"], "rerun": ["{run}"], "report": ["{run}"],
         "compare": ["{run}", "{run}"],
         "backtest": ["{scenario}", "--observed", "{observed}"], "calibrate": ["{file}"],
         "sweep": ["{scenario}", "--param", "rebels.north.momentum=1,1.5"],
-        "sensitivity": ["{scenario}", "--method", "morris"], "validate": ["{scenario}"], "params": ["{scenario}"]}
+        "sensitivity": ["{scenario}", "--method", "morris"], "validate": ["{scenario}"], "params": ["{scenario}"],
+        "update": ["{scenario}", "--observed", "{news}"], "timeline": ["{run}", "--observed", "{news}"]}
 # Appended last, so that a valid command stays small and writes only under the case's folder.
 SAFE = {"--reps": "3", "--proposals": "2", "--samples": "2", "--resamples": "2", "--horizon": "5", "--particles": "20"}
 
@@ -515,13 +516,19 @@ def fixtures(tmp_path_factory):
     (root / "file.txt").write_text("hello\n", encoding="utf-8")
     run = root / "run"
     assert main(["run", str(scenario), "--reps", "20", "--seed", "3", "--out", str(run), "--quiet", "--no-plots"]) == 0
+    news = root / "news.toml"  # what happened in the scenario's theatre: news for update and timeline
+    news.write_text(dumps({"observed": {"name": "news", "until": dt.date(2024, 12, 12)},
+                           "capital": {"end_state": "holds", "source": "test"},
+                           "nodes": {"town": {"earliest": dt.date(2024, 12, 9), "latest": dt.date(2024, 12, 11),
+                                              "source": "test"}}}), encoding="utf-8")
     partial = root / ".run.abc.partial"
     partial.mkdir()
     (partial / "INCOMPLETE").write_text("")
     (partial / "summary.json").write_text((run / "summary.json").read_text())
     return {"{scenario}": scenario, "{broken}": root / "broken.toml", "{notutf8}": root / "notutf8.toml",
             "{dir}": root, "{run}": run, "{partial}": partial, "{missing}": root / "missing.toml",
-            "{file}": root / "file.txt", "{observed}": SCENARIOS / "observed" / "syria-2024.toml"}
+            "{file}": root / "file.txt", "{observed}": SCENARIOS / "observed" / "syria-2024.toml",
+            "{news}": news}
 
 
 @fuzz_settings(max(EXAMPLES // 8, 10))
@@ -561,10 +568,12 @@ def test_fuzzed_arguments_of_every_command(fixtures, data):
         assert isinstance(status, int), f"{case}\n{status}"
         assert "Traceback" not in stderr + stdout, f"{case}\n{stderr}"
         if status == 0 and name != "validate":  # which warns of figures without provenance
-            # The one warning a fuzzed command may give: a sensitivity analysis of a few samples says
-            # it is too small to rank the factors (each such line names the remedy).
+            # The warnings a fuzzed command may give: a sensitivity analysis of a few samples says it
+            # is too small to rank the factors, an update of a few particles that they are too few
+            # (each such line names the remedy).
             unexpected = [line for line in stderr.strip().splitlines()
-                          if "warning" in line.lower() and "too few samples to rank the factors" not in line]
+                          if "warning" in line.lower() and "too few samples to rank the factors" not in line
+                          and "raise --particles" not in line]
             assert not unexpected, f"{case}\n{stderr}"
         elif status != 0:
             # rerun: the summaries differ; validate: the scenario is not valid (its one-line error)
