@@ -42,9 +42,11 @@ from ..engines.theatre import Theatre
 from ..engines.vectorised import Block
 from ..errors import ScenarioError
 from ..files import manifest_base, staged_folder, write_json
-from ..runs.runner import row_bytes
-from .news import ARRIVED, FLED, WITHDREW, Fact, Histories, consistent, day_end, facts
+from ..runs.runner import row_bytes, varying_paths
+from .news import ARRIVED, FLED, WITHDREW, Fact, Histories, agrees, consistent, day_end, facts
 from .observed import Observed, check_against
+
+__all__ = ["Forecast", "Update", "update", "news_dates", "table", "write_update", "UPDATE", "TIMELINE", "TARGET"]
 
 TARGET = 1_000           # agreeing copies a day must keep, else the day is split and run again
 ROWS_BUDGET = 2 * 2**30  # bytes the rows of a split day may take (estimated as a run's blocks are)
@@ -224,8 +226,7 @@ class _Filter:
             scenario, fs, particles, target, max_rows, file
         self.th = Theatre.from_scenario(scenario)
         self.batch_seeds = iter(batch_seeds.spawn(MAX_BATCHES))
-        paths = [path for path, _ in scenario.uncertain_parameters()]
-        self.paths = paths + [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
+        self.paths = varying_paths(scenario)
         self.parameters: dict[str, np.ndarray] = {p: np.zeros(0) for p in self.paths}
         self.batches = 0
         self.few = min(FEW_DRAWS, particles // 2)  # fewer distinct draws than this: pool another batch
@@ -365,8 +366,6 @@ def _fork(block: Block, rng, first: int, date: dt.date, now: float, news, ess, e
 
 def _impossible(fs: list[Fact], block: Block, now: float, as_of: dt.date, tried: int) -> str:
     """Why no replication agrees with the news at ``now``: the fact that ruled out the most."""
-    from .news import agrees
-
     h = _histories(block)
     worst = min(fs, key=lambda f: int(agrees(f, h.day(f.what, f.index), now).sum()))
     date = as_of + dt.timedelta(days=int(now) - 1)
@@ -375,15 +374,12 @@ def _impossible(fs: list[Fact], block: Block, now: float, as_of: dt.date, tried:
             f"out (--skip NAME)")
 
 
-__all__ = ["Forecast", "Update", "update", "news_dates", "table", "write_update", "UPDATE", "TIMELINE", "TARGET"]
-
-
 # ------------------------------------------------------------------ the folder
 
 UPDATE, TIMELINE = "update", "timeline"
 
 
-def table(u: Update, *, kind: str = UPDATE, command=None) -> dict:
+def table(u: Update, *, kind: str = UPDATE) -> dict:
     """What ``sim update`` (``kind`` update) or ``sim timeline`` writes: the header, the facts,
     one row per forecast, the parameters the news moved most by the last one, and the warnings."""
     s, o = u.scenario, u.observed

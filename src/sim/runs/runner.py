@@ -155,12 +155,16 @@ def empty_aggregate(scenario: Scenario, th: Theatre) -> Aggregate:
     return Aggregate.empty(scenario.horizon_days, th.n_nodes, th.n_allies, control_weights=w, control_basis=basis)
 
 
-def _uncertain_columns(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray]:
-    """Each replication's value of every parameter that varies: the scenario's distributions, then
-    the posterior's columns."""
+def varying_paths(scenario: Scenario) -> list[str]:
+    """The paths of every parameter that varies between replications: the scenario's
+    distributions, then the posterior's columns."""
     paths = [path for path, _ in scenario.uncertain_parameters()]
-    paths += [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
-    return {path: draws.by_path[path] for path in paths}
+    return paths + [p for p in (scenario.posterior.paths if scenario.posterior else ()) if p not in paths]
+
+
+def _uncertain_columns(scenario: Scenario, draws: Draws) -> dict[str, np.ndarray]:
+    """Each replication's value of every parameter that varies (:func:`varying_paths`)."""
+    return {path: draws.by_path[path] for path in varying_paths(scenario)}
 
 
 def new_seed() -> int:
