@@ -38,6 +38,8 @@ from .state import ALL, ASSAULTING, DORMANT, INF, MOVING, Allies, Axes, Hazards,
 
 __all__ = ["Block", "simulate"]
 
+STATE = ("regime", "nodes", "axes", "allies", "hazards")  # a block's state, one struct of rows each
+
 
 class Block:
     """One block of replications being simulated together: its theatre ``th``, parameters ``p``,
@@ -80,9 +82,13 @@ class Block:
         self.hazards = Hazards(residual=rng.exponential(1.0, n), rate=zeros(2, n), rate_sum=zeros(n),
                                next_time=np.full(n, INF), next_kind=np.zeros(n, dtype=np.int64))
 
+    def groups(self) -> list:
+        """Every struct of rows in the working set: the state (STATE), then the parameters."""
+        return [getattr(self, name) for name in STATE] + self.p.groups()
+
     def compact(self, keep: np.ndarray) -> None:
         """Keep only the rows where ``keep`` is True, in every array of the working set."""
-        for rows in (self.regime, self.nodes, self.axes, self.allies, self.hazards, *self.p.groups()):
+        for rows in self.groups():
             rows.compact(keep)
 
     # ------------------------------------------------------------------ the day
@@ -199,7 +205,7 @@ class Block:
         new = copy.copy(self)
         new.rng = rng
         new.out = Outcomes(**{f.name: getattr(self.out, f.name).copy() for f in fields(Outcomes)})
-        for name in ("regime", "nodes", "axes", "allies", "hazards"):
+        for name in STATE:
             rows = getattr(self, name)
             setattr(new, name, type(rows)(**{f.name: _copied(getattr(rows, f.name)) for f in fields(rows)}))
         new.p = copy.copy(self.p)
@@ -215,8 +221,7 @@ class Block:
             raise ValueError("extend needs both blocks' rows numbered afresh (resample them first)")
         self.out = Outcomes(**{f.name: np.concatenate([getattr(self.out, f.name), getattr(other.out, f.name)])
                                for f in fields(Outcomes)})
-        for mine, theirs in zip((self.regime, self.nodes, self.axes, self.allies, self.hazards, *self.p.groups()),
-                                (other.regime, other.nodes, other.axes, other.allies, other.hazards, *other.p.groups())):
+        for mine, theirs in zip(self.groups(), other.groups()):
             mine.extend(theirs, n, m)
         self.regime.rid = np.arange(n + m)
         self.events += other.events
@@ -228,7 +233,7 @@ class Block:
         index = np.asarray(index, dtype=np.int64)
         rid = self.regime.rid[index]
         self.out = Outcomes(**{f.name: getattr(self.out, f.name)[rid] for f in fields(Outcomes)})
-        for rows in (self.regime, self.nodes, self.axes, self.allies, self.hazards, *self.p.groups()):
+        for rows in self.groups():
             rows.gather(index)
         self.regime.rid = np.arange(len(index))
         self.hazards.residual = self.rng.exponential(1.0, len(index))
