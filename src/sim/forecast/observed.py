@@ -109,13 +109,19 @@ def _window(table: dict, file: str, key: str, date_key: str, until: dt.date) -> 
         raise ScenarioError(file, key, f"needs '{date_key}' or both 'earliest' and 'latest'")
     if latest > until:
         raise ScenarioError(file, key, f"dated after the record's end (observed.until = {until})")
+    source, confidence = _attested(table, file, key)
+    return Window(earliest, latest, source, confidence)
+
+
+def _attested(table: dict, file: str, key: str) -> tuple[str, str | None]:
+    """The source (required) and confidence mark (optional, one of CONFIDENCE) of a fact's table."""
     source = table.get("source")
     if not isinstance(source, str) or not source:
         raise ScenarioError(file, f"{key}.source", "every observed fact needs a source")
     confidence = table.get("confidence")
     if confidence is not None and confidence not in CONFIDENCE:
         raise ScenarioError(file, f"{key}.confidence", f"must be one of {', '.join(sorted(CONFIDENCE))}")
-    return Window(earliest, latest, source, confidence)
+    return source, confidence
 
 
 def load_observed(path: str | Path) -> Observed:
@@ -149,9 +155,7 @@ def load_observed(path: str | Path) -> Observed:
         if "date" in cap or "earliest" in cap:
             raise ScenarioError(file, "capital", "a capital that held has no fall date")
         window = None
-        source = cap.get("source")
-        if not isinstance(source, str) or not source:
-            raise ScenarioError(file, "capital.source", "every observed fact needs a source")
+        source, _ = _attested(cap, file, "capital")
     else:
         body = {k: v for k, v in cap.items() if k != "end_state"}
         window = _window(body, file, "capital", "date", until)
@@ -176,10 +180,7 @@ def load_observed(path: str | Path) -> Observed:
             for k in body:
                 if k not in {"held", "source", "confidence", "note"}:
                     raise ScenarioError(file, f"{key}.{k}", "unknown key (expected held, source, confidence, note)")
-            if not isinstance(body.get("source"), str) or not body["source"]:
-                raise ScenarioError(file, f"{key}.source", "every observed fact needs a source")
-            if body.get("confidence") is not None and body["confidence"] not in CONFIDENCE:
-                raise ScenarioError(file, f"{key}.confidence", f"must be one of {', '.join(sorted(CONFIDENCE))}")
+            _attested(body, file, key)
             nodes[node] = None
             continue
         nodes[node] = _window(body, file, key, "fell", until)
@@ -203,10 +204,10 @@ def load_observed(path: str | Path) -> Observed:
     stayed = "stayed" in lead
     if stayed:
         body = lead["stayed"]
-        if not isinstance(body, dict) or not isinstance(body.get("source"), str) or not body["source"] \
-                or set(body) - {"source", "confidence", "note"}:
+        if not isinstance(body, dict) or set(body) - {"source", "confidence", "note"}:
             raise ScenarioError(file, "leadership.stayed", "must be a table with its source (and optionally "
                                                            "confidence, note): the ruler had not fled by until")
+        _attested(body, file, "leadership.stayed")
     if "fled" in lead:
         if not isinstance(lead["fled"], dict):
             raise ScenarioError(file, "leadership.fled", "must be a table with a date or a window")
@@ -230,16 +231,12 @@ def _allies(table, file: str, until: dt.date) -> tuple[dict[str, Window | None],
             if k not in {"arrived", "absent", "withdrew", "source", "confidence", "note"}:
                 raise ScenarioError(file, f"{key}.{k}", "unknown key (expected arrived, absent, withdrew, source, "
                                                         "confidence, note)")
-        source = body.get("source")
-        if not isinstance(source, str) or not source:
-            raise ScenarioError(file, f"{key}.source", "every observed fact needs a source")
-        extra = {"source": source, **({"confidence": body["confidence"]} if "confidence" in body else {})}
+        source, confidence = _attested(body, file, key)
+        extra = {"source": source, **({"confidence": confidence} if confidence is not None else {})}
         if "absent" in body:
             if body["absent"] is not True or "arrived" in body or "withdrew" in body:
                 raise ScenarioError(file, f"{key}.absent", "must be true, with no arrived or withdrew date "
                                                            "(its support never came)")
-            if body.get("confidence") is not None and body["confidence"] not in CONFIDENCE:
-                raise ScenarioError(file, f"{key}.confidence", f"must be one of {', '.join(sorted(CONFIDENCE))}")
             arrived[ally] = None
             continue
         if "arrived" not in body and "withdrew" not in body:
