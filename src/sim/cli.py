@@ -452,13 +452,11 @@ def cmd_update(args) -> int:
     kind = TIMELINE if args.command == "timeline" else UPDATE
     seed = args.seed
     if args.scenario.is_dir():  # a finished run: its resolved scenario, and its seed unless --seed says
-        from .runs.rerun import SCENARIO, read_manifest
-        from .scenario.load import load_scenario
+        from .runs.rerun import read_manifest, run_scenario
 
         run_dir = _run_folder(args.scenario, kind, histograms=False)
         m = read_manifest(run_dir)
-        scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO), args.overrides,
-                                 posterior=args.posterior, allow_lookahead=True)
+        scenario = run_scenario(run_dir, m, args.overrides, posterior=args.posterior)
         seed = m["seed"] if seed is None else seed
     else:
         scenario = _load_scenario(args)

@@ -64,6 +64,14 @@ def read_manifest(run_dir: Path) -> dict:
     return m
 
 
+def run_scenario(run_dir: Path, m: dict, overrides=(), *, posterior=None):
+    """The resolved scenario of a complete run folder whose manifest is ``m`` (:func:`read_manifest`),
+    with ``overrides`` and ``posterior`` as ``load_scenario`` takes them. The run was made: if its
+    scenario cites sources after its as_of, it was run with --allow-lookahead."""
+    return load_scenario(Path(run_dir) / m.get("resolved_scenario", SCENARIO), overrides, posterior=posterior,
+                         allow_lookahead=True)
+
+
 def first_difference(a, b, path: str = "") -> str | None:
     """The first key path at which two JSON values differ (``None`` if equal), with both values."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -101,8 +109,7 @@ def rerun(run_dir, *, workers: int = 1, executor=None, progress=None) -> Rerun:
     """
     run_dir = require_complete(run_dir, histograms=False)  # a rerun reads its scenario and manifest
     m = read_manifest(run_dir)
-    # The run was made; if its scenario cites sources after its as_of, it was run with --allow-lookahead.
-    scenario = load_scenario(run_dir / m.get("resolved_scenario", SCENARIO), allow_lookahead=True)
+    scenario = run_scenario(run_dir, m)
     keep = m.get("save_outcomes")
     keep = keep if isinstance(keep, bool) else (run_dir / OUTCOMES).is_file()
     # The same blocks, seeded by index, give the same numbers: an adaptive run's too (its blocks, as many
